@@ -1,0 +1,77 @@
+import cookieParser from 'cookie-parser';
+import express, { Express } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { createAuthenticator } from './auth/authenticate';
+import { Clock } from './auth/clock';
+import { createJwtService } from './auth/jwt';
+import { createThrottle } from './auth/throttle';
+import type { Config } from './config';
+import type { Contract } from './contract/spec';
+import { createValidatorStages } from './contract/validator';
+import type { Repositories } from './db/repositories';
+import { buildHandlers } from './handlers';
+import type { Services } from './handlers/services';
+import { authorize } from './http/authorize';
+import { errorHandler } from './http/error-handler';
+import { requestContext } from './http/request-context';
+import { createAccountsService } from './services/accounts.service';
+import { createAdminService } from './services/admin.service';
+import { createAuditService } from './services/audit.service';
+import { createPasswordHasher } from './services/passwords';
+import { createPostsService } from './services/posts.service';
+import { createTokensService } from './services/tokens.service';
+
+export interface AppDeps {
+  config: Config;
+  contract: Contract;
+  repos: Repositories;
+  log: Logger;
+  clock: Clock;
+}
+
+export function createServices(deps: AppDeps) {
+  const { config, contract, repos, clock, log } = deps;
+  const jwt = createJwtService(config, clock);
+  const audit = createAuditService(repos, clock);
+  const throttle = createThrottle(clock, config.authThrottle);
+  const services: Services = {
+    config,
+    audit,
+    accounts: createAccountsService({ config, repos, jwt, audit, throttle, passwords: createPasswordHasher(config.bcryptCost), clock, log }),
+    tokens: createTokensService({ repos, contract, audit, clock }),
+    posts: createPostsService(repos, clock),
+    admin: createAdminService(repos, audit, clock),
+  };
+  const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
+  return { services, authenticate, jwt };
+}
+
+/**
+ * parsers → route match (404/405) → authorization → body parse → validation → handler → errors.
+ * Builds the app; never listens (server.ts does).
+ */
+export function createApp(deps: AppDeps): Express {
+  const { config, contract, log } = deps;
+  const { services, authenticate } = createServices(deps);
+  const handlers = buildHandlers(contract, services);
+  const validator = createValidatorStages(config.specPath, config.validateResponses);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'extended');
+  app.set('trust proxy', config.trustProxy);
+
+  app.use(requestContext(log));
+  app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } }));
+  app.use(cookieParser());
+  app.use(...validator.match);
+  app.use(authorize(contract, authenticate));
+  app.use(express.json({ limit: '1mb', strict: true }));
+  app.use(...validator.validate);
+  app.use(async (req, res) => {
+    await handlers.get(req.operation!.operationId)!(req, res);
+  });
+  app.use(errorHandler(log));
+  return app;
+}

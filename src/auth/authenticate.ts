@@ -1,0 +1,157 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Request } from 'express';
+import type { Config } from '../config';
+import type { Contract } from '../contract/spec';
+import type { Repositories } from '../db/repositories';
+import type { UserRecord } from '../db/repositories/users.repository';
+import type { AuditService } from '../services/audit.service';
+import { addSeconds, Clock, iso } from './clock';
+import { InvalidJwt, JwtService } from './jwt';
+import type { Principal } from './principal';
+import { grantOf, intersect, roleScopes } from './scopes';
+import { hashToken, isWellFormedPat, PAT_PREFIX } from './token-format';
+import { authenticationRequired, invalidRequest, invalidToken } from './www-authenticate';
+
+export const INTERNAL_KEY_PREFIX = 'gpx_int_';
+export const LAST_USED_RESOLUTION_SECONDS = 60;
+const QUERY_TOKEN_PARAMS = ['access_token', 'token', 'api_key'];
+
+export function sessionCookieName(config: Pick<Config, 'cookieSecure'>): string {
+  // __Host- binds the cookie to this exact origin (Secure, Path=/, no Domain); browsers refuse it
+  // without Secure, so plain-HTTP development uses the unprefixed name.
+  return config.cookieSecure ? '__Host-gpx_session' : 'gpx_session';
+}
+
+export function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+interface Deps {
+  config: Config;
+  contract: Contract;
+  repos: Repositories;
+  jwt: JwtService;
+  audit: AuditService;
+  clock: Clock;
+}
+
+/**
+ * Finds the one credential a request carries and turns it into a principal, or throws the 401/400
+ * that explains what is wrong with it. Returns undefined when the request carries none.
+ */
+export function createAuthenticator(deps: Deps) {
+  const { config, contract, repos, jwt, clock } = deps;
+  const cookieName = sessionCookieName(config);
+  const internalKeyDigest = sha256(config.internalApiKey);
+  const recentlyTouched = new Map<string, number>();
+
+  return async function authenticate(req: Request): Promise<Principal | undefined> {
+    const header = req.headers.authorization;
+    const cookie = (req.cookies as Record<string, string> | undefined)?.[cookieName];
+    const queryToken = QUERY_TOKEN_PARAMS.some((p) => req.query[p] !== undefined);
+
+    // RFC 6750 §2.3 would allow a query token; we never do, because URLs end up in logs and history.
+    if (queryToken && (header || cookie)) throw invalidRequest('Send exactly one credential; tokens in the URL are never accepted.');
+    if (header && cookie) throw invalidRequest('Send either an Authorization header or the session cookie, not both.');
+    if (queryToken) throw authenticationRequired('Tokens in the URL are never accepted; send Authorization: Bearer <token>.');
+
+    if (header) {
+      const match = /^Bearer +([^\s]+) *$/i.exec(header);
+      if (!match) throw invalidToken('Use the Bearer scheme: Authorization: Bearer <token>.');
+      const raw = match[1]!;
+      if (raw.startsWith(PAT_PREFIX)) return resolvePat(req, raw);
+      if (raw.startsWith(INTERNAL_KEY_PREFIX)) return resolveInternal(raw);
+      return resolveJwt(raw);
+    }
+    if (cookie) return resolveSession(req, cookie);
+    return undefined;
+  };
+
+  function userScopes(user: UserRecord): string[] {
+    return roleScopes(contract, user.role);
+  }
+
+  function assertActive(user: UserRecord): void {
+    if (user.disabledAt) throw invalidToken('This account is disabled.');
+  }
+
+  async function resolvePat(req: Request, raw: string): Promise<Principal> {
+    if (!isWellFormedPat(raw)) throw invalidToken('The token is malformed or its checksum does not match.');
+    const found = await repos.tokens.findByHashWithUser(hashToken(raw));
+    if (!found) throw invalidToken('The token is not recognised.');
+    const { token, user } = found;
+    const now = clock();
+    if (token.revokedAt) throw invalidToken('The token was revoked.');
+    if (token.expiresAt && token.expiresAt <= iso(now)) throw invalidToken('The token has expired.');
+    assertActive(user);
+    await recordUse(token.id, token.userId, token.lastUsedAt, req.ip ?? null, now);
+    const grant = grantOf(contract, token.scopes, token.role);
+    // Never more than the creator may do *now*: a demotion shrinks every token at once.
+    return { kind: 'pat', user, token, grant, scopes: intersect(grant, userScopes(user)), twoFactorVerified: false };
+  }
+
+  /**
+   * last_used_at is written at most once a minute per token (DESIGN §7): the in-memory map spares
+   * the query, and the conditional UPDATE keeps several instances from writing more often.
+   */
+  async function recordUse(tokenId: string, userId: string, lastUsedAt: string | null, ip: string | null, now: Date) {
+    const staleBefore = iso(addSeconds(now, -LAST_USED_RESOLUTION_SECONDS));
+    if (lastUsedAt && lastUsedAt >= staleBefore) return;
+    const touchedAt = recentlyTouched.get(tokenId);
+    if (touchedAt && touchedAt >= now.getTime() - LAST_USED_RESOLUTION_SECONDS * 1000) return;
+    recentlyTouched.set(tokenId, now.getTime());
+    if (recentlyTouched.size > 50_000) recentlyTouched.clear();
+    const { updated } = await repos.tokens.touch(tokenId, iso(now), ip, staleBefore);
+    if (updated && !lastUsedAt) {
+      await deps.audit.record({ userId, type: 'token.first_used', tokenId, ip });
+    }
+  }
+
+  async function resolveJwt(raw: string): Promise<Principal> {
+    let claims;
+    try {
+      claims = await jwt.verify(raw);
+    } catch (err) {
+      if (err instanceof InvalidJwt) throw invalidToken(`The token is not valid (${err.message}).`);
+      throw err;
+    }
+    const user = await repos.users.findById(claims.userId);
+    if (!user) throw invalidToken('The token is not valid (unknown subject).');
+    assertActive(user);
+    if (user.tokenVersion !== claims.tokenVersion) throw invalidToken('The token was signed out.');
+    if (claims.kind === 'pending') return { kind: 'pending', user };
+    return {
+      kind: 'jwt',
+      user,
+      scopes: userScopes(user),
+      twoFactorVerified: claims.twoFactorVerified,
+      expiresAt: claims.expiresAt,
+    };
+  }
+
+  function resolveInternal(raw: string): Principal {
+    if (!timingSafeEqual(sha256(raw), internalKeyDigest)) throw invalidToken('The internal key is not valid.');
+    return { kind: 'internal' };
+  }
+
+  async function resolveSession(req: Request, cookie: string): Promise<Principal> {
+    const idHash = sha256(cookie).toString('hex');
+    const session = await repos.sessions.find(idHash);
+    if (!session) throw invalidToken('The session has ended; sign in again.');
+    const now = clock();
+    const idleLimit = iso(addSeconds(now, -config.sessionIdleSeconds));
+    if (session.expiresAt <= iso(now) || session.lastSeenAt < idleLimit) {
+      await repos.sessions.delete(idHash);
+      throw invalidToken('The session has expired; sign in again.');
+    }
+    const user = await repos.users.findById(session.userId);
+    if (!user) throw invalidToken('The session has ended; sign in again.');
+    assertActive(user);
+    if (session.lastSeenAt < iso(addSeconds(now, -LAST_USED_RESOLUTION_SECONDS))) {
+      await repos.sessions.touch(idHash, iso(now));
+    }
+    return { kind: 'session', user, session, scopes: userScopes(user), twoFactorVerified: session.twoFactorVerified };
+  }
+}
+
+export type Authenticate = ReturnType<typeof createAuthenticator>;

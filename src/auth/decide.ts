@@ -1,0 +1,102 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { OperationInfo } from '../contract/spec';
+import { ApiError } from '../errors';
+import type { Principal } from './principal';
+import { difference } from './scopes';
+import { authenticationRequired, insufficientScope, invalidToken } from './www-authenticate';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export interface RequestFacts {
+  method: string;
+  /** `X-CSRF-Token` header, for cookie-authenticated writes. */
+  csrfHeader: string | undefined;
+  origin: string | undefined;
+  /** The origin this server is reached at (scheme://host[:port]). */
+  selfOrigin: string;
+}
+
+/**
+ * The one place that decides whether a principal may call an operation, from the operation's
+ * `x-auth-modes`, `x-scopes` and `x-requires-2fa` alone. Returns the error to send, or undefined.
+ */
+export function decide(op: OperationInfo, principal: Principal | undefined, facts: RequestFacts): ApiError | undefined {
+  if (op.modes.has('public')) return undefined;
+  if (!principal) return authenticationRequired();
+
+  // A 2FA-pending token proves only the password; it is refused like an invalid token everywhere
+  // but the code-verification route.
+  if (principal.kind === 'pending') {
+    return op.modes.has('pending') ? undefined : invalidToken('A 2FA-pending token only works on POST /api/auth/login/verify.');
+  }
+  if (principal.kind === 'internal') {
+    return op.modes.has('internal') ? undefined : modeNotAllowed(op, 'internal');
+  }
+
+  if (principal.kind === 'session' && !SAFE_METHODS.has(facts.method)) {
+    const csrf = checkCsrf(principal.session.csrfToken, facts);
+    if (csrf) return csrf;
+  }
+
+  const adminOnly = op.modes.has('admin');
+  if (adminOnly && principal.kind !== 'pat') {
+    if (!principal.user.isPlatformAdmin) {
+      return new ApiError(403, 'admin_required', 'This operation is for platform staff only.', { operation_id: op.operationId });
+    }
+    if (!principal.twoFactorVerified) return twoFactorRequired(op);
+    return undefined;
+  }
+  if (!op.modes.has(principal.kind)) return modeNotAllowed(op, principal.kind);
+
+  const missing = difference(op.scopes, principal.scopes);
+  if (missing.length > 0) {
+    return insufficientScope({
+      operation_id: op.operationId,
+      required_scopes: op.scopes,
+      granted_scopes: principal.scopes,
+      missing_scopes: missing,
+    });
+  }
+  if (op.requires2fa && principal.kind !== 'pat' && !principal.twoFactorVerified) return twoFactorRequired(op);
+  return undefined;
+}
+
+function modeNotAllowed(op: OperationInfo, presented: string): ApiError {
+  const allowed = [...op.modes];
+  return new ApiError(
+    403,
+    'auth_mode_not_allowed',
+    `${op.operationId} does not accept a ${describe(presented)}; it accepts: ${allowed.join(', ')}.`,
+    { operation_id: op.operationId, presented_mode: presented, allowed_modes: allowed },
+  );
+}
+
+function twoFactorRequired(op: OperationInfo): ApiError {
+  return new ApiError(
+    403,
+    'two_factor_required',
+    `${op.operationId} needs a 2FA-verified sign-in: enable 2FA, then sign in with your code.`,
+    { operation_id: op.operationId },
+  );
+}
+
+function checkCsrf(expected: string, facts: RequestFacts): ApiError | undefined {
+  if (facts.origin && facts.origin !== facts.selfOrigin) {
+    return new ApiError(403, 'csrf_failed', 'Cross-origin writes with a session cookie are refused.');
+  }
+  const given = Buffer.from(facts.csrfHeader ?? '');
+  const want = Buffer.from(expected);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) {
+    return new ApiError(403, 'csrf_failed', 'Send the session\'s csrf_token in the X-CSRF-Token header.');
+  }
+  return undefined;
+}
+
+function describe(kind: string): string {
+  return ({
+    pat: 'personal access token',
+    jwt: 'JWT',
+    session: 'browser session',
+    internal: 'internal service key',
+  } as Record<string, string>)[kind] ?? kind;
+}

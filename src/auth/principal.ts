@@ -1,0 +1,24 @@
+import type { SessionRecord } from '../db/repositories/sessions.repository';
+import type { TokenRecord } from '../db/repositories/tokens.repository';
+import type { UserRecord } from '../db/repositories/users.repository';
+
+interface UserPrincipal {
+  user: UserRecord;
+  /** What this credential may do right now. */
+  scopes: readonly string[];
+  twoFactorVerified: boolean;
+}
+
+export type Principal =
+  | (UserPrincipal & { kind: 'session'; session: SessionRecord })
+  | (UserPrincipal & { kind: 'jwt'; expiresAt: Date })
+  | (UserPrincipal & { kind: 'pat'; token: TokenRecord; grant: readonly string[] })
+  | { kind: 'pending'; user: UserRecord }
+  | { kind: 'internal' };
+
+export type UserPrincipalKind = 'session' | 'jwt' | 'pat';
+export type SignedInPrincipal = Extract<Principal, { kind: UserPrincipalKind }>;
+
+export function isSignedIn(p: Principal | undefined): p is SignedInPrincipal {
+  return p !== undefined && (p.kind === 'session' || p.kind === 'jwt' || p.kind === 'pat');
+}

@@ -1,0 +1,59 @@
+import { createHash, randomInt } from 'node:crypto';
+import { crc32 } from 'node:zlib';
+
+export const PAT_PREFIX = 'gpx_pat_';
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/** 30 base62 characters carry 178 bits, above the 160 the design asks for. */
+const RANDOM_LENGTH = 30;
+const CHECKSUM_LENGTH = 6;
+const PAT_PATTERN = new RegExp(`^${PAT_PREFIX}[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}$`);
+
+/** Uniform base62 from the CSPRNG (randomInt rejects biased draws, so no modulo bias). */
+export function randomBase62(length: number): string {
+  let out = '';
+  for (let i = 0; i < length; i++) out += BASE62[randomInt(62)];
+  return out;
+}
+
+export function base62(value: number, width: number): string {
+  let out = '';
+  let rest = value;
+  while (rest > 0) {
+    out = BASE62[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out.padStart(width, '0');
+}
+
+function checksum(body: string): string {
+  return base62(crc32(body) >>> 0, CHECKSUM_LENGTH);
+}
+
+export function generatePat(): string {
+  const body = PAT_PREFIX + randomBase62(RANDOM_LENGTH);
+  return body + checksum(body);
+}
+
+/**
+ * True when the string has the PAT shape and its checksum matches. Checked before any database
+ * lookup, so typos and random guesses cost no query.
+ */
+export function isWellFormedPat(token: string): boolean {
+  if (!PAT_PATTERN.test(token)) return false;
+  const body = token.slice(0, -CHECKSUM_LENGTH);
+  return checksum(body) === token.slice(-CHECKSUM_LENGTH);
+}
+
+/** SHA-256 is enough for 178 random bits; bcrypt would cost ~80 ms a request for no gain. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export function displayHint(token: string): string {
+  return `${PAT_PREFIX}…${token.slice(-4)}`;
+}
+
+/** Prefixed random ids (`tok_…`, `post_…`); 20 base62 characters, 119 bits. */
+export function newId(prefix: string): string {
+  return `${prefix}_${randomBase62(20)}`;
+}

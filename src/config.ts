@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+
+/** The project root, found from this file whether it runs from src/ (tsx, jest) or dist/src/ (compiled). */
+export const PROJECT_ROOT = findProjectRoot(__dirname);
+
+export interface Config {
+  readonly env: 'production' | 'development' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string;
+  readonly specPath: string;
+  readonly jwtSecret: Uint8Array;
+  readonly jwtIssuer: string;
+  readonly jwtAudience: string;
+  /** Encrypts TOTP seeds at rest (AES-256-GCM). */
+  readonly dataKey: Buffer;
+  readonly internalApiKey: string;
+  readonly bcryptCost: number;
+  readonly cookieSecure: boolean;
+  readonly sessionIdleSeconds: number;
+  readonly sessionAbsoluteSeconds: number;
+  readonly validateResponses: boolean;
+  readonly trustProxy: boolean;
+  readonly logLevel: string;
+  readonly authThrottle: { readonly maxFailures: number; readonly windowSeconds: number };
+}
+
+type Env = Record<string, string | undefined>;
+
+interface PersistedSecrets {
+  jwt_secret: string;
+  data_key: string;
+  internal_api_key: string;
+}
+
+/**
+ * Secrets not given in the environment are generated once and kept in a file beside the SQLite
+ * database, so that `npm start` needs no setup and a restart keeps sessions, JWTs and TOTP seeds valid.
+ */
+function loadOrCreateSecrets(file: string): PersistedSecrets {
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as PersistedSecrets;
+  const secrets: PersistedSecrets = {
+    jwt_secret: randomBytes(32).toString('base64url'),
+    data_key: randomBytes(32).toString('base64url'),
+    internal_api_key: `gpx_int_${randomBytes(32).toString('base64url')}`,
+  };
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
+  if (['0', 'false', 'no'].includes(raw.toLowerCase())) return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+function secretKey(raw: string, name: string): Buffer {
+  const key = Buffer.from(raw, 'base64url');
+  if (key.length < 32) throw new Error(`${name} must be at least 32 bytes, base64url-encoded`);
+  return key;
+}
+
+export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
+  const nodeEnv = env.NODE_ENV === 'production' || env.NODE_ENV === 'test' ? env.NODE_ENV : 'development';
+  const databaseUrl = env.DATABASE_URL || 'sqlite:data/getpaidx.sqlite3';
+  const secretsFile = resolveFromRoot(env.SECRETS_FILE || 'data/secrets.json');
+  const needsFile = !env.JWT_SECRET || !env.DATA_KEY || !env.INTERNAL_API_KEY;
+  const persisted = needsFile ? loadOrCreateSecrets(secretsFile) : undefined;
+
+  const config: Config = {
+    env: nodeEnv,
+    port: int(env, 'PORT', 3000),
+    host: env.HOST || '127.0.0.1',
+    databaseUrl,
+    specPath: resolve(PROJECT_ROOT, 'openapi.yaml'),
+    jwtSecret: new Uint8Array(secretKey(env.JWT_SECRET || persisted!.jwt_secret, 'JWT_SECRET')),
+    jwtIssuer: env.JWT_ISSUER || 'getpaidx',
+    jwtAudience: env.JWT_AUDIENCE || 'getpaidx-api',
+    dataKey: secretKey(env.DATA_KEY || persisted!.data_key, 'DATA_KEY'),
+    internalApiKey: env.INTERNAL_API_KEY || persisted!.internal_api_key,
+    bcryptCost: int(env, 'BCRYPT_COST', 12),
+    cookieSecure: bool(env, 'COOKIE_SECURE', true),
+    sessionIdleSeconds: int(env, 'SESSION_IDLE_SECONDS', 30 * 60),
+    sessionAbsoluteSeconds: int(env, 'SESSION_ABSOLUTE_SECONDS', 12 * 3600),
+    validateResponses: bool(env, 'VALIDATE_RESPONSES', nodeEnv !== 'production'),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    logLevel: env.LOG_LEVEL || (nodeEnv === 'test' ? 'silent' : 'info'),
+    authThrottle: {
+      maxFailures: int(env, 'AUTH_MAX_FAILURES', 10),
+      windowSeconds: int(env, 'AUTH_THROTTLE_WINDOW_SECONDS', 15 * 60),
+    },
+    ...overrides,
+  };
+  return Object.freeze(config);
+}
+
+export function resolveFromRoot(path: string): string {
+  return isAbsolute(path) ? path : resolve(PROJECT_ROOT, path);
+}
+
+function findProjectRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(resolve(dir, 'openapi.yaml')) && existsSync(resolve(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`openapi.yaml not found above ${start}`);
+    dir = parent;
+  }
+}

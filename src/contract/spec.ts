@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { AUTH_MODES, AuthMode, SCOPED_MODES, X } from './extensions';
+
+export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+export interface ScopeInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly group: string;
+}
+
+export interface RoleInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly scopes: readonly string[];
+}
+
+export interface OperationInfo {
+  readonly operationId: string;
+  readonly method: string;
+  readonly path: string;
+  readonly tags: readonly string[];
+  readonly summary: string;
+  readonly modes: ReadonlySet<AuthMode>;
+  readonly scopes: readonly string[];
+  readonly requires2fa: boolean;
+}
+
+export interface Contract {
+  /** The parsed document, as express-openapi-validator and the docs see it. */
+  readonly document: Record<string, any>;
+  readonly operations: ReadonlyMap<string, OperationInfo>;
+  readonly scopes: ReadonlyMap<string, ScopeInfo>;
+  readonly roles: ReadonlyMap<string, RoleInfo>;
+}
+
+/**
+ * Reads openapi.yaml once and indexes what authorization needs by operationId. It throws on a spec
+ * the lint rules would reject, so a broken contract stops the server at start-up, not on a request.
+ */
+export function loadContract(specPath: string): Contract {
+  const document = parse(readFileSync(specPath, 'utf8')) as Record<string, any>;
+  const scopes = readScopeRegistry(document);
+  const roles = readRoles(document, scopes);
+  const operations = new Map<string, OperationInfo>();
+
+  for (const [path, item] of Object.entries<Record<string, any>>(document.paths ?? {})) {
+    for (const method of HTTP_METHODS) {
+      const op = item[method];
+      if (!op) continue;
+      const where = `${method.toUpperCase()} ${path}`;
+      if (!op.operationId) throw new Error(`${where} has no operationId`);
+      if (operations.has(op.operationId)) throw new Error(`operationId ${op.operationId} is used twice`);
+      const modes = op[X.authModes];
+      if (!Array.isArray(modes) || modes.length === 0) throw new Error(`${where} has no ${X.authModes}`);
+      for (const mode of modes) {
+        if (!AUTH_MODES.includes(mode)) throw new Error(`${where} has unknown auth mode "${mode}"`);
+      }
+      const required = op[X.scopes];
+      if (modes.some((m: AuthMode) => SCOPED_MODES.includes(m)) && !Array.isArray(required)) {
+        throw new Error(`${where} accepts ${modes.join(', ')} but declares no ${X.scopes}`);
+      }
+      for (const scope of required ?? []) {
+        if (!scopes.has(scope)) throw new Error(`${where} requires unregistered scope "${scope}"`);
+      }
+      operations.set(op.operationId, {
+        operationId: op.operationId,
+        method: method.toUpperCase(),
+        path,
+        tags: op.tags ?? [],
+        summary: op.summary ?? '',
+        modes: new Set(modes),
+        scopes: [...(required ?? [])],
+        requires2fa: op[X.requires2fa] === true,
+      });
+    }
+  }
+  return { document, operations, scopes, roles };
+}
+
+function readScopeRegistry(document: Record<string, any>): Map<string, ScopeInfo> {
+  const registry = document[X.scopeRegistry];
+  if (!registry?.groups) throw new Error(`openapi.yaml has no ${X.scopeRegistry}.groups`);
+  const scopes = new Map<string, ScopeInfo>();
+  for (const group of registry.groups) {
+    for (const scope of group.scopes) {
+      scopes.set(scope.name, { name: scope.name, description: scope.description, group: group.name });
+    }
+  }
+  return scopes;
+}
+
+function readRoles(document: Record<string, any>, scopes: Map<string, ScopeInfo>): Map<string, RoleInfo> {
+  const roles = new Map<string, RoleInfo>();
+  for (const [name, role] of Object.entries<Record<string, any>>(document[X.roles] ?? {})) {
+    for (const scope of role.scopes) {
+      if (!scopes.has(scope)) throw new Error(`role ${name} names unregistered scope "${scope}"`);
+    }
+    roles.set(name, { name, description: role.description, scopes: role.scopes });
+  }
+  if (roles.size === 0) throw new Error(`openapi.yaml has no ${X.roles}`);
+  return roles;
+}

@@ -1,0 +1,24 @@
+import type { Knex } from 'knex';
+import * as initial from './migrations/001_initial';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Migrations are imported, not discovered on disk, so the same list runs under tsx, Jest and the
+ * compiled dist/ (the knex CLI would look for ts-node and record other names).
+ */
+const MIGRATIONS: ReadonlyArray<[string, Migration]> = [['001_initial', initial]];
+
+const source: Knex.MigrationSource<[string, Migration]> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};
+
+export async function migrateToLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource: source })) as [number, string[]];
+  return applied;
+}

@@ -1,0 +1,36 @@
+import type { Knex } from 'knex';
+import type { Database } from '../knex';
+import { auditRepository } from './audit.repository';
+import { postsRepository } from './posts.repository';
+import { sessionsRepository } from './sessions.repository';
+import { tokensRepository } from './tokens.repository';
+import { totpStepsRepository } from './totp-steps.repository';
+import { usersRepository } from './users.repository';
+
+export interface Repositories {
+  users: ReturnType<typeof usersRepository>;
+  tokens: ReturnType<typeof tokensRepository>;
+  sessions: ReturnType<typeof sessionsRepository>;
+  totpSteps: ReturnType<typeof totpStepsRepository>;
+  posts: ReturnType<typeof postsRepository>;
+  audit: ReturnType<typeof auditRepository>;
+  /** Runs `work` in one database transaction; everything it writes lands together or not at all. */
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** A cheap round trip, for health checks. */
+  ping(): Promise<void>;
+}
+
+export function createRepositories(database: Database, executor: Knex = database.knex): Repositories {
+  return {
+    users: usersRepository(executor),
+    tokens: tokensRepository(executor, database),
+    sessions: sessionsRepository(executor),
+    totpSteps: totpStepsRepository(executor),
+    posts: postsRepository(executor),
+    audit: auditRepository(executor),
+    transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
+    ping: async () => {
+      await executor.raw('select 1');
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import type { Knex } from 'knex';
+
+export interface PostRecord {
+  id: string;
+  userId: string;
+  title: string;
+  body: string;
+  status: 'draft' | 'published';
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type PostPatch = Partial<Pick<PostRecord, 'title' | 'body' | 'status'>>;
+
+function toPost(row: Record<string, any>): PostRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    title: row.title,
+    body: row.body,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function postsRepository(db: Knex) {
+  return {
+    async insert(post: PostRecord): Promise<void> {
+      await db('posts').insert({
+        id: post.id,
+        user_id: post.userId,
+        title: post.title,
+        body: post.body,
+        status: post.status,
+        created_at: post.createdAt,
+        updated_at: post.updatedAt,
+      });
+    },
+    /** Scoped by owner: another user's id is indistinguishable from a missing one. */
+    async findForUser(userId: string, id: string): Promise<PostRecord | undefined> {
+      const row = await db('posts').where({ id, user_id: userId }).first();
+      return row ? toPost(row) : undefined;
+    },
+    async listForUser(
+      userId: string,
+      filter: { status?: string },
+      offset: number,
+      limit: number,
+    ): Promise<{ rows: PostRecord[]; total: number }> {
+      const base = () => {
+        const q = db('posts').where({ user_id: userId });
+        if (filter.status) q.andWhere({ status: filter.status });
+        return q;
+      };
+      const [rows, count] = await Promise.all([
+        base().select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+          .offset(offset).limit(limit),
+        base().count({ n: '*' }).first(),
+      ]);
+      return { rows: rows.map(toPost), total: Number(count?.n ?? 0) };
+    },
+    async update(userId: string, id: string, patch: PostPatch, now: string): Promise<boolean> {
+      const changed = await db('posts').where({ id, user_id: userId }).update({ ...patch, updated_at: now });
+      return changed > 0;
+    },
+    async delete(userId: string, id: string): Promise<boolean> {
+      return (await db('posts').where({ id, user_id: userId }).delete()) > 0;
+    },
+  };
+}
+
+export type PostsRepository = ReturnType<typeof postsRepository>;

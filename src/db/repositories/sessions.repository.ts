@@ -1,0 +1,61 @@
+import type { Knex } from 'knex';
+
+export interface SessionRecord {
+  idHash: string;
+  userId: string;
+  csrfToken: string;
+  twoFactorVerified: boolean;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+}
+
+function toSession(row: Record<string, any>): SessionRecord {
+  return {
+    idHash: row.id_hash,
+    userId: row.user_id,
+    csrfToken: row.csrf_token,
+    twoFactorVerified: Boolean(row.two_factor_verified),
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    expiresAt: row.expires_at,
+  };
+}
+
+export function sessionsRepository(db: Knex) {
+  return {
+    async insert(session: SessionRecord & { ip: string | null }): Promise<void> {
+      await db('sessions').insert({
+        id_hash: session.idHash,
+        user_id: session.userId,
+        csrf_token: session.csrfToken,
+        two_factor_verified: session.twoFactorVerified,
+        created_at: session.createdAt,
+        last_seen_at: session.lastSeenAt,
+        expires_at: session.expiresAt,
+        ip: session.ip,
+      });
+    },
+    async find(idHash: string): Promise<SessionRecord | undefined> {
+      const row = await db('sessions').where({ id_hash: idHash }).first();
+      return row ? toSession(row) : undefined;
+    },
+    async touch(idHash: string, now: string): Promise<void> {
+      await db('sessions').where({ id_hash: idHash }).update({ last_seen_at: now });
+    },
+    async markTwoFactorVerified(idHash: string): Promise<void> {
+      await db('sessions').where({ id_hash: idHash }).update({ two_factor_verified: true });
+    },
+    async delete(idHash: string): Promise<void> {
+      await db('sessions').where({ id_hash: idHash }).delete();
+    },
+    /** Ends every session of a user, or every one but `keepIdHash`. */
+    async deleteForUser(userId: string, keepIdHash?: string): Promise<number> {
+      const q = db('sessions').where({ user_id: userId });
+      if (keepIdHash) q.whereNot({ id_hash: keepIdHash });
+      return q.delete();
+    },
+  };
+}
+
+export type SessionsRepository = ReturnType<typeof sessionsRepository>;

@@ -1,0 +1,151 @@
+import type { Knex } from 'knex';
+import type { Database } from '../knex';
+import { toUser, UserRecord } from './users.repository';
+
+export interface TokenRecord {
+  id: string;
+  userId: string;
+  name: string;
+  displayHint: string;
+  scopes: string[];
+  role: string | null;
+  createdVia: 'session' | 'jwt' | 'pat';
+  parentTokenId: string | null;
+  expiresAt: string | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
+  revokedAt: string | null;
+}
+
+export interface NewToken {
+  id: string;
+  userId: string;
+  name: string;
+  tokenHash: string;
+  displayHint: string;
+  scopes: string[];
+  role: string | null;
+  createdVia: TokenRecord['createdVia'];
+  parentTokenId: string | null;
+  expiresAt: string | null;
+  now: string;
+}
+
+const TOKEN_COLUMNS = [
+  'id', 'user_id', 'name', 'display_hint', 'scopes', 'role', 'created_via', 'parent_token_id', 'expires_at',
+  'created_at', 'last_used_at', 'last_used_ip', 'revoked_at',
+];
+
+// The hot path: one indexed lookup by hash, joined with the creator, whose *current* role and status
+// bound what the token may do. Never cached, so a revoke or a disable counts on the very next request.
+const LOOKUP_SQL = `SELECT ${TOKEN_COLUMNS.map((c) => `t.${c}`).join(', ')},
+  u.id AS u_id, u.email AS u_email, u.name AS u_name, u.role AS u_role, u.is_platform_admin AS u_is_platform_admin,
+  u.disabled_at AS u_disabled_at, u.totp_enabled_at AS u_totp_enabled_at, u.token_version AS u_token_version,
+  u.created_at AS u_created_at
+  FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`;
+
+function toToken(row: Record<string, any>): TokenRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    displayHint: row.display_hint,
+    scopes: JSON.parse(row.scopes),
+    role: row.role ?? null,
+    createdVia: row.created_via,
+    parentTokenId: row.parent_token_id ?? null,
+    expiresAt: row.expires_at ?? null,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at ?? null,
+    lastUsedIp: row.last_used_ip ?? null,
+    revokedAt: row.revoked_at ?? null,
+  };
+}
+
+export function tokensRepository(db: Knex, database: Database) {
+  let prepared: { db: unknown; stmt: import('better-sqlite3').Statement } | undefined;
+
+  async function lookupRow(tokenHash: string): Promise<Record<string, any> | undefined> {
+    const sqlite = database.sqlite();
+    if (sqlite && db === database.knex) {
+      if (!prepared || prepared.db !== sqlite) prepared = { db: sqlite, stmt: sqlite.prepare(LOOKUP_SQL) };
+      return prepared.stmt.get(tokenHash) as Record<string, any> | undefined;
+    }
+    const result = await db.raw(LOOKUP_SQL, [tokenHash]);
+    return database.dialect === 'postgres' ? result.rows[0] : result[0];
+  }
+
+  return {
+    async findByHashWithUser(tokenHash: string): Promise<{ token: TokenRecord; user: UserRecord } | undefined> {
+      const row = await lookupRow(tokenHash);
+      return row ? { token: toToken(row), user: toUser(row, 'u_') } : undefined;
+    },
+
+    async insert(token: NewToken): Promise<void> {
+      await db('personal_access_tokens').insert({
+        id: token.id,
+        user_id: token.userId,
+        name: token.name,
+        token_hash: token.tokenHash,
+        display_hint: token.displayHint,
+        scopes: JSON.stringify(token.scopes),
+        role: token.role,
+        created_via: token.createdVia,
+        parent_token_id: token.parentTokenId,
+        expires_at: token.expiresAt,
+        created_at: token.now,
+      });
+    },
+
+    async findActiveForUser(userId: string, id: string): Promise<TokenRecord | undefined> {
+      const row = await db('personal_access_tokens')
+        .select(TOKEN_COLUMNS)
+        .where({ id, user_id: userId })
+        .whereNull('revoked_at')
+        .first();
+      return row ? toToken(row) : undefined;
+    },
+
+    async listActiveForUser(userId: string, offset: number, limit: number): Promise<{ rows: TokenRecord[]; total: number }> {
+      const active = () => db('personal_access_tokens').where({ user_id: userId }).whereNull('revoked_at');
+      const [rows, count] = await Promise.all([
+        active().select(TOKEN_COLUMNS).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+          .offset(offset).limit(limit),
+        active().count({ n: '*' }).first(),
+      ]);
+      return { rows: rows.map(toToken), total: Number(count?.n ?? 0) };
+    },
+
+    /** Returns false when the token was already revoked (or is not the user's). */
+    async revoke(userId: string, id: string, now: string): Promise<boolean> {
+      const changed = await db('personal_access_tokens')
+        .where({ id, user_id: userId })
+        .whereNull('revoked_at')
+        .update({ revoked_at: now });
+      return changed > 0;
+    },
+
+    async replaceSecret(userId: string, id: string, tokenHash: string, displayHint: string): Promise<boolean> {
+      const changed = await db('personal_access_tokens')
+        .where({ id, user_id: userId })
+        .whereNull('revoked_at')
+        .update({ token_hash: tokenHash, display_hint: displayHint });
+      return changed > 0;
+    },
+
+    /**
+     * Records use at most once per `staleBefore` window: the WHERE clause makes the write a no-op when
+     * another request (or instance) already recorded a recent use. Returns whether this was the first use.
+     */
+    async touch(id: string, now: string, ip: string | null, staleBefore: string): Promise<{ updated: boolean }> {
+      const changed = await db('personal_access_tokens')
+        .where({ id })
+        .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', staleBefore))
+        .update({ last_used_at: now, last_used_ip: ip });
+      return { updated: changed > 0 };
+    },
+  };
+}
+
+export type TokensRepository = ReturnType<typeof tokensRepository>;

@@ -1,0 +1,124 @@
+import type { Knex } from 'knex';
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  name: string | null;
+  role: string;
+  isPlatformAdmin: boolean;
+  disabledAt: string | null;
+  totpEnabledAt: string | null;
+  tokenVersion: number;
+  createdAt: string;
+}
+
+export interface UserSecrets {
+  passwordHash: string;
+  totpSecretEnc: string | null;
+  pendingTotpSecretEnc: string | null;
+}
+
+/** Columns a principal needs; never the password hash or TOTP seeds. */
+export const USER_COLUMNS = [
+  'id', 'email', 'name', 'role', 'is_platform_admin', 'disabled_at', 'totp_enabled_at', 'token_version', 'created_at',
+] as const;
+
+export function toUser(row: Record<string, any>, prefix = ''): UserRecord {
+  return {
+    id: row[`${prefix}id`],
+    email: row[`${prefix}email`],
+    name: row[`${prefix}name`] ?? null,
+    role: row[`${prefix}role`],
+    isPlatformAdmin: Boolean(row[`${prefix}is_platform_admin`]),
+    disabledAt: row[`${prefix}disabled_at`] ?? null,
+    totpEnabledAt: row[`${prefix}totp_enabled_at`] ?? null,
+    tokenVersion: Number(row[`${prefix}token_version`]),
+    createdAt: row[`${prefix}created_at`],
+  };
+}
+
+export interface NewUser {
+  id: string;
+  email: string;
+  name: string | null;
+  passwordHash: string;
+  role: string;
+  now: string;
+}
+
+export type UserPatch = Partial<{
+  role: string;
+  is_platform_admin: boolean;
+  disabled_at: string | null;
+  password_hash: string;
+  totp_secret_enc: string | null;
+  pending_totp_secret_enc: string | null;
+  totp_enabled_at: string | null;
+}>;
+
+export function usersRepository(db: Knex) {
+  return {
+    async insert(user: NewUser): Promise<void> {
+      await db('users').insert({
+        id: user.id,
+        email: user.email,
+        name: user.name,
+        password_hash: user.passwordHash,
+        role: user.role,
+        is_platform_admin: false,
+        token_version: 0,
+        created_at: user.now,
+        updated_at: user.now,
+      });
+    },
+
+    async findById(id: string): Promise<UserRecord | undefined> {
+      const row = await db('users').select(USER_COLUMNS).where({ id }).first();
+      return row ? toUser(row) : undefined;
+    },
+
+    async findWithSecretsByEmail(email: string): Promise<(UserRecord & UserSecrets) | undefined> {
+      const row = await db('users')
+        .select([...USER_COLUMNS, 'password_hash', 'totp_secret_enc', 'pending_totp_secret_enc'])
+        .where({ email })
+        .first();
+      return row ? withSecrets(row) : undefined;
+    },
+
+    async findWithSecretsById(id: string): Promise<(UserRecord & UserSecrets) | undefined> {
+      const row = await db('users')
+        .select([...USER_COLUMNS, 'password_hash', 'totp_secret_enc', 'pending_totp_secret_enc'])
+        .where({ id })
+        .first();
+      return row ? withSecrets(row) : undefined;
+    },
+
+    async update(id: string, patch: UserPatch, now: string): Promise<void> {
+      await db('users').where({ id }).update({ ...patch, updated_at: now });
+    },
+
+    /** Every JWT carrying the old version stops working on its next request. */
+    async bumpTokenVersion(id: string, now: string): Promise<void> {
+      await db('users').where({ id }).update({ token_version: db.raw('token_version + 1'), updated_at: now });
+    },
+
+    async list(offset: number, limit: number): Promise<{ rows: UserRecord[]; total: number }> {
+      const [rows, count] = await Promise.all([
+        db('users').select(USER_COLUMNS).orderBy([{ column: 'created_at' }, { column: 'id' }]).offset(offset).limit(limit),
+        db('users').count({ n: '*' }).first(),
+      ]);
+      return { rows: rows.map((r) => toUser(r)), total: Number(count?.n ?? 0) };
+    },
+  };
+}
+
+function withSecrets(row: Record<string, any>): UserRecord & UserSecrets {
+  return {
+    ...toUser(row),
+    passwordHash: row.password_hash,
+    totpSecretEnc: row.totp_secret_enc ?? null,
+    pendingTotpSecretEnc: row.pending_totp_secret_enc ?? null,
+  };
+}
+
+export type UsersRepository = ReturnType<typeof usersRepository>;

@@ -1,0 +1,88 @@
+import type { CookieOptions, Request } from 'express';
+import { sessionCookieName } from '../auth/authenticate';
+import { body, caller, HandlerMap, noStore } from './kit';
+import { presentUser } from './presenters';
+import type { Services } from './services';
+
+const callerInfo = (req: Request) => ({ ip: req.ip ?? null });
+
+export function authHandlers({ accounts, config }: Services): HandlerMap {
+  const cookieName = sessionCookieName(config);
+  const cookieOptions: CookieOptions = {
+    httpOnly: true,
+    secure: config.cookieSecure,
+    sameSite: 'strict',
+    path: '/',
+  };
+
+  function sessionIdHash(req: Request): string | undefined {
+    return req.auth?.kind === 'session' ? req.auth.session.idHash : undefined;
+  }
+
+  return {
+    async signUp(req, res) {
+      const user = await accounts.signUp(body<'signUp'>(req), callerInfo(req));
+      res.status(201).json(presentUser(user));
+    },
+
+    async logIn(req, res) {
+      noStore(res).json(await accounts.logIn(body<'logIn'>(req), callerInfo(req)));
+    },
+
+    async verifyLogin(req, res) {
+      if (req.auth?.kind !== 'pending') throw new Error('verifyLogin reached without a pending token');
+      noStore(res).json(await accounts.verifyLogin(req.auth.user.id, body<'verifyLogin'>(req).code, callerInfo(req)));
+    },
+
+    async logOut(req, res) {
+      await accounts.logOut(caller(req).user.id, callerInfo(req));
+      res.status(204).end();
+    },
+
+    async changePassword(req, res) {
+      await accounts.changePassword(caller(req).user, body<'changePassword'>(req), callerInfo(req), sessionIdHash(req));
+      res.status(204).end();
+    },
+
+    async setUpTwoFactor(req, res) {
+      noStore(res).json(await accounts.setUpTwoFactor(caller(req).user));
+    },
+
+    async enableTwoFactor(req, res) {
+      const result = await accounts.enableTwoFactor(caller(req).user, body<'enableTwoFactor'>(req).code, callerInfo(req), sessionIdHash(req));
+      res.json(result);
+    },
+
+    async getSession(req, res) {
+      const principal = caller(req);
+      if (principal.kind !== 'session') throw new Error('getSession reached without a session');
+      noStore(res).json(presentSession(principal.user, principal.session));
+    },
+
+    async createSession(req, res) {
+      const { cookieValue, session, user } = await accounts.createSession(body<'createSession'>(req), callerInfo(req));
+      res.cookie(cookieName, cookieValue, { ...cookieOptions, maxAge: config.sessionAbsoluteSeconds * 1000 });
+      noStore(res).json(presentSession(user, session));
+    },
+
+    async deleteSession(req, res) {
+      const principal = caller(req);
+      if (principal.kind !== 'session') throw new Error('deleteSession reached without a session');
+      await accounts.deleteSession(principal.user.id, principal.session.idHash, callerInfo(req));
+      res.clearCookie(cookieName, cookieOptions).status(204).end();
+    },
+  };
+}
+
+function presentSession(
+  user: Parameters<typeof presentUser>[0],
+  session: { csrfToken: string; twoFactorVerified: boolean; expiresAt: string },
+) {
+  return {
+    user: presentUser(user),
+    csrf_token: session.csrfToken,
+    two_factor_verified: session.twoFactorVerified,
+    expires_at: session.expiresAt,
+  };
+}
+

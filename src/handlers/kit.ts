@@ -1,0 +1,67 @@
+import type { Request, Response } from 'express';
+import type { components, operations } from '../../generated/openapi';
+import { isSignedIn, SignedInPrincipal } from '../auth/principal';
+import { ApiError } from '../errors';
+
+export type Schemas = components['schemas'];
+export type OperationId = keyof operations;
+export type Handler = (req: Request, res: Response) => Promise<void>;
+export type HandlerMap = Partial<Record<OperationId, Handler>>;
+
+/** The validated JSON body of an operation, typed from the spec. */
+export type Body<Op extends OperationId> = operations[Op] extends {
+  requestBody: { content: { 'application/json': infer B } };
+} ? B : never;
+
+export function body<Op extends OperationId>(req: Request): Body<Op> {
+  return req.body as Body<Op>;
+}
+
+/** The authorization middleware has already refused everyone else; this only narrows the type. */
+export function caller(req: Request): SignedInPrincipal {
+  if (!isSignedIn(req.auth)) throw new ApiError(401, 'authentication_required', 'Sign in first.');
+  return req.auth;
+}
+
+export function pathParam(req: Request, name: string): string {
+  const value = req.openapi?.pathParams?.[name];
+  if (typeof value !== 'string') throw new ApiError(400, 'validation_failed', `Missing path parameter ${name}.`);
+  return value;
+}
+
+export function queryString(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export interface PageRequest {
+  page: number;
+  limit: number;
+  offset: number;
+}
+
+/** The validator has bounded both numbers; this applies the spec's defaults. */
+export function pageRequest(req: Request): PageRequest {
+  const page = Number(req.query.page ?? 1);
+  const limit = Number(req.query.limit ?? 20);
+  return { page, limit, offset: (page - 1) * limit };
+}
+
+export function sendPage<T, U>(res: Response, page: PageRequest, result: { rows: T[]; total: number }, present: (row: T) => U): void {
+  res.json({
+    data: result.rows.map(present),
+    meta: {
+      pagination: {
+        page: page.page,
+        limit: page.limit,
+        total: result.total,
+        total_pages: Math.ceil(result.total / page.limit),
+      },
+    },
+  });
+}
+
+/** Responses that carry a secret must never be stored by a cache or the browser. */
+export function noStore(res: Response): Response {
+  return res.set('Cache-Control', 'no-store').set('Pragma', 'no-cache');
+}

@@ -1,0 +1,37 @@
+import { body, caller, HandlerMap, noStore, pageRequest, pathParam, sendPage } from './kit';
+import { presentToken } from './presenters';
+import type { Services } from './services';
+
+export function tokensHandlers({ tokens }: Services): HandlerMap {
+  return {
+    async listTokens(req, res) {
+      const page = pageRequest(req);
+      sendPage(res, page, await tokens.list(caller(req).user.id, page.offset, page.limit), presentToken);
+    },
+
+    async createToken(req, res) {
+      const { record, raw } = await tokens.create(caller(req), body<'createToken'>(req), req.ip ?? null);
+      noStore(res).status(201).json({ ...presentToken(record), token: raw });
+    },
+
+    async getCurrentToken(req, res) {
+      const principal = caller(req);
+      if (principal.kind !== 'pat') throw new Error('getCurrentToken reached without a PAT');
+      res.json({ ...presentToken(principal.token), user_id: principal.user.id, effective_scopes: [...principal.scopes] });
+    },
+
+    async getToken(req, res) {
+      res.json(presentToken(await tokens.get(caller(req).user.id, pathParam(req, 'tokenId'))));
+    },
+
+    async revokeToken(req, res) {
+      await tokens.revoke(caller(req), pathParam(req, 'tokenId'), req.ip ?? null);
+      res.status(204).end();
+    },
+
+    async rotateToken(req, res) {
+      const { record, raw } = await tokens.rotate(caller(req), pathParam(req, 'tokenId'), req.ip ?? null);
+      noStore(res).json({ ...presentToken(record), token: raw });
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { ErrorRequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { ApiError } from '../errors';
+
+interface ValidatorError {
+  status: number;
+  message: string;
+  errors?: Array<{ path?: string; message?: string; errorCode?: string }>;
+  headers?: Record<string, string>;
+}
+
+const isValidatorError = (err: unknown): err is ValidatorError =>
+  typeof err === 'object' && err !== null && typeof (err as ValidatorError).status === 'number' && Array.isArray((err as ValidatorError).errors);
+
+/** Maps every failure (ours, the validator's, the body parser's) into the one envelope. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const type = (err as { type?: string })?.type;
+  if (type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'The request body is larger than 1 MB.');
+  if (type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'The request body is not valid JSON.');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
+    return new ApiError(415, 'unsupported_media_type', 'Send the body as UTF-8 application/json.');
+  }
+  if (isValidatorError(err)) {
+    const details = { errors: (err.errors ?? []).map((e) => ({ path: e.path, message: e.message })) };
+    switch (err.status) {
+      case 400: return new ApiError(400, 'validation_failed', summarise(err), details);
+      case 404: return new ApiError(404, 'not_found', 'No operation at this path; see GET /openapi.yaml.');
+      case 405: return new ApiError(405, 'method_not_allowed', err.message, undefined, err.headers?.Allow ? { Allow: err.headers.Allow } : undefined);
+      case 413: return new ApiError(413, 'payload_too_large', err.message);
+      case 415: return new ApiError(415, 'unsupported_media_type', 'Send the body as application/json.', details);
+      case 500: return new ApiError(500, 'response_validation_failed', 'The response did not match the contract.', details);
+      default: return new ApiError(err.status, 'request_invalid', err.message, details);
+    }
+  }
+  if (isUnavailable(err)) return new ApiError(503, 'service_unavailable', 'The database is unavailable; try again shortly.', undefined, { 'Retry-After': '5' });
+  return new ApiError(500, 'internal_error', 'Something went wrong on our side.');
+}
+
+function summarise(err: ValidatorError): string {
+  const first = err.errors?.[0];
+  return first ? `Invalid request: ${first.path ?? ''} ${first.message ?? ''}`.replace(/\s+/g, ' ').trim() : err.message;
+}
+
+function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'SQLITE_BUSY', '57P01', '57P03', '53300'].includes(code ?? '') ||
+    /Knex: Timeout acquiring a connection/.test(String((err as Error)?.message));
+}
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500) {
+      log.error({ request_id: req.requestId, operation_id: req.operation?.operationId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack, type: (err as Error)?.name } }, 'request failed');
+    }
+    if (res.headersSent) return;
+    for (const [name, value] of Object.entries(apiError.headers ?? {})) res.set(name, value);
+    res.status(apiError.status).json({
+      error: {
+        code: apiError.code,
+        message: apiError.message,
+        request_id: req.requestId,
+        ...(apiError.details ? { details: apiError.details } : {}),
+      },
+    });
+  };
+}

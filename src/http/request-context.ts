@@ -1,0 +1,31 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { randomBase62 } from '../auth/token-format';
+
+/**
+ * Gives every request an id and logs one line when it ends. Only the path is logged, never the
+ * query string or headers, so a token sent where it should not be never reaches the log.
+ */
+export function requestContext(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    req.requestId = `req_${randomBase62(16)}`;
+    res.set('X-Request-Id', req.requestId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      if (!log.isLevelEnabled('info')) return;
+      const auth = req.auth;
+      log.info({
+        request_id: req.requestId,
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        operation_id: req.operation?.operationId,
+        auth: auth?.kind,
+        user_id: auth && 'user' in auth ? auth.user.id : undefined,
+        token_id: auth?.kind === 'pat' ? auth.token.id : undefined,
+        duration_ms: Number(process.hrtime.bigint() - started) / 1e6,
+      }, 'request');
+    });
+    next();
+  };
+}

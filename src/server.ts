@@ -1,0 +1,40 @@
+import type { Server } from 'node:http';
+import { createApp } from './app';
+import { loadConfig } from './config';
+import { openContext } from './context';
+import { createLogger } from './logger';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const context = await openContext(config, log);
+  const app = createApp({ ...context, log });
+  const server: Server = app.listen(config.port, config.host, () => {
+    const dialect = context.database.dialect === 'sqlite' ? `SQLite (${config.databaseUrl})` : 'PostgreSQL';
+    log.info({ port: config.port, host: config.host, database: context.database.dialect }, 'listening');
+    if (process.stdout.isTTY || config.env !== 'production') {
+      console.log(`GetPaidX API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port} with ${dialect}`);
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    // Stop accepting, let in-flight requests finish, then release the database.
+    server.close(() => {
+      context.database.destroy().finally(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(`GetPaidX API failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

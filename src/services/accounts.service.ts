@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import { addSeconds, Clock, iso } from '../auth/clock';
+import type { JwtService } from '../auth/jwt';
+import { seal, unseal } from '../auth/seal';
+import type { Throttle } from '../auth/throttle';
+import { newId } from '../auth/token-format';
+import { newTotpSecret, otpauthUrl, verifyTotp } from '../auth/totp';
+import { sha256 } from '../auth/authenticate';
+import type { Config } from '../config';
+import type { Repositories } from '../db/repositories';
+import type { UserRecord, UserSecrets } from '../db/repositories/users.repository';
+import { ApiError, conflict, tooManyRequests } from '../errors';
+import type { AuditService } from './audit.service';
+import type { PasswordHasher } from './passwords';
+
+export const DEFAULT_ROLE = 'owner';
+
+interface Deps {
+  config: Config;
+  repos: Repositories;
+  jwt: JwtService;
+  audit: AuditService;
+  throttle: Throttle;
+  passwords: PasswordHasher;
+  clock: Clock;
+  log: { warn(obj: object, msg: string): void };
+}
+
+export interface Caller {
+  ip: string | null;
+}
+
+const invalidCredentials = () =>
+  new ApiError(401, 'invalid_credentials', 'The email or password is incorrect.', undefined, {
+    'WWW-Authenticate': 'Bearer realm="getpaidx"',
+  });
+const invalidCode = () =>
+  new ApiError(401, 'invalid_code', 'The code is incorrect, expired or already used.', undefined, {
+    'WWW-Authenticate': 'Bearer realm="getpaidx"',
+  });
+
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+export function createAccountsService(deps: Deps) {
+  const { config, repos, jwt, audit, throttle, passwords, clock } = deps;
+  // An IP gets more room than an account: many people can share one address.
+  const ipLimit = config.authThrottle.maxFailures * 5;
+
+  function throttleKeys(account: string, ip: string | null) {
+    return [{ key: `acct:${account}` }, { key: `ip:${ip ?? 'unknown'}`, limit: ipLimit }];
+  }
+
+  function guard(account: string, ip: string | null) {
+    const wait = throttle.retryAfter(throttleKeys(account, ip));
+    if (wait > 0) throw tooManyRequests(wait, `Too many failed attempts; try again in ${wait} seconds.`);
+  }
+
+  function failed(account: string, ip: string | null) {
+    throttle.fail([`acct:${account}`, `ip:${ip ?? 'unknown'}`]);
+  }
+
+  /** Password step shared by the API and browser sign-ins; same answer for unknown email and bad password. */
+  async function checkPassword(email: string, password: string, caller: Caller): Promise<UserRecord & UserSecrets> {
+    const account = normaliseEmail(email);
+    guard(account, caller.ip);
+    const user = await repos.users.findWithSecretsByEmail(account);
+    const ok = await passwords.verify(password, user?.passwordHash);
+    if (!user || !ok || user.disabledAt) {
+      failed(account, caller.ip);
+      if (user) await audit.record({ userId: user.id, type: 'user.sign_in_failed', ip: caller.ip, details: { step: 'password' } });
+      throw invalidCredentials();
+    }
+    return user;
+  }
+
+  /** Verifies a TOTP code and makes it single-use; the unique key settles concurrent attempts. */
+  async function checkCode(user: UserRecord, sealedSecret: string | null, code: string, caller: Caller): Promise<void> {
+    const account = user.email;
+    guard(account, caller.ip);
+    if (!sealedSecret) throw invalidCode();
+    const now = clock();
+    const step = await verifyTotp(unseal(config.dataKey, sealedSecret), code, now);
+    if (step === undefined) {
+      failed(account, caller.ip);
+      await audit.record({ userId: user.id, type: 'user.sign_in_failed', ip: caller.ip, details: { step: 'code' } });
+      throw invalidCode();
+    }
+    if (!(await repos.totpSteps.claim(user.id, step, iso(now)))) {
+      failed(account, caller.ip);
+      deps.log.warn({ userId: user.id, timeStep: step }, 'TOTP code reused');
+      await audit.record({ userId: user.id, type: 'two_factor.code_reused', ip: caller.ip });
+      throw invalidCode();
+    }
+    await repos.totpSteps.pruneBefore(user.id, step - 10);
+    throttle.reset(`acct:${account}`);
+  }
+
+  return {
+    async signUp(input: { email: string; password: string; name?: string }, caller: Caller): Promise<UserRecord> {
+      const email = normaliseEmail(input.email);
+      const now = iso(clock());
+      const id = newId('usr');
+      const passwordHash = await passwords.hash(input.password);
+      if (await repos.users.findWithSecretsByEmail(email)) throw conflict('email_taken', 'An account with this email exists; sign in instead.');
+      await repos.transaction(async (tx) => {
+        await tx.users.insert({ id, email, name: input.name ?? null, passwordHash, role: DEFAULT_ROLE, now });
+        await audit.record({ userId: id, type: 'user.signed_up', ip: caller.ip }, tx);
+      }).catch((err) => {
+        // Two sign-ups racing for one email: the unique index lets only one through.
+        if (/unique|duplicate/i.test(String(err?.message))) throw conflict('email_taken', 'An account with this email exists; sign in instead.');
+        throw err;
+      });
+      return (await repos.users.findById(id))!;
+    },
+
+    async logIn(input: { email: string; password: string }, caller: Caller) {
+      const user = await checkPassword(input.email, input.password, caller);
+      if (user.totpEnabledAt) {
+        const pending = await jwt.issuePending(user.id, user.tokenVersion);
+        return { pending_token: pending.token, two_factor_required: true as const, expires_at: iso(pending.expiresAt) };
+      }
+      throttle.reset(`acct:${user.email}`);
+      await audit.record({ userId: user.id, type: 'user.signed_in', ip: caller.ip, details: { via: 'jwt', two_factor: false } });
+      const access = await jwt.issueAccess(user.id, user.tokenVersion, false);
+      return { token: access.token, token_type: 'Bearer' as const, expires_at: iso(access.expiresAt), two_factor_verified: false };
+    },
+
+    async verifyLogin(userId: string, code: string, caller: Caller) {
+      const user = await repos.users.findWithSecretsById(userId);
+      if (!user) throw invalidCode();
+      await checkCode(user, user.totpSecretEnc, code, caller);
+      await audit.record({ userId: user.id, type: 'user.signed_in', ip: caller.ip, details: { via: 'jwt', two_factor: true } });
+      const access = await jwt.issueAccess(user.id, user.tokenVersion, true);
+      return { token: access.token, token_type: 'Bearer' as const, expires_at: iso(access.expiresAt), two_factor_verified: true };
+    },
+
+    async logOut(userId: string, caller: Caller): Promise<void> {
+      const now = iso(clock());
+      await repos.transaction(async (tx) => {
+        await tx.users.bumpTokenVersion(userId, now);
+        await audit.record({ userId, type: 'user.signed_out', ip: caller.ip, details: { via: 'jwt' } }, tx);
+      });
+    },
+
+    async setUpTwoFactor(user: UserRecord) {
+      if (user.totpEnabledAt) throw conflict('two_factor_already_enabled', '2FA is already enabled for this account.');
+      const secret = newTotpSecret();
+      await repos.users.update(user.id, { pending_totp_secret_enc: seal(config.dataKey, secret) }, iso(clock()));
+      return { secret, otpauth_url: otpauthUrl(secret, user.email) };
+    },
+
+    async enableTwoFactor(user: UserRecord, code: string, caller: Caller, sessionIdHash?: string) {
+      if (user.totpEnabledAt) throw conflict('two_factor_already_enabled', '2FA is already enabled for this account.');
+      const secrets = await repos.users.findWithSecretsById(user.id);
+      if (!secrets?.pendingTotpSecretEnc) {
+        throw conflict('two_factor_setup_required', 'Call POST /api/auth/2fa/setup first, then confirm with a code.');
+      }
+      await checkCode(user, secrets.pendingTotpSecretEnc, code, caller);
+      const now = iso(clock());
+      await repos.transaction(async (tx) => {
+        await tx.users.update(user.id, {
+          totp_secret_enc: secrets.pendingTotpSecretEnc,
+          pending_totp_secret_enc: null,
+          totp_enabled_at: now,
+        }, now);
+        // The browser that just proved the code counts as 2FA-verified.
+        if (sessionIdHash) await tx.sessions.markTwoFactorVerified(sessionIdHash);
+        await audit.record({ userId: user.id, type: 'two_factor.enabled', ip: caller.ip }, tx);
+      });
+      return { two_factor_enabled: true };
+    },
+
+    async changePassword(user: UserRecord, input: { current_password: string; new_password: string }, caller: Caller, keepSessionIdHash?: string) {
+      await checkPassword(user.email, input.current_password, caller);
+      const hash = await passwords.hash(input.new_password);
+      const now = iso(clock());
+      await repos.transaction(async (tx) => {
+        await tx.users.update(user.id, { password_hash: hash }, now);
+        await tx.users.bumpTokenVersion(user.id, now);
+        await tx.sessions.deleteForUser(user.id, keepSessionIdHash);
+        await audit.record({ userId: user.id, type: 'user.password_changed', ip: caller.ip }, tx);
+      });
+    },
+
+    async createSession(input: { email: string; password: string; code?: string }, caller: Caller) {
+      const user = await checkPassword(input.email, input.password, caller);
+      let twoFactorVerified = false;
+      if (user.totpEnabledAt) {
+        if (!input.code) {
+          throw new ApiError(401, 'two_factor_code_required', 'This account has 2FA: send the 6-digit code too.');
+        }
+        await checkCode(user, user.totpSecretEnc, input.code, caller);
+        twoFactorVerified = true;
+      }
+      throttle.reset(`acct:${user.email}`);
+      // A fresh random id at every sign-in, so a cookie planted before sign-in is worthless (fixation).
+      const cookieValue = randomBytes(32).toString('base64url');
+      const now = clock();
+      const session = {
+        idHash: sha256(cookieValue).toString('hex'),
+        userId: user.id,
+        csrfToken: randomBytes(32).toString('base64url'),
+        twoFactorVerified,
+        createdAt: iso(now),
+        lastSeenAt: iso(now),
+        expiresAt: iso(addSeconds(now, config.sessionAbsoluteSeconds)),
+      };
+      await repos.transaction(async (tx) => {
+        await tx.sessions.insert({ ...session, ip: caller.ip });
+        await audit.record({ userId: user.id, type: 'session.created', ip: caller.ip, details: { two_factor: twoFactorVerified } }, tx);
+      });
+      const fresh = (await repos.users.findById(user.id))!;
+      return { cookieValue, session, user: fresh };
+    },
+
+    async deleteSession(userId: string, idHash: string, caller: Caller): Promise<void> {
+      await repos.sessions.delete(idHash);
+      await audit.record({ userId, type: 'session.ended', ip: caller.ip });
+    },
+  };
+}
+
+export type AccountsService = ReturnType<typeof createAccountsService>;

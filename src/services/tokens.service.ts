@@ -1,0 +1,122 @@
+import { Clock, iso } from '../auth/clock';
+import type { SignedInPrincipal } from '../auth/principal';
+import { difference, grantOf } from '../auth/scopes';
+import { displayHint, generatePat, hashToken, newId } from '../auth/token-format';
+import type { Contract } from '../contract/spec';
+import type { Repositories } from '../db/repositories';
+import type { TokenRecord } from '../db/repositories/tokens.repository';
+import { ApiError, badRequest, conflict, notFound } from '../errors';
+import type { AuditService } from './audit.service';
+
+export const MAX_ACTIVE_TOKENS_PER_USER = 200;
+
+interface Deps {
+  repos: Repositories;
+  contract: Contract;
+  audit: AuditService;
+  clock: Clock;
+}
+
+export interface CreateTokenInput {
+  name: string;
+  scopes?: string[];
+  role?: string;
+  expires_at?: string;
+}
+
+export function createTokensService(deps: Deps) {
+  const { repos, contract, audit, clock } = deps;
+
+  /**
+   * A token never exceeds what its creator may do; one made or handled by a PAT also stays within
+   * that PAT's grant and lifetime, so a leaked PAT cannot mint or reveal a stronger one.
+   */
+  function assertWithinCaller(caller: SignedInPrincipal, grant: readonly string[], expiresAt: string | null) {
+    const excess = difference(grant, caller.scopes);
+    if (excess.length > 0) {
+      throw new ApiError(403, 'grant_exceeds_permissions',
+        `A token cannot hold more than its creator: ${excess.join(', ')} ${excess.length > 1 ? 'are' : 'is'} beyond this credential's permissions.`,
+        { excess_scopes: excess, requested_scopes: grant, allowed_scopes: caller.scopes });
+    }
+    if (caller.kind === 'pat' && caller.token.expiresAt && (!expiresAt || expiresAt > caller.token.expiresAt)) {
+      throw new ApiError(403, 'expiry_exceeds_parent',
+        `A token made with a token must expire no later than it (${caller.token.expiresAt}).`,
+        { parent_expires_at: caller.token.expiresAt });
+    }
+  }
+
+  return {
+    async create(caller: SignedInPrincipal, input: CreateTokenInput, ip: string | null) {
+      const scopes = [...new Set(input.scopes ?? [])].sort();
+      const role = input.role ?? null;
+      const grant = grantOf(contract, scopes, role);
+      if (grant.length === 0) throw badRequest('empty_grant', 'Give the token at least one scope or a role.');
+      const now = clock();
+      // A PAT-made token without an expiry inherits its parent's.
+      const expiresAt = input.expires_at
+        ? iso(new Date(input.expires_at))
+        : caller.kind === 'pat' ? caller.token.expiresAt : null;
+      if (expiresAt && expiresAt <= iso(now)) throw badRequest('invalid_expiry', 'expires_at must be in the future.');
+      assertWithinCaller(caller, grant, expiresAt);
+
+      const raw = generatePat();
+      const record: TokenRecord = {
+        id: newId('tok'),
+        userId: caller.user.id,
+        name: input.name,
+        displayHint: displayHint(raw),
+        scopes,
+        role,
+        createdVia: caller.kind,
+        parentTokenId: caller.kind === 'pat' ? caller.token.id : null,
+        expiresAt,
+        createdAt: iso(now),
+        lastUsedAt: null,
+        lastUsedIp: null,
+        revokedAt: null,
+      };
+      await repos.transaction(async (tx) => {
+        const { total } = await tx.tokens.listActiveForUser(caller.user.id, 0, 1);
+        if (total >= MAX_ACTIVE_TOKENS_PER_USER) {
+          throw conflict('token_limit_reached', `An account may hold ${MAX_ACTIVE_TOKENS_PER_USER} active tokens; revoke unused ones first.`);
+        }
+        await tx.tokens.insert({ ...record, tokenHash: hashToken(raw), now: record.createdAt });
+        await audit.record({
+          userId: caller.user.id, type: 'token.created', tokenId: record.id, ip,
+          details: { name: record.name, scopes, role, expires_at: expiresAt, created_via: caller.kind },
+        }, tx);
+      });
+      return { record, raw };
+    },
+
+    list: (userId: string, offset: number, limit: number) => repos.tokens.listActiveForUser(userId, offset, limit),
+
+    async get(userId: string, id: string): Promise<TokenRecord> {
+      const token = await repos.tokens.findActiveForUser(userId, id);
+      if (!token) throw notFound('Token');
+      return token;
+    },
+
+    async revoke(caller: SignedInPrincipal, id: string, ip: string | null): Promise<void> {
+      await repos.transaction(async (tx) => {
+        if (!(await tx.tokens.revoke(caller.user.id, id, iso(clock())))) throw notFound('Token');
+        await audit.record({ userId: caller.user.id, type: 'token.revoked', tokenId: id, ip, details: { by: caller.kind } }, tx);
+      });
+    },
+
+    async rotate(caller: SignedInPrincipal, id: string, ip: string | null) {
+      const token = await repos.tokens.findActiveForUser(caller.user.id, id);
+      if (!token) throw notFound('Token');
+      assertWithinCaller(caller, grantOf(contract, token.scopes, token.role), token.expiresAt);
+      const raw = generatePat();
+      const hint = displayHint(raw);
+      await repos.transaction(async (tx) => {
+        if (!(await tx.tokens.replaceSecret(caller.user.id, id, hashToken(raw), hint))) throw notFound('Token');
+        await audit.record({ userId: caller.user.id, type: 'token.rotated', tokenId: id, ip, details: { by: caller.kind } }, tx);
+      });
+      return { record: { ...token, displayHint: hint }, raw };
+    },
+  };
+}
+
+export type TokensService = ReturnType<typeof createTokensService>;

@@ -1,0 +1,19 @@
+import type { Principal } from '../auth/principal';
+import type { OperationInfo } from '../contract/spec';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by the request-id middleware; echoed in X-Request-Id and every error body. */
+      requestId: string;
+      /** The matched operation, set right after the validator matches the route. */
+      operation?: OperationInfo;
+      /** The resolved credential, set by the authorization middleware. */
+      auth?: Principal;
+      /** Set by express-openapi-validator's route matching. */
+      openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> };
+    }
+  }
+}
+
+export {};

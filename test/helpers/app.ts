@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import { createApp } from '../../src/app';
+import { Config, loadConfig } from '../../src/config';
+import { AppContext, openContext } from '../../src/context';
+import { createLogger } from '../../src/logger';
+import { testClock, TestClock } from './clock';
+import { createTestDatabase, TestDatabase } from './database';
+
+export interface TestApp extends AppContext {
+  app: Express;
+  clock: TestClock;
+  /** Every log line the app wrote, for the "no secret in the logs" checks. */
+  logs: string[];
+  testDb: TestDatabase;
+  close(): Promise<void>;
+}
+
+export const TEST_SECRETS = {
+  JWT_SECRET: randomBytes(32).toString('base64url'),
+  DATA_KEY: randomBytes(32).toString('base64url'),
+  INTERNAL_API_KEY: `gpx_int_${randomBytes(24).toString('base64url')}`,
+};
+
+export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    BCRYPT_COST: '4',
+    VALIDATE_RESPONSES: 'true',
+    LOG_LEVEL: 'debug',
+    ...TEST_SECRETS,
+    ...env,
+  });
+}
+
+/** The real app on a real, fresh database, with a clock the test controls and the log captured. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const testDb = await createTestDatabase();
+  const config = testConfig(testDb.url, env);
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const log = createLogger(config.logLevel, sink);
+  const clock = testClock();
+  const context = await openContext(config, log, clock);
+  const app = createApp({ ...context, log });
+  return {
+    ...context,
+    clock,
+    app,
+    logs,
+    testDb,
+    async close() {
+      await context.database.destroy();
+      await testDb.drop();
+    },
+  };
+}

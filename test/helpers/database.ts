@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import knexFactory from 'knex';
+
+export interface TestDatabase {
+  url: string;
+  kind: 'sqlite' | 'postgres';
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database per test file: a temporary SQLite file by default, or, when TEST_DATABASE_URL
+ * points at PostgreSQL, a new database on that server created for this file and dropped after it.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const base = process.env.TEST_DATABASE_URL;
+  if (base && /^postgres(ql)?:\/\//.test(base)) {
+    const name = `gpx_t_${randomBytes(6).toString('hex')}`;
+    const admin = knexFactory({ client: 'pg', connection: base, pool: { min: 0, max: 1 } });
+    await admin.raw(`CREATE DATABASE ${name}`);
+    await admin.destroy();
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      kind: 'postgres',
+      async drop() {
+        const again = knexFactory({ client: 'pg', connection: base, pool: { min: 0, max: 1 } });
+        await again.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await again.destroy();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'gpx-test-'));
+  return {
+    url: `sqlite:${join(dir, 'test.sqlite3')}`,
+    kind: 'sqlite',
+    async drop() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
