@@ -466,7 +466,8 @@ export interface components {
             expires_at: components["schemas"]["Timestamp"];
         };
         TokenId: string;
-        Token: {
+        Token: components["schemas"]["TokenFields"];
+        TokenFields: {
             id: components["schemas"]["TokenId"];
             name: string;
             /** @description The explicit scopes granted at creation. */
@@ -481,11 +482,11 @@ export interface components {
             /** @enum {string} */
             created_via: "session" | "jwt" | "pat";
         };
-        CreatedToken: components["schemas"]["Token"] & {
+        CreatedToken: components["schemas"]["TokenFields"] & {
             /** @description The raw token, `gpx_pat_…`; shown only once. */
             token: string;
         };
-        CurrentToken: components["schemas"]["Token"] & {
+        CurrentToken: components["schemas"]["TokenFields"] & {
             user_id: string;
             /** @description The token's grant intersected with its creator's current permissions. */
             effective_scopes: components["schemas"]["Scope"][];

@@ -1,0 +1,128 @@
+// GetPaidX contract rules: the linter, not reviewers, insists that every operation declares its
+// access in the vocabulary of docs/extensions.md. Each rule is tested against a bad spec in
+// test/contract/lint-rules.test.ts.
+const AUTH_MODES = ['public', 'session', 'jwt', 'pat', 'pending', 'webhook', 'internal', 'admin'];
+const SCOPED_MODES = ['session', 'jwt', 'pat'];
+const BEARER_MODES = ['jwt', 'pat', 'pending', 'internal', 'admin'];
+const COOKIE_MODES = ['session', 'admin'];
+
+function registeredScopes(root) {
+  const groups = root?.['x-scope-registry']?.groups;
+  if (!Array.isArray(groups)) return undefined;
+  return new Set(groups.flatMap((group) => (group.scopes ?? []).map((scope) => scope.name)));
+}
+
+function modesOf(operation) {
+  const modes = operation['x-auth-modes'];
+  return Array.isArray(modes) ? modes : [];
+}
+
+function AuthModesDeclared() {
+  return {
+    Operation(operation, ctx) {
+      const modes = operation['x-auth-modes'];
+      if (!Array.isArray(modes) || modes.length === 0) {
+        ctx.report({ message: 'Every operation must declare a non-empty `x-auth-modes` list.', location: ctx.location });
+      }
+    },
+  };
+}
+
+function AuthModesKnown() {
+  return {
+    Operation(operation, ctx) {
+      modesOf(operation).forEach((mode, i) => {
+        if (!AUTH_MODES.includes(mode)) {
+          ctx.report({
+            message: `Unknown auth mode "${mode}"; use one of ${AUTH_MODES.join(', ')}.`,
+            location: ctx.location.child(['x-auth-modes', i]),
+          });
+        }
+      });
+    },
+  };
+}
+
+function ScopesDeclared() {
+  return {
+    Operation(operation, ctx) {
+      const scoped = modesOf(operation).filter((mode) => SCOPED_MODES.includes(mode));
+      if (scoped.length > 0 && !Array.isArray(operation['x-scopes'])) {
+        ctx.report({
+          message: `Operations accepting ${scoped.join(', ')} must declare \`x-scopes\` (an empty list means any signed-in caller).`,
+          location: ctx.location,
+        });
+      }
+    },
+  };
+}
+
+function ScopesRegistered() {
+  let scopes;
+  return {
+    Root: {
+      enter(root, ctx) {
+        scopes = registeredScopes(root);
+        if (!scopes) ctx.report({ message: 'The root must hold `x-scope-registry.groups`.', location: ctx.location });
+        for (const [name, role] of Object.entries(root['x-roles'] ?? {})) {
+          (role.scopes ?? []).forEach((scope, i) => {
+            if (scopes && !scopes.has(scope)) {
+              ctx.report({
+                message: `Role ${name} names scope "${scope}", which is not in x-scope-registry.`,
+                location: ctx.location.child(['x-roles', name, 'scopes', i]),
+              });
+            }
+          });
+        }
+      },
+    },
+    Operation(operation, ctx) {
+      const required = operation['x-scopes'];
+      if (!Array.isArray(required) || !scopes) return;
+      required.forEach((scope, i) => {
+        if (!scopes.has(scope)) {
+          ctx.report({
+            message: `Scope "${scope}" is not in x-scope-registry.`,
+            location: ctx.location.child(['x-scopes', i]),
+          });
+        }
+      });
+    },
+  };
+}
+
+/** Keeps the standard `security` in step with x-auth-modes so generic OpenAPI tools read it right. */
+function SecurityMatchesModes() {
+  return {
+    Operation(operation, ctx) {
+      const modes = modesOf(operation);
+      if (modes.length === 0) return;
+      const schemes = new Set((operation.security ?? []).flatMap((requirement) => Object.keys(requirement)));
+      const expected = new Set();
+      if (modes.some((m) => BEARER_MODES.includes(m))) expected.add('bearerAuth');
+      if (modes.some((m) => COOKIE_MODES.includes(m))) expected.add('cookieAuth');
+      const same = schemes.size === expected.size && [...expected].every((s) => schemes.has(s));
+      if (!same || (modes.includes('public') && (operation.security ?? null) === null)) {
+        ctx.report({
+          message: `\`security\` must list exactly [${[...expected].join(', ') || 'nothing: security: []'}] for x-auth-modes [${modes.join(', ')}].`,
+          location: ctx.location.child(['security']),
+        });
+      }
+    },
+  };
+}
+
+export default function gpxPlugin() {
+  return {
+    id: 'gpx',
+    rules: {
+      oas3: {
+        'auth-modes-declared': AuthModesDeclared,
+        'auth-modes-known': AuthModesKnown,
+        'scopes-declared': ScopesDeclared,
+        'scopes-registered': ScopesRegistered,
+        'security-matches-modes': SecurityMatchesModes,
+      },
+    },
+  };
+}
