@@ -1,0 +1,166 @@
+/**
+ * The security matrix, generated from openapi.yaml: every operation × every kind of credential.
+ * Adding an operation to the spec adds its rows here with no test code to write.
+ */
+import request from 'supertest';
+import { createJwtService } from '../../src/auth/jwt';
+import { difference } from '../../src/auth/scopes';
+import type { OperationInfo } from '../../src/contract/spec';
+import { startTestApp, TestApp } from '../helpers/app';
+import { testClock } from '../helpers/clock';
+import { expectChallenge, expectError } from '../helpers/errors';
+import { signInBrowser } from '../helpers/session';
+import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+
+const AUTH_REFUSALS = ['authentication_required', 'invalid_token', 'insufficient_scope', 'auth_mode_not_allowed', 'two_factor_required', 'admin_required', 'csrf_failed', 'invalid_request'];
+
+let t: TestApp;
+let owner: TestUser;
+let revokedPat: string;
+let expiredJwt: string;
+let pendingToken: string;
+const patsByGrant = new Map<string, string>();
+
+// The contract is loaded the same way the app loads it; describe.each needs it before beforeAll runs.
+const { loadContract } = jest.requireActual('../../src/contract/spec') as typeof import('../../src/contract/spec');
+const contract = loadContract(require('node:path').resolve(__dirname, '../../openapi.yaml'));
+const operations = [...contract.operations.values()];
+const protectedOps = operations.filter((op) => !op.modes.has('public'));
+const patOps = protectedOps.filter((op) => op.modes.has('pat'));
+const allScopes = [...contract.scopes.keys()];
+
+function call(op: OperationInfo) {
+  const path = op.path.replace(/\{(\w+)\}/g, (_m, name: string) => ({ tokenId: 'tok_Nonexistent0000', postId: 'post_Nonexistent0000', userId: 'usr_Nonexistent0000' } as Record<string, string>)[name] ?? 'x');
+  const item = (contract.document.paths as Record<string, any>)[op.path][op.method.toLowerCase()];
+  const example = item.requestBody?.content?.['application/json']?.example;
+  const req = (request(t.app) as any)[op.method.toLowerCase()](path);
+  return { req, example, send: (r: request.Test) => (example !== undefined ? r.send(example) : r) };
+}
+
+async function send(op: OperationInfo, headers: Record<string, string>) {
+  const { req, send: withBody } = call(op);
+  for (const [k, v] of Object.entries(headers)) req.set(k, v);
+  return withBody(req);
+}
+
+async function patWith(scopes: string[]): Promise<string> {
+  const key = [...scopes].sort().join(' ');
+  if (!patsByGrant.has(key)) {
+    const pat = await createPat(t, owner, { scopes, name: `matrix ${patsByGrant.size}` });
+    // Use it once so that the matrix's own calls do not write last_used_at.
+    await request(t.app).get('/api/tokens/self').set(bearer(pat.token));
+    patsByGrant.set(key, pat.token);
+  }
+  return patsByGrant.get(key)!;
+}
+
+/**
+ * Everything in the database except the record of a token's last use: a refused call with a valid
+ * token still counts as that token being used (that is how a leaked token shows up), but nothing else
+ * may change.
+ */
+async function databaseSnapshot(): Promise<string> {
+  const k = t.database.knex;
+  return JSON.stringify(await Promise.all([
+    k('users').select('*').orderBy('id'),
+    k('personal_access_tokens').select('id', 'user_id', 'name', 'token_hash', 'scopes', 'role', 'expires_at', 'revoked_at').orderBy('id'),
+    k('sessions').select('*').orderBy('id_hash'),
+    k('posts').select('*').orderBy('id'),
+    k('audit_events').select('*').whereNot({ type: 'token.first_used' }).orderBy('id'),
+    k('totp_used_steps').select('*').orderBy(['user_id', 'time_step']),
+  ]));
+}
+
+beforeAll(async () => {
+  t = await startTestApp();
+  owner = await createUser(t, { twoFactor: true });
+  const revoked = await createPat(t, owner, { scopes: allScopes });
+  await request(t.app).delete(`/api/tokens/${revoked.id}`).set(bearer(owner.jwt));
+  revokedPat = revoked.token;
+  const past = testClock(new Date(t.clock().getTime() - 2 * 3600_000));
+  expiredJwt = (await createJwtService(t.config, past).issueAccess(owner.id, 0, true)).token;
+  pendingToken = (await request(t.app).post('/api/auth/login').send({ email: owner.email, password: owner.password })).body.pending_token;
+});
+afterAll(() => t.close());
+
+describe.each(protectedOps.map((op) => [op.operationId, op] as const))('%s', (_id, op) => {
+  it('without a credential: 401 with a bare Bearer challenge', async () => {
+    const res = await send(op, {});
+    expectError(res, 401, 'authentication_required');
+    expectChallenge(res);
+  });
+
+  it.each([
+    ['a malformed bearer token', () => 'not-a-token'],
+    ['a PAT with a bad checksum', () => 'gpx_pat_000000000000000000000000000000000000'],
+    ['a revoked PAT', () => revokedPat],
+    ['an expired JWT', () => expiredJwt],
+  ])('with %s: 401 invalid_token', async (_name, token) => {
+    const res = await send(op, bearer(token()));
+    expectError(res, 401, 'invalid_token');
+    expectChallenge(res, 'invalid_token');
+  });
+
+  it('with a 2FA-pending token: refused unless this is the verify route', async () => {
+    const res = await send(op, bearer(pendingToken));
+    if (op.modes.has('pending')) expect(AUTH_REFUSALS).not.toContain(res.body?.error?.code);
+    else expectError(res, 401, 'invalid_token');
+  });
+
+  if (op.modes.has('pat') && op.scopes.length > 0) {
+    it(`with a PAT lacking ${op.scopes.join(', ')}: 403 insufficient_scope and nothing changed`, async () => {
+      const token = await patWith(difference(allScopes, op.scopes));
+      const before = await databaseSnapshot();
+      const res = await send(op, bearer(token));
+      expectError(res, 403, 'insufficient_scope');
+      expect(res.headers['www-authenticate']).toBe(`Bearer realm="getpaidx", error="insufficient_scope", scope="${op.scopes.join(' ')}"`);
+      expect(res.body.error.details).toMatchObject({ operation_id: op.operationId, required_scopes: op.scopes, missing_scopes: op.scopes });
+      expect(await databaseSnapshot()).toBe(before);
+    });
+  }
+
+  if (op.modes.has('pat')) {
+    it(`with a PAT holding exactly ${op.scopes.join(', ') || 'any scope'}: not refused for auth`, async () => {
+      const res = await send(op, bearer(await patWith(op.scopes.length > 0 ? op.scopes : ['posts:read'])));
+      expect(AUTH_REFUSALS).not.toContain(res.body?.error?.code);
+      expect(res.status).toBeLessThan(500);
+    });
+  } else {
+    it('with a PAT holding every scope: 403 auth_mode_not_allowed and nothing changed', async () => {
+      const token = await patWith(allScopes);
+      const before = await databaseSnapshot();
+      const res = await send(op, bearer(token));
+      expectError(res, 403, 'auth_mode_not_allowed');
+      expect(await databaseSnapshot()).toBe(before);
+    });
+  }
+
+  // Allowed calls really run (sign-out, password change…), so each uses a user of its own.
+  it('with a browser session: allowed only where the session mode (or admin) is declared', async () => {
+    const fresh = await signInBrowser(t, await createUser(t, { twoFactor: true }));
+    const res = await send(op, { Cookie: fresh.cookie, 'X-CSRF-Token': fresh.csrf });
+    if (op.modes.has('session')) expect(AUTH_REFUSALS).not.toContain(res.body?.error?.code);
+    else if (op.modes.has('admin')) expectError(res, 403, 'admin_required');
+    else expectError(res, 403, 'auth_mode_not_allowed');
+  });
+
+  it('with a 2FA-verified JWT: allowed only where the jwt mode (or admin) is declared', async () => {
+    const res = await send(op, bearer((await createUser(t, { twoFactor: true })).jwt));
+    if (op.modes.has('jwt')) expect(AUTH_REFUSALS).not.toContain(res.body?.error?.code);
+    else if (op.modes.has('admin')) expectError(res, 403, 'admin_required');
+    else expectError(res, 403, 'auth_mode_not_allowed');
+  });
+
+  it('with the internal service key: refused unless the internal mode is declared', async () => {
+    const res = await send(op, bearer(t.config.internalApiKey));
+    if (op.modes.has('internal')) expect(AUTH_REFUSALS).not.toContain(res.body?.error?.code);
+    else expectError(res, 403, 'auth_mode_not_allowed');
+  });
+});
+
+describe('the matrix covers the spec', () => {
+  it('has rows for every protected operation and PAT rows for every PAT operation', () => {
+    expect(protectedOps.length).toBeGreaterThanOrEqual(20);
+    expect(patOps.length).toBeGreaterThanOrEqual(12);
+  });
+});
