@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Config } from '../config';
 import type { Contract } from '../contract/spec';
@@ -8,6 +8,7 @@ import type { AuditService } from '../services/audit.service';
 import { addSeconds, Clock, iso } from './clock';
 import { InvalidJwt, JwtService } from './jwt';
 import type { Principal } from './principal';
+import { csrfTokenFor, sha256 } from './session-secrets';
 import { grantOf, intersect, roleScopes } from './scopes';
 import { hashToken, isWellFormedPat, PAT_PREFIX } from './token-format';
 import { authenticationRequired, invalidRequest, invalidToken } from './www-authenticate';
@@ -20,10 +21,6 @@ export function sessionCookieName(config: Pick<Config, 'cookieSecure'>): string 
   // __Host- binds the cookie to this exact origin (Secure, Path=/, no Domain); browsers refuse it
   // without Secure, so plain-HTTP development uses the unprefixed name.
   return config.cookieSecure ? '__Host-gpx_session' : 'gpx_session';
-}
-
-export function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
 }
 
 interface Deps {
@@ -150,7 +147,13 @@ export function createAuthenticator(deps: Deps) {
     if (session.lastSeenAt < iso(addSeconds(now, -LAST_USED_RESOLUTION_SECONDS))) {
       await repos.sessions.touch(idHash, iso(now));
     }
-    return { kind: 'session', user, session, scopes: userScopes(user), twoFactorVerified: session.twoFactorVerified };
+    return {
+      kind: 'session',
+      user,
+      session: { ...session, csrfToken: csrfTokenFor(config.dataKey, cookie) },
+      scopes: userScopes(user),
+      twoFactorVerified: session.twoFactorVerified,
+    };
   }
 }
 

@@ -56,13 +56,25 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(apiError.headers ?? {})) res.set(name, value);
-    res.status(apiError.status).json({
+    const envelope = {
       error: {
         code: apiError.code,
         message: apiError.message,
         request_id: req.requestId,
         ...(apiError.details ? { details: apiError.details } : {}),
       },
-    });
+    };
+    try {
+      res.status(apiError.status).json(envelope);
+    } catch (validationError) {
+      // With response validation on (tests), a status the operation does not declare is a contract
+      // bug: say so loudly instead of sending an empty 500.
+      log.error({ request_id: req.requestId, operation_id: req.operation?.operationId, status: apiError.status, err: (validationError as Error).message }, 'undeclared error response');
+      if (!res.headersSent) {
+        res.status(500).type('application/json').end(JSON.stringify({
+          error: { code: 'response_validation_failed', message: `${apiError.status} ${apiError.code} is not declared for this operation.`, request_id: req.requestId },
+        }));
+      }
+    }
   };
 }

@@ -5,7 +5,7 @@ import { seal, unseal } from '../auth/seal';
 import type { Throttle } from '../auth/throttle';
 import { newId } from '../auth/token-format';
 import { newTotpSecret, otpauthUrl, verifyTotp } from '../auth/totp';
-import { sha256 } from '../auth/authenticate';
+import { csrfTokenFor, sha256 } from '../auth/session-secrets';
 import type { Config } from '../config';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord, UserSecrets } from '../db/repositories/users.repository';
@@ -199,14 +199,15 @@ export function createAccountsService(deps: Deps) {
       const session = {
         idHash: sha256(cookieValue).toString('hex'),
         userId: user.id,
-        csrfToken: randomBytes(32).toString('base64url'),
+        csrfToken: csrfTokenFor(config.dataKey, cookieValue),
         twoFactorVerified,
         createdAt: iso(now),
         lastSeenAt: iso(now),
         expiresAt: iso(addSeconds(now, config.sessionAbsoluteSeconds)),
       };
       await repos.transaction(async (tx) => {
-        await tx.sessions.insert({ ...session, ip: caller.ip });
+        const { csrfToken: _derived, ...stored } = session;
+        await tx.sessions.insert({ ...stored, ip: caller.ip });
         await audit.record({ userId: user.id, type: 'session.created', ip: caller.ip, details: { two_factor: twoFactorVerified } }, tx);
       });
       const fresh = (await repos.users.findById(user.id))!;

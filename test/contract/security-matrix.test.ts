@@ -43,7 +43,7 @@ async function send(op: OperationInfo, headers: Record<string, string>) {
   return withBody(req);
 }
 
-async function patWith(scopes: string[]): Promise<string> {
+async function patWith(scopes: readonly string[]): Promise<string> {
   const key = [...scopes].sort().join(' ');
   if (!patsByGrant.has(key)) {
     const pat = await createPat(t, owner, { scopes, name: `matrix ${patsByGrant.size}` });

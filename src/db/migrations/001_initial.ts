@@ -31,7 +31,6 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('sessions', (t) => {
     t.string('id_hash', 64).primary();
     t.string('user_id', 40).notNullable().references('users.id').onDelete('CASCADE');
-    t.string('csrf_token', 64).notNullable();
     t.boolean('two_factor_verified').notNullable().defaultTo(false);
     t.string('created_at', 32).notNullable();
     t.string('last_seen_at', 32).notNullable();

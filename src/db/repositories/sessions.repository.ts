@@ -1,20 +1,18 @@
 import type { Knex } from 'knex';
 
-export interface SessionRecord {
+export interface StoredSession {
   idHash: string;
   userId: string;
-  csrfToken: string;
   twoFactorVerified: boolean;
   createdAt: string;
   lastSeenAt: string;
   expiresAt: string;
 }
 
-function toSession(row: Record<string, any>): SessionRecord {
+function toSession(row: Record<string, any>): StoredSession {
   return {
     idHash: row.id_hash,
     userId: row.user_id,
-    csrfToken: row.csrf_token,
     twoFactorVerified: Boolean(row.two_factor_verified),
     createdAt: row.created_at,
     lastSeenAt: row.last_seen_at,
@@ -24,11 +22,10 @@ function toSession(row: Record<string, any>): SessionRecord {
 
 export function sessionsRepository(db: Knex) {
   return {
-    async insert(session: SessionRecord & { ip: string | null }): Promise<void> {
+    async insert(session: StoredSession & { ip: string | null }): Promise<void> {
       await db('sessions').insert({
         id_hash: session.idHash,
         user_id: session.userId,
-        csrf_token: session.csrfToken,
         two_factor_verified: session.twoFactorVerified,
         created_at: session.createdAt,
         last_seen_at: session.lastSeenAt,
@@ -36,7 +33,7 @@ export function sessionsRepository(db: Knex) {
         ip: session.ip,
       });
     },
-    async find(idHash: string): Promise<SessionRecord | undefined> {
+    async find(idHash: string): Promise<StoredSession | undefined> {
       const row = await db('sessions').where({ id_hash: idHash }).first();
       return row ? toSession(row) : undefined;
     },
@@ -56,6 +53,11 @@ export function sessionsRepository(db: Knex) {
       return q.delete();
     },
   };
+}
+
+/** A session as the app sees it: the stored row plus the CSRF token derived from its cookie. */
+export interface SessionRecord extends StoredSession {
+  csrfToken: string;
 }
 
 export type SessionsRepository = ReturnType<typeof sessionsRepository>;

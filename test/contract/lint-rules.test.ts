@@ -1,0 +1,58 @@
+/**
+ * Each of our Redocly rules fails on a spec that breaks it, and the real openapi.yaml passes them all.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+
+const run = promisify(execFile);
+const root = resolve(__dirname, '../..');
+const redocly = join(root, 'node_modules/.bin/redocly');
+const spec = parse(readFileSync(join(root, 'openapi.yaml'), 'utf8'));
+const dir = mkdtempSync(join(tmpdir(), 'gpx-lint-'));
+
+async function lint(document: object): Promise<{ ok: boolean; output: string }> {
+  const file = join(dir, `spec-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, stringify(document));
+  try {
+    const { stdout, stderr } = await run(redocly, ['lint', file, '--config', join(root, 'redocly.yaml'), '--format', 'stylish'], {
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+    });
+    return { ok: true, output: stdout + stderr };
+  } catch (err: any) {
+    return { ok: false, output: `${err.stdout}${err.stderr}` };
+  }
+}
+
+function mutate(change: (doc: any) => void): object {
+  const doc = structuredClone(spec);
+  change(doc);
+  return doc;
+}
+
+describe('contract lint rules', () => {
+  it('pass on openapi.yaml', async () => {
+    const { ok, output } = await lint(spec);
+    expect(output).not.toMatch(/gpx\//);
+    expect(ok).toBe(true);
+  }, 60_000);
+
+  it.each([
+    ['operation-operationId', 'an operation without operationId', (d: any) => delete d.paths['/api/posts'].get.operationId],
+    ['gpx/auth-modes-declared', 'an operation without x-auth-modes', (d: any) => delete d.paths['/api/posts'].get['x-auth-modes']],
+    ['gpx/auth-modes-declared', 'an empty x-auth-modes', (d: any) => (d.paths['/api/posts'].get['x-auth-modes'] = [])],
+    ['gpx/auth-modes-known', 'an unknown mode', (d: any) => (d.paths['/api/posts'].get['x-auth-modes'] = ['pat', 'apikey'])],
+    ['gpx/scopes-declared', 'a pat operation without x-scopes', (d: any) => delete d.paths['/api/posts'].get['x-scopes']],
+    ['gpx/scopes-registered', 'an unregistered scope', (d: any) => (d.paths['/api/posts'].get['x-scopes'] = ['posts:delete'])],
+    ['gpx/scopes-registered', 'a role naming an unregistered scope', (d: any) => d['x-roles'].viewer.scopes.push('god:mode')],
+    ['gpx/security-matches-modes', 'security out of step with the modes', (d: any) => (d.paths['/api/posts'].get.security = [])],
+    ['operation-id-camel-case', 'a snake_case operationId', (d: any) => (d.paths['/api/posts'].get.operationId = 'list_posts')],
+  ])('%s fails on %s', async (rule, _what, change) => {
+    const { ok, output } = await lint(mutate(change));
+    expect(ok).toBe(false);
+    expect(output).toContain(rule);
+  }, 60_000);
+});

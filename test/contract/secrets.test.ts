@@ -1,0 +1,66 @@
+/**
+ * Secrets are shown once and stored nowhere readable: after a run through every flow that issues or
+ * receives one, neither the database nor the captured log contains any of them.
+ */
+import request from 'supertest';
+import { startTestApp, TestApp } from '../helpers/app';
+import { signInBrowser } from '../helpers/session';
+import { bearer, createPat, createUser, totpCode } from '../helpers/users';
+
+let t: TestApp;
+const secrets: string[] = [];
+beforeAll(async () => {
+  t = await startTestApp({ LOG_LEVEL: 'debug' });
+});
+afterAll(() => t.close());
+
+async function databaseDump(): Promise<string> {
+  const tables = ['users', 'personal_access_tokens', 'sessions', 'posts', 'audit_events', 'totp_used_steps'];
+  return JSON.stringify(await Promise.all(tables.map((name) => t.database.knex(name).select('*'))));
+}
+
+it('never stores or logs a raw token, password, code secret, cookie or JWT', async () => {
+  const user = await createUser(t, { twoFactor: true });
+  secrets.push(user.password, user.jwt, user.totpSecret!);
+
+  const pending = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password });
+  secrets.push(pending.body.pending_token);
+  await request(t.app).post('/api/auth/login').send({ email: user.email, password: 'a-wrong-password-attempt' });
+  secrets.push('a-wrong-password-attempt');
+
+  const pat = await createPat(t, user, { scopes: ['posts:read', 'posts:write', 'tokens:manage'] });
+  secrets.push(pat.token);
+  await request(t.app).get('/api/posts').set(bearer(pat.token));
+  await request(t.app).get(`/api/posts?access_token=${pat.token}`);
+  await request(t.app).get('/api/posts').set(bearer(pat.token.slice(0, -2) + 'zz'));
+  const child = await request(t.app).post('/api/tokens').set(bearer(pat.token)).send({ name: 'child', scopes: ['posts:read'] });
+  secrets.push(child.body.token);
+  const rotated = await request(t.app).post(`/api/tokens/${pat.id}/rotate`).set(bearer(user.jwt));
+  secrets.push(rotated.body.token);
+  await request(t.app).get('/api/posts').set(bearer(pat.token));
+
+  const browser = await signInBrowser(t, user);
+  secrets.push(browser.cookie.split('=')[1]!, browser.csrf);
+  await request(t.app).post('/api/auth/password').set('Cookie', browser.cookie).set('X-CSRF-Token', browser.csrf)
+    .send({ current_password: user.password, new_password: 'the-next-long-passphrase' });
+  secrets.push('the-next-long-passphrase');
+
+  const fresh = await createUser(t);
+  const setup = await request(t.app).post('/api/auth/2fa/setup').set(bearer(fresh.jwt));
+  secrets.push(setup.body.secret, fresh.password);
+  await request(t.app).post('/api/auth/2fa/enable').set(bearer(fresh.jwt)).send({ code: totpCode(setup.body.secret, t.clock()) });
+  await request(t.app).get('/api/me').set(bearer(t.config.internalApiKey));
+  secrets.push(t.config.internalApiKey);
+
+  expect(t.logs.length).toBeGreaterThan(20);
+  const log = t.logs.join('\n');
+  const dump = await databaseDump();
+  for (const secret of secrets) {
+    expect(secret.length).toBeGreaterThan(7);
+    expect(log.includes(secret)).toBe(false);
+    expect(dump.includes(secret)).toBe(false);
+  }
+  // The log does say what happened, by id.
+  expect(log).toContain(pat.id);
+  expect(log).toContain('"operation_id":"listPosts"');
+});
