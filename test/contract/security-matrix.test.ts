@@ -46,7 +46,7 @@ async function send(op: OperationInfo, headers: Record<string, string>) {
 async function patWith(scopes: readonly string[]): Promise<string> {
   const key = [...scopes].sort().join(' ');
   if (!patsByGrant.has(key)) {
-    const pat = await createPat(t, owner, { scopes, name: `matrix ${patsByGrant.size}` });
+    const pat = await createPat(t, owner, { scopes: [...scopes], name: `matrix ${patsByGrant.size}` });
     // Use it once so that the matrix's own calls do not write last_used_at.
     await request(t.app).get('/api/tokens/self').set(bearer(pat.token));
     patsByGrant.set(key, pat.token);
