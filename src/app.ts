@@ -8,6 +8,7 @@ import { createJwtService } from './auth/jwt';
 import { createThrottle } from './auth/throttle';
 import type { Config } from './config';
 import type { Contract } from './contract/spec';
+import { matchOperation } from './contract/router';
 import { createValidatorStages } from './contract/validator';
 import type { Repositories } from './db/repositories';
 import { buildHandlers } from './handlers';
@@ -65,8 +66,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestContext(log));
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } }));
   app.use(cookieParser());
-  app.use(...validator.match);
-  app.use(authorize(contract, authenticate));
+  app.use(matchOperation(contract));
+  app.use(authorize(authenticate));
   app.use(express.json({ limit: '1mb', strict: true }));
   app.use(...validator.validate);
   app.use(async (req, res) => {

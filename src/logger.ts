@@ -1,19 +1,20 @@
 import pino, { Logger } from 'pino';
 
 /**
- * Credentials never reach the log: headers are not logged at all, and the paths below are redacted
- * in case an object carrying them is logged by mistake. A test greps the captured log for secrets.
+ * Credentials never reach the log: the request logger writes ids, never headers, bodies or query
+ * strings, and the few top-level keys that could carry a secret are censored in case one is logged by
+ * mistake (a test greps the captured log for every issued secret). Wildcard redaction is avoided: it
+ * costs more per line than the rest of the request log.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       level,
       base: undefined,
-      redact: {
-        paths: ['authorization', 'cookie', 'password', 'token', 'req.headers.authorization', 'req.headers.cookie', '*.password', '*.token'],
-        censor: '[redacted]',
-      },
+      redact: { paths: ['authorization', 'cookie', 'password', 'token', 'secret'], censor: '[redacted]' },
     },
-    destination,
+    // Buffered, asynchronous writes to stdout: a synchronous write per request line would dominate
+    // the hot path. Flushed on exit by pino.
+    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
   );
 }

@@ -25,6 +25,10 @@ export interface OperationInfo {
   readonly modes: ReadonlySet<AuthMode>;
   readonly scopes: readonly string[];
   readonly requires2fa: boolean;
+  /** The path in express syntax (`/api/posts/:postId`), as the validator keys its caches. */
+  readonly expressRoute: string;
+  /** The operation object with its path-level parameters merged in, as the validator expects it. */
+  readonly schema: Record<string, any>;
 }
 
 export interface Contract {
@@ -73,10 +77,29 @@ export function loadContract(specPath: string): Contract {
         modes: new Set(modes),
         scopes: [...(required ?? [])],
         requires2fa: op[X.requires2fa] === true,
+        expressRoute: path.replace(/\{(\w+)\}/g, ':$1'),
+        schema: withPathParameters(document, op, item.parameters ?? []),
       });
     }
   }
   return { document, operations, scopes, roles };
+}
+
+function parameterKey(document: Record<string, any>, param: Record<string, any>): string {
+  const resolved = param.$ref ? resolveRef(document, param.$ref) : param;
+  return `${resolved?.in}:${resolved?.name}`;
+}
+
+function resolveRef(document: Record<string, any>, ref: string): any {
+  return ref.replace(/^#\//, '').split('/').reduce((node: any, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], document);
+}
+
+/** Path-level parameters apply to every operation of the path unless the operation redefines them. */
+function withPathParameters(document: Record<string, any>, op: Record<string, any>, pathLevel: Array<Record<string, any>>): Record<string, any> {
+  if (pathLevel.length === 0) return op;
+  const own: Array<Record<string, any>> = op.parameters ?? [];
+  const ownKeys = new Set(own.map((p) => parameterKey(document, p)));
+  return { ...op, parameters: [...own, ...pathLevel.filter((p) => !ownKeys.has(parameterKey(document, p)))] };
 }
 
 function readScopeRegistry(document: Record<string, any>): Map<string, ScopeInfo> {

@@ -1,18 +1,15 @@
 import type { RequestHandler } from 'express';
 import type { Authenticate } from '../auth/authenticate';
 import { decide } from '../auth/decide';
-import type { Contract } from '../contract/spec';
 
 /**
- * The one authorization engine: after the validator has matched the operation and before the body
+ * The one authorization engine: after the operation is matched and before the body
  * is parsed or validated, resolve the credential and decide from `x-auth-modes` / `x-scopes` alone.
  */
-export function authorize(contract: Contract, authenticate: Authenticate): RequestHandler {
+export function authorize(authenticate: Authenticate): RequestHandler {
   return async (req, _res, next) => {
-    const operationId = req.openapi?.schema?.operationId;
-    const operation = operationId ? contract.operations.get(operationId) : undefined;
+    const operation = req.operation;
     if (!operation) throw new Error(`No operation matched ${req.method} ${req.path}`);
-    req.operation = operation;
 
     if (operation.modes.has('public')) {
       // Public routes ignore credentials: a stale cookie must not stop someone from signing in.

@@ -11,7 +11,13 @@ declare global {
       /** The resolved credential, set by the authorization middleware. */
       auth?: Principal;
       /** Set by express-openapi-validator's route matching. */
-      openapi?: { schema?: { operationId?: string }; pathParams?: Record<string, string> };
+      openapi?: {
+        expressRoute?: string;
+        openApiRoute?: string;
+        schema?: { operationId?: string };
+        pathParams?: Record<string, string>;
+        serial?: number;
+      };
     }
   }
 }

@@ -22,11 +22,11 @@ export interface Repositories {
 
 export function createRepositories(database: Database, executor: Knex = database.knex): Repositories {
   return {
-    users: usersRepository(executor),
+    users: usersRepository(executor, database),
     tokens: tokensRepository(executor, database),
-    sessions: sessionsRepository(executor),
+    sessions: sessionsRepository(executor, database),
     totpSteps: totpStepsRepository(executor),
-    posts: postsRepository(executor),
+    posts: postsRepository(executor, database),
     audit: auditRepository(executor),
     transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
     ping: async () => {

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { Database } from '../knex';
+import { preparedGet } from '../prepared';
 
 export interface PostRecord {
   id: string;
@@ -24,7 +26,10 @@ function toPost(row: Record<string, any>): PostRecord {
   };
 }
 
-export function postsRepository(db: Knex) {
+export function postsRepository(db: Knex, database: Database) {
+  // Reading one post is the API's most common call: it takes the prepared path.
+  const findOne = preparedGet(database, 'SELECT * FROM posts WHERE id = ? AND user_id = ?');
+
   return {
     async insert(post: PostRecord): Promise<void> {
       await db('posts').insert({
@@ -39,7 +44,7 @@ export function postsRepository(db: Knex) {
     },
     /** Scoped by owner: another user's id is indistinguishable from a missing one. */
     async findForUser(userId: string, id: string): Promise<PostRecord | undefined> {
-      const row = await db('posts').where({ id, user_id: userId }).first();
+      const row = await findOne(db, [id, userId]);
       return row ? toPost(row) : undefined;
     },
     async listForUser(

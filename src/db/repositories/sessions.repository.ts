@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { Database } from '../knex';
+import { preparedGet } from '../prepared';
 
 export interface StoredSession {
   idHash: string;
@@ -20,7 +22,9 @@ function toSession(row: Record<string, any>): StoredSession {
   };
 }
 
-export function sessionsRepository(db: Knex) {
+export function sessionsRepository(db: Knex, database: Database) {
+  const findOne = preparedGet(database, 'SELECT * FROM sessions WHERE id_hash = ?');
+
   return {
     async insert(session: StoredSession & { ip: string | null }): Promise<void> {
       await db('sessions').insert({
@@ -34,7 +38,7 @@ export function sessionsRepository(db: Knex) {
       });
     },
     async find(idHash: string): Promise<StoredSession | undefined> {
-      const row = await db('sessions').where({ id_hash: idHash }).first();
+      const row = await findOne(db, [idHash]);
       return row ? toSession(row) : undefined;
     },
     async touch(idHash: string, now: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
+import { preparedGet } from '../prepared';
 import { toUser, UserRecord } from './users.repository';
 
 export interface TokenRecord {
@@ -64,21 +65,11 @@ function toToken(row: Record<string, any>): TokenRecord {
 }
 
 export function tokensRepository(db: Knex, database: Database) {
-  let prepared: { db: unknown; stmt: import('better-sqlite3').Statement } | undefined;
-
-  async function lookupRow(tokenHash: string): Promise<Record<string, any> | undefined> {
-    const sqlite = database.sqlite();
-    if (sqlite && db === database.knex) {
-      if (!prepared || prepared.db !== sqlite) prepared = { db: sqlite, stmt: sqlite.prepare(LOOKUP_SQL) };
-      return prepared.stmt.get(tokenHash) as Record<string, any> | undefined;
-    }
-    const result = await db.raw(LOOKUP_SQL, [tokenHash]);
-    return database.dialect === 'postgres' ? result.rows[0] : result[0];
-  }
+  const lookup = preparedGet(database, LOOKUP_SQL);
 
   return {
     async findByHashWithUser(tokenHash: string): Promise<{ token: TokenRecord; user: UserRecord } | undefined> {
-      const row = await lookupRow(tokenHash);
+      const row = await lookup(db, [tokenHash]);
       return row ? { token: toToken(row), user: toUser(row, 'u_') } : undefined;
     },
 

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { Database } from '../knex';
+import { preparedGet } from '../prepared';
 
 export interface UserRecord {
   id: string;
@@ -56,7 +58,10 @@ export type UserPatch = Partial<{
   totp_enabled_at: string | null;
 }>;
 
-export function usersRepository(db: Knex) {
+export function usersRepository(db: Knex, database: Database) {
+  // Every JWT and session request reads its user (current role, status, token version).
+  const findOne = preparedGet(database, `SELECT ${USER_COLUMNS.join(', ')} FROM users WHERE id = ?`);
+
   return {
     async insert(user: NewUser): Promise<void> {
       await db('users').insert({
@@ -73,7 +78,7 @@ export function usersRepository(db: Knex) {
     },
 
     async findById(id: string): Promise<UserRecord | undefined> {
-      const row = await db('users').select(USER_COLUMNS).where({ id }).first();
+      const row = await findOne(db, [id]);
       return row ? toUser(row) : undefined;
     },
 

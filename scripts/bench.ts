@@ -1,0 +1,145 @@
+/**
+ * npm run bench: req/s and p99 of the hot path (a PAT-authenticated GET /api/posts/{postId}) beside a
+ * bare express route returning the same body, in the same run, and their ratio (DESIGN §7).
+ * Servers run as child processes pinned to core 0 (when taskset exists); the load generator runs here,
+ * pinned to core 1. Figures, not assertions: this is not a test.
+ */
+import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import * as OTPAuth from 'otpauth';
+
+const root = resolve(__dirname, '..');
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const canPin = existsSync('/usr/bin/taskset') && Number(execFileSync('nproc').toString()) >= 2;
+
+function pinSelf(core: number) {
+  if (canPin) execFileSync('taskset', ['-cp', String(core), String(process.pid)], { stdio: 'ignore' });
+}
+
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+
+async function start(script: string, env: Record<string, string>, execArgv: string[] = []): Promise<ChildProcess> {
+  const child = fork(script, [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  if (canPin) execFileSync('taskset', ['-cp', '0', String(child.pid)], { stdio: 'ignore' });
+  return child;
+}
+
+async function waitFor(url: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`server at ${url} did not start`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function api(base: string, method: string, path: string, body?: unknown, token?: string) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = res.status === 204 ? undefined : await res.json();
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json as any;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc; undefined where /proc is missing. */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  const file = `/proc/${pid}/stat`;
+  if (!pid || !existsSync(file)) return undefined;
+  const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+}
+
+async function measure(name: string, url: string, server: ChildProcess, headers: Record<string, string> = {}) {
+  // Warm-up, then the measured run.
+  await autocannon({ url, connections: CONNECTIONS, duration: 2, headers });
+  const cpuBefore = cpuSeconds(server.pid);
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
+  const cpuAfter = cpuSeconds(server.pid);
+  const bad = result.non2xx + result.errors;
+  // CPU per request does not depend on whether the load generator kept the server busy.
+  const cpuUs = cpuBefore !== undefined && cpuAfter !== undefined ? ((cpuAfter - cpuBefore) * 1e6) / result.requests.total : NaN;
+  return { name, rps: result.requests.average, p99: result.latency.p99, p50: result.latency.p50, bad, cpuUs };
+}
+
+async function main() {
+  pinSelf(1);
+  if (!existsSync(join(root, 'dist/src/server.js'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'gpx-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    const appPort = '3901';
+    const base = `http://127.0.0.1:${appPort}`;
+    children.push(await start(join(root, 'dist/src/server.js'), {
+      PORT: appPort, NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite3')}`,
+      SECRETS_FILE: join(dir, 'secrets.json'), BCRYPT_COST: '4', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR)}`] : []));
+    await waitFor(`${base}/api/me`);
+
+    // A user with 2FA, a PAT holding posts:read, and one post to read.
+    const email = 'bench@example.com';
+    const password = 'bench-password-long';
+    await api(base, 'POST', '/api/auth/signup', { email, password });
+    const jwt = (await api(base, 'POST', '/api/auth/login', { email, password })).token;
+    const { secret } = await api(base, 'POST', '/api/auth/2fa/setup', undefined, jwt);
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
+    await api(base, 'POST', '/api/auth/2fa/enable', { code: totp.generate() }, jwt);
+    const pending = (await api(base, 'POST', '/api/auth/login', { email, password })).pending_token;
+    const nextStep = totp.generate({ timestamp: Date.now() + 30_000 });
+    const verified = (await api(base, 'POST', '/api/auth/login/verify', { code: nextStep }, pending)).token;
+    const pat = (await api(base, 'POST', '/api/tokens', { name: 'bench', scopes: ['posts:read', 'posts:write'] }, verified)).token;
+    const post = await api(base, 'POST', '/api/posts', { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' }, pat);
+
+    const barePort = '3902';
+    children.push(await start(join(root, 'scripts/bench-bare.mjs'), { PORT: barePort, BENCH_BODY: JSON.stringify(post) }));
+    await waitFor(`http://127.0.0.1:${barePort}/api/posts/x`);
+
+    console.log(`GetPaidX bench: ${CONNECTIONS} connections, ${DURATION}s per run after a 2s warm-up; servers ${canPin ? 'pinned to core 0, load on core 1' : 'not pinned (no taskset or one core)'}.`);
+    const [appServer, bareServer] = children as [ChildProcess, ChildProcess];
+    const scenarios: Array<[string, string, ChildProcess, Record<string, string>]> = [
+      ['bare express 5, same body', `http://127.0.0.1:${barePort}/api/posts/${post.id}`, bareServer, {}],
+      ['PAT GET /api/posts/{postId}', `${base}/api/posts/${post.id}`, appServer, { authorization: `Bearer ${pat}` }],
+      ['JWT GET /api/posts/{postId}', `${base}/api/posts/${post.id}`, appServer, { authorization: `Bearer ${verified}` }],
+      ['PAT GET /api/tokens/self', `${base}/api/tokens/self`, appServer, { authorization: `Bearer ${pat}` }],
+    ];
+    // BENCH_ONLY=2 runs only the second scenario (handy with BENCH_PROFILE_DIR).
+    const only = process.env.BENCH_ONLY ? Number(process.env.BENCH_ONLY) - 1 : undefined;
+    const rows = [];
+    for (const [i, [name, url, server, headers]] of scenarios.entries()) {
+      if (only === undefined || only === i || i === 0) rows.push(await measure(name, url, server, headers));
+    }
+    const bare = rows[0]!.rps;
+    console.log('');
+    const bareCpu = rows[0]!.cpuUs;
+    console.log('| configuration | req/s | × bare express | p50 ms | p99 ms | server CPU µs/req | CPU × bare | non-2xx/errors |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of rows) {
+      console.log(`| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / bare).toFixed(2)} | ${r.p50} | ${r.p99} | ${Math.round(r.cpuUs)} | ${(bareCpu / r.cpuUs).toFixed(2)} | ${r.bad} |`);
+    }
+    console.log('');
+    if (rows[1]) console.log(`${rows[1].name} ratio: ${(rows[1]!.rps / bare).toFixed(2)} of bare express (target ≥ 0.60, later 0.75).`);
+  } finally {
+    await Promise.all(children.map((child) => new Promise((done) => {
+      child.once('exit', done);
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+    })));
+    if (PROFILE_DIR) console.log(`CPU profile of the API server written to ${PROFILE_DIR} (open it in Chrome DevTools).`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
