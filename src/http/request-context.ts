@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { randomBase62 } from '../auth/token-format';
+import { randomUUID } from 'node:crypto';
 
 /**
  * Gives every request an id and logs one line when it ends. Only the path is logged, never the
@@ -8,7 +8,7 @@ import { randomBase62 } from '../auth/token-format';
  */
 export function requestContext(log: Logger): RequestHandler {
   return (req, res, next) => {
-    req.requestId = `req_${randomBase62(16)}`;
+    req.requestId = `req_${randomUUID().replace(/-/g, '')}`;
     res.set('X-Request-Id', req.requestId);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
