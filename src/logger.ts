@@ -13,8 +13,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: undefined,
       redact: { paths: ['authorization', 'cookie', 'password', 'token', 'secret'], censor: '[redacted]' },
     },
-    // Buffered, asynchronous writes to stdout: a synchronous write per request line would dominate
-    // the hot path. Flushed on exit by pino.
-    destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+    // Asynchronous writes to stdout, so a slow log consumer never blocks a request.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

@@ -12,9 +12,7 @@ async function main(): Promise<void> {
   const server: Server = app.listen(config.port, config.host, () => {
     const dialect = context.database.dialect === 'sqlite' ? `SQLite (${config.databaseUrl})` : 'PostgreSQL';
     log.info({ port: config.port, host: config.host, database: context.database.dialect }, 'listening');
-    if (process.stdout.isTTY || config.env !== 'production') {
-      console.log(`GetPaidX API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port} with ${dialect}`);
-    }
+    console.log(`GetPaidX API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port} with ${dialect}`);
   });
   server.keepAliveTimeout = 65_000;
 

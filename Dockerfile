@@ -1,0 +1,24 @@
+# Build: compile TypeScript (better-sqlite3 and bcrypt need a toolchain when no prebuilt binary fits).
+FROM node:20-bookworm AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json openapi.yaml ./
+COPY generated ./generated
+COPY src ./src
+RUN npm run build && npm prune --omit=dev
+
+# Run: compiled JavaScript only, as an unprivileged user.
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATABASE_URL=sqlite:data/getpaidx.sqlite3
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY openapi.yaml ./
+RUN mkdir -p data && chown node:node data
+USER node
+EXPOSE 3000
+# Migrations first (a no-op when the schema is current), then the server; SIGTERM drains in-flight requests.
+CMD ["sh", "-c", "node dist/src/cli/migrate.js && exec node dist/src/server.js"]
