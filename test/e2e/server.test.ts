@@ -2,7 +2,7 @@
  * The compiled server as production runs it: `node dist/src/server.js` with the zero-setup defaults
  * (SQLite file, secrets generated and persisted on first start), restarted, and shut down by SIGTERM.
  */
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -75,11 +75,20 @@ it('starts with no setup, keeps its secrets across a restart and stops cleanly o
   first.child.kill('SIGTERM');
   expect(await exited).toBe(0);
 
+  // The documented CLI makes the user platform staff in the same database.
+  const env = { ...process.env, DATABASE_URL: `sqlite:${join(dir, 'api.sqlite3')}`, SECRETS_FILE: join(dir, 'secrets.json') };
+  const granted = execFileSync(process.execPath, ['dist/src/cli/admin.js', 'grant', 'E2E@example.com'], { cwd: root, env }).toString();
+  expect(granted).toMatch(/e2e@example.com \(usr_\w+\) is now platform staff/);
+  const usage = spawnSync(process.execPath, ['dist/src/cli/admin.js', 'promote'], { cwd: root, env });
+  expect(usage.status).toBe(2);
+  expect(usage.stderr.toString()).toContain('Usage: npm run admin');
+
   const second = await startServer();
   try {
     const again = await fetch(url('/api/me'), { headers: { authorization: `Bearer ${login.token}` } });
     expect(again.status).toBe(200);
-    expect((await again.json()).user.email).toBe('e2e@example.com');
+    const me = await again.json();
+    expect(me.user).toMatchObject({ email: 'e2e@example.com', is_platform_admin: true });
   } finally {
     second.child.kill('SIGTERM');
   }
