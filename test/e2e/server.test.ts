@@ -67,7 +67,7 @@ it('starts with no setup, keeps its secrets across a restart and stops cleanly o
   expect(statSync(join(dir, 'secrets.json')).mode & 0o777).toBe(0o600);
 
   expect((await post('/api/auth/signup', { email: 'e2e@example.com', password: 'an-e2e-passphrase' })).status).toBe(201);
-  const login = await (await post('/api/auth/login', { email: 'e2e@example.com', password: 'an-e2e-passphrase' })).json();
+  const login = (await (await post('/api/auth/login', { email: 'e2e@example.com', password: 'an-e2e-passphrase' })).json()) as { token: string };
   const me = await fetch(url('/api/me'), { headers: { authorization: `Bearer ${login.token}` } });
   expect(me.status).toBe(200);
 
@@ -87,7 +87,7 @@ it('starts with no setup, keeps its secrets across a restart and stops cleanly o
   try {
     const again = await fetch(url('/api/me'), { headers: { authorization: `Bearer ${login.token}` } });
     expect(again.status).toBe(200);
-    const me = await again.json();
+    const me = (await again.json()) as { user: unknown };
     expect(me.user).toMatchObject({ email: 'e2e@example.com', is_platform_admin: true });
   } finally {
     second.child.kill('SIGTERM');
