@@ -83,7 +83,7 @@ async function main() {
     children.push(await start(join(root, 'dist/src/server.js'), {
       PORT: appPort, NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite3')}`,
       SECRETS_FILE: join(dir, 'secrets.json'), BCRYPT_COST: '4', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR)}`] : []));
+    }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app')}`] : []));
     await waitFor(`${base}/api/me`);
 
     // A user with 2FA, a PAT holding posts:read, and one post to read.
@@ -101,7 +101,8 @@ async function main() {
     const post = await api(base, 'POST', '/api/posts', { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' }, pat);
 
     const barePort = '3902';
-    children.push(await start(join(root, 'scripts/bench-bare.mjs'), { PORT: barePort, BENCH_BODY: JSON.stringify(post) }));
+    children.push(await start(join(root, 'scripts/bench-bare.mjs'), { PORT: barePort, BENCH_BODY: JSON.stringify(post) },
+      PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'bare')}`] : []));
     await waitFor(`http://127.0.0.1:${barePort}/api/posts/x`);
 
     console.log(`GetPaidX bench: ${CONNECTIONS} connections, ${DURATION}s per run after a 2s warm-up; servers ${canPin ? 'pinned to core 0, load on core 1' : 'not pinned (no taskset or one core)'}.`);
@@ -134,7 +135,7 @@ async function main() {
       child.kill('SIGTERM');
       setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
     })));
-    if (PROFILE_DIR) console.log(`CPU profile of the API server written to ${PROFILE_DIR} (open it in Chrome DevTools).`);
+    if (PROFILE_DIR) console.log(`CPU profiles of both servers written to ${PROFILE_DIR}/app and ${PROFILE_DIR}/bare (open them in Chrome DevTools).`);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 import cookieParser from 'cookie-parser';
-import express, { Express } from 'express';
+import express, { Express, RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { createAuthenticator } from './auth/authenticate';
@@ -14,6 +14,7 @@ import type { Repositories } from './db/repositories';
 import { buildHandlers } from './handlers';
 import type { Services } from './handlers/services';
 import { authorize } from './http/authorize';
+import { pipeline } from './http/pipeline';
 import { errorHandler } from './http/error-handler';
 import { requestContext } from './http/request-context';
 import { createAccountsService } from './services/accounts.service';
@@ -48,6 +49,15 @@ export function createServices(deps: AppDeps) {
   return { services, authenticate, jwt };
 }
 
+/** Most API calls carry a bearer token and no cookie; they skip the cookie parser's work. */
+function onlyWithCookies(parser: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (req.headers.cookie) return parser(req, res, next);
+    req.cookies = {};
+    next();
+  };
+}
+
 /**
  * parsers → route match (404/405) → authorization → body parse → validation → handler → errors.
  * Builds the app; never listens (server.ts does).
@@ -63,16 +73,18 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'extended');
   app.set('trust proxy', config.trustProxy);
 
-  app.use(requestContext(log));
-  app.use(helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } }));
-  app.use(cookieParser());
-  app.use(matchOperation(contract));
-  app.use(authorize(authenticate));
-  app.use(express.json({ limit: '1mb', strict: true }));
-  app.use(...validator.validate);
-  app.use(async (req, res) => {
-    await handlers.get(req.operation!.operationId)!(req, res);
-  });
+  app.use(pipeline(
+    requestContext(log),
+    helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } }),
+    onlyWithCookies(cookieParser()),
+    matchOperation(contract),
+    authorize(authenticate),
+    express.json({ limit: '1mb', strict: true }),
+    ...validator.validate,
+    async (req, res) => {
+      await handlers.get(req.operation!.operationId)!(req, res);
+    },
+  ));
   app.use(errorHandler(log));
   return app;
 }

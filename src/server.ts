@@ -23,7 +23,10 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     // Stop accepting, let in-flight requests finish, then release the database.
     server.close(() => {
-      context.database.destroy().finally(() => process.exit(0));
+      context.database.destroy().finally(() => {
+        log.info('stopped');
+        log.flush(() => process.exit(0));
+      });
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(1), 10_000).unref();

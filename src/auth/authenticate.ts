@@ -41,6 +41,8 @@ export function createAuthenticator(deps: Deps) {
   const cookieName = sessionCookieName(config);
   const internalKeyDigest = sha256(config.internalApiKey);
   const recentlyTouched = new Map<string, number>();
+  // The same few (grant, role) combinations recur on every request: remember their set algebra.
+  const grants = new Map<string, { grant: readonly string[]; effective: readonly string[] }>();
 
   return async function authenticate(req: Request): Promise<Principal | undefined> {
     const header = req.headers.authorization;
@@ -64,6 +66,18 @@ export function createAuthenticator(deps: Deps) {
     return undefined;
   };
 
+  function effectiveGrant(scopes: readonly string[], tokenRole: string | null, userRole: string) {
+    const key = `${scopes.join(' ')}|${tokenRole ?? ''}|${userRole}`;
+    let found = grants.get(key);
+    if (!found) {
+      const grant = grantOf(contract, scopes, tokenRole);
+      found = { grant, effective: intersect(grant, roleScopes(contract, userRole)) };
+      if (grants.size > 10_000) grants.clear();
+      grants.set(key, found);
+    }
+    return found;
+  }
+
   function userScopes(user: UserRecord): string[] {
     return roleScopes(contract, user.role);
   }
@@ -82,9 +96,9 @@ export function createAuthenticator(deps: Deps) {
     if (token.expiresAt && token.expiresAt <= iso(now)) throw invalidToken('The token has expired.');
     assertActive(user);
     await recordUse(token.id, token.userId, token.lastUsedAt, req.ip ?? null, now);
-    const grant = grantOf(contract, token.scopes, token.role);
     // Never more than the creator may do *now*: a demotion shrinks every token at once.
-    return { kind: 'pat', user, token, grant, scopes: intersect(grant, userScopes(user)), twoFactorVerified: false };
+    const { grant, effective } = effectiveGrant(token.scopes, token.role, user.role);
+    return { kind: 'pat', user, token, grant, scopes: effective, twoFactorVerified: false };
   }
 
   /**
