@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { NEWEST_FIRST, Page, pageOf } from '../page';
 
 export interface AuditEventRecord {
   id: string;
@@ -23,25 +24,16 @@ export function auditRepository(db: Knex) {
         created_at: event.createdAt,
       });
     },
-    async listForUser(userId: string, offset: number, limit: number): Promise<{ rows: AuditEventRecord[]; total: number }> {
-      const [rows, count] = await Promise.all([
-        db('audit_events').where({ user_id: userId })
-          .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-          .offset(offset).limit(limit),
-        db('audit_events').where({ user_id: userId }).count({ n: '*' }).first(),
-      ]);
-      return {
-        rows: rows.map((row) => ({
-          id: row.id,
-          userId: row.user_id,
-          type: row.type,
-          tokenId: row.token_id ?? null,
-          ip: row.ip ?? null,
-          details: JSON.parse(row.details),
-          createdAt: row.created_at,
-        })),
-        total: Number(count?.n ?? 0),
-      };
+    listForUser(userId: string, offset: number, limit: number): Promise<Page<AuditEventRecord>> {
+      return pageOf(() => db('audit_events').where({ user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, (row) => ({
+        id: row.id,
+        userId: row.user_id,
+        type: row.type,
+        tokenId: row.token_id ?? null,
+        ip: row.ip ?? null,
+        details: JSON.parse(row.details),
+        createdAt: row.created_at,
+      }));
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
+import { NEWEST_FIRST, Page, pageOf } from '../page';
 import { preparedGet } from '../prepared';
 
 export interface PostRecord {
@@ -47,23 +48,13 @@ export function postsRepository(db: Knex, database: Database) {
       const row = await findOne(db, [id, userId]);
       return row ? toPost(row) : undefined;
     },
-    async listForUser(
-      userId: string,
-      filter: { status?: string },
-      offset: number,
-      limit: number,
-    ): Promise<{ rows: PostRecord[]; total: number }> {
-      const base = () => {
+    listForUser(userId: string, filter: { status?: string }, offset: number, limit: number): Promise<Page<PostRecord>> {
+      const filtered = () => {
         const q = db('posts').where({ user_id: userId });
         if (filter.status) q.andWhere({ status: filter.status });
         return q;
       };
-      const [rows, count] = await Promise.all([
-        base().select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-          .offset(offset).limit(limit),
-        base().count({ n: '*' }).first(),
-      ]);
-      return { rows: rows.map(toPost), total: Number(count?.n ?? 0) };
+      return pageOf(filtered, ['*'], NEWEST_FIRST, offset, limit, toPost);
     },
     async update(userId: string, id: string, patch: PostPatch, now: string): Promise<boolean> {
       const changed = await db('posts').where({ id, user_id: userId }).update({ ...patch, updated_at: now });

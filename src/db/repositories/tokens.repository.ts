@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
+import { NEWEST_FIRST, Page, pageOf } from '../page';
 import { preparedGet } from '../prepared';
 import { toUser, UserRecord } from './users.repository';
 
@@ -98,14 +99,9 @@ export function tokensRepository(db: Knex, database: Database) {
       return row ? toToken(row) : undefined;
     },
 
-    async listActiveForUser(userId: string, offset: number, limit: number): Promise<{ rows: TokenRecord[]; total: number }> {
+    listActiveForUser(userId: string, offset: number, limit: number): Promise<Page<TokenRecord>> {
       const active = () => db('personal_access_tokens').where({ user_id: userId }).whereNull('revoked_at');
-      const [rows, count] = await Promise.all([
-        active().select(TOKEN_COLUMNS).orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-          .offset(offset).limit(limit),
-        active().count({ n: '*' }).first(),
-      ]);
-      return { rows: rows.map(toToken), total: Number(count?.n ?? 0) };
+      return pageOf(active, TOKEN_COLUMNS, NEWEST_FIRST, offset, limit, toToken);
     },
 
     /** Returns false when the token was already revoked (or is not the user's). */

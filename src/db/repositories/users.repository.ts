@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
+import { OLDEST_FIRST, Page, pageOf } from '../page';
 import { preparedGet } from '../prepared';
 
 export interface UserRecord {
@@ -62,6 +63,11 @@ export function usersRepository(db: Knex, database: Database) {
   // Every JWT and session request reads its user (current role, status, token version).
   const findOne = preparedGet(database, `SELECT ${USER_COLUMNS.join(', ')} FROM users WHERE id = ?`);
 
+  async function findWithSecrets(where: { id: string } | { email: string }): Promise<(UserRecord & UserSecrets) | undefined> {
+    const row = await db('users').select([...USER_COLUMNS, 'password_hash', 'totp_secret_enc', 'pending_totp_secret_enc']).where(where).first();
+    return row ? withSecrets(row) : undefined;
+  }
+
   return {
     async insert(user: NewUser): Promise<void> {
       await db('users').insert({
@@ -82,21 +88,8 @@ export function usersRepository(db: Knex, database: Database) {
       return row ? toUser(row) : undefined;
     },
 
-    async findWithSecretsByEmail(email: string): Promise<(UserRecord & UserSecrets) | undefined> {
-      const row = await db('users')
-        .select([...USER_COLUMNS, 'password_hash', 'totp_secret_enc', 'pending_totp_secret_enc'])
-        .where({ email })
-        .first();
-      return row ? withSecrets(row) : undefined;
-    },
-
-    async findWithSecretsById(id: string): Promise<(UserRecord & UserSecrets) | undefined> {
-      const row = await db('users')
-        .select([...USER_COLUMNS, 'password_hash', 'totp_secret_enc', 'pending_totp_secret_enc'])
-        .where({ id })
-        .first();
-      return row ? withSecrets(row) : undefined;
-    },
+    findWithSecretsByEmail: (email: string) => findWithSecrets({ email }),
+    findWithSecretsById: (id: string) => findWithSecrets({ id }),
 
     async update(id: string, patch: UserPatch, now: string): Promise<void> {
       await db('users').where({ id }).update({ ...patch, updated_at: now });
@@ -107,12 +100,8 @@ export function usersRepository(db: Knex, database: Database) {
       await db('users').where({ id }).update({ token_version: db.raw('token_version + 1'), updated_at: now });
     },
 
-    async list(offset: number, limit: number): Promise<{ rows: UserRecord[]; total: number }> {
-      const [rows, count] = await Promise.all([
-        db('users').select(USER_COLUMNS).orderBy([{ column: 'created_at' }, { column: 'id' }]).offset(offset).limit(limit),
-        db('users').count({ n: '*' }).first(),
-      ]);
-      return { rows: rows.map((r) => toUser(r)), total: Number(count?.n ?? 0) };
+    list(offset: number, limit: number): Promise<Page<UserRecord>> {
+      return pageOf(() => db('users'), USER_COLUMNS, OLDEST_FIRST, offset, limit, (row) => toUser(row));
     },
   };
 }
