@@ -352,6 +352,47 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
+    "/api/programmatic/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live catalog of operations, scopes and roles
+         * @description A projection of this document: every operation with its auth modes, whether it takes a PAT or a
+         *     browser session, the scopes it needs, request and response hints, common errors and workflow
+         *     guidance; the scope groups and roles. Read it before calling anything. Anonymous callers get the
+         *     whole map; with a credential every entry also says whether *this* caller can call it and which
+         *     scopes it lacks. Served with an `ETag`; send `If-None-Match` to get a `304`.
+         */
+        get: operations["getCatalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/programmatic/scopes/minimal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The smallest scope set (and role) that can call the given operations */
+        post: operations["getMinimalScopes"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -541,6 +582,107 @@ export interface components {
         AuditEventList: {
             data: components["schemas"]["AuditEvent"][];
             meta: components["schemas"]["ListMeta"];
+        };
+        MinimalScopesRequest: {
+            operations: string[];
+        };
+        MinimalScopes: {
+            operations: string[];
+            scopes: components["schemas"]["Scope"][];
+            /** @description The smallest role holding every scope, or null when none does. */
+            role: string | null;
+            /** @description Every role holding every scope, smallest first. */
+            roles: string[];
+            /** @description Whether a PAT can call every one of the operations. */
+            pat_supported: boolean;
+            not_pat_supported?: string[];
+        };
+        OpenApiDocument: {
+            openapi: string;
+            info: Record<string, never>;
+            paths: Record<string, never>;
+        };
+        Catalog: {
+            api: {
+                title: string;
+                version: string;
+                openapi_url: string;
+                docs_url: string;
+            };
+            /** @description Present when the request carried a valid credential. */
+            caller?: {
+                auth_mode: string;
+                scopes: components["schemas"]["Scope"][];
+                token_id?: string;
+            };
+            credentials: {
+                auth_mode: string;
+                how: string;
+                format?: string;
+            }[];
+            scope_groups: {
+                name: string;
+                description: string;
+                scopes: {
+                    name: string;
+                    description: string;
+                }[];
+            }[];
+            roles: {
+                name: string;
+                description: string;
+                scopes: string[];
+            }[];
+            operations: components["schemas"]["CatalogOperation"][];
+        };
+        CatalogOperation: {
+            operation_id: string;
+            method: string;
+            path: string;
+            summary: string;
+            tags: string[];
+            /** @description The scope group of the operation's first required scope, or null. */
+            group: string | null;
+            auth_modes: string[];
+            pat_supported: boolean;
+            browser_session_supported: boolean;
+            required_scopes: string[];
+            requires_two_factor: boolean;
+            request: {
+                path_params: components["schemas"]["CatalogField"][];
+                query_params: components["schemas"]["CatalogField"][];
+                body?: {
+                    content_type: string;
+                    fields: components["schemas"]["CatalogField"][];
+                    example?: unknown;
+                };
+            };
+            response: {
+                status: number;
+                fields: string[];
+            };
+            errors: {
+                status: number;
+                code: string;
+                when: string;
+            }[];
+            workflow?: {
+                guidance?: string;
+                previous?: string[];
+                next?: string[];
+            };
+            /** @description Present with a credential; whether this caller can call the operation. */
+            callable?: boolean;
+            /** @description Present with a credential; the scopes this caller lacks. */
+            missing_scopes?: string[];
+        };
+        CatalogField: {
+            name: string;
+            type: string;
+            required: boolean;
+            enum?: unknown[];
+            pattern?: string;
+            description?: string;
         };
     };
     responses: {
@@ -1352,6 +1494,86 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getCatalog: {
+        parameters: {
+            query?: {
+                /** @description Only operations requiring this scope. */
+                scope?: components["schemas"]["Scope"];
+                /** @description Only operations requiring a scope of this group. */
+                group?: "Content" | "Workspace" | "Billing" | "Account";
+                /** @description Only operations accepting this auth mode. */
+                auth_mode?: "public" | "session" | "jwt" | "pat" | "pending" | "webhook" | "internal" | "admin";
+                /** @description Only operations with this tag. */
+                tag?: "auth" | "tokens" | "posts" | "account" | "admin" | "programmatic";
+                /** @description With a credential, only what this caller can call. */
+                callable?: boolean;
+                /** @description `openapi` returns an OpenAPI 3.1 document of the PAT-supported operations (those this caller can call, when a credential is sent). */
+                format?: "catalog" | "openapi";
+            };
+            header?: {
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The catalog, or an OpenAPI document with `format=openapi`. */
+            200: {
+                headers: {
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Catalog"] | components["schemas"]["OpenApiDocument"];
+                };
+            };
+            /** @description Not modified since the ETag sent in If-None-Match. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getMinimalScopes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "operations": [
+                 *         "listPosts",
+                 *         "createPost"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["MinimalScopesRequest"];
+            };
+        };
+        responses: {
+            /** @description The scopes and the smallest role holding them. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MinimalScopes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             429: components["responses"]["TooManyRequests"];
         };
     };

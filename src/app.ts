@@ -8,6 +8,7 @@ import { createJwtService } from './auth/jwt';
 import { createThrottle } from './auth/throttle';
 import type { Config } from './config';
 import type { Contract } from './contract/spec';
+import { buildCatalog } from './contract/catalog';
 import { matchOperation } from './contract/router';
 import { createValidatorStages } from './contract/validator';
 import type { Repositories } from './db/repositories';
@@ -44,6 +45,7 @@ export function createServices(deps: AppDeps) {
     tokens: createTokensService({ repos, contract, audit, clock }),
     posts: createPostsService(repos, clock),
     admin: createAdminService(repos, audit, clock),
+    catalog: buildCatalog(contract),
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
   return { services, authenticate, jwt };

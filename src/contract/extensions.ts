@@ -5,6 +5,8 @@ export const X = {
   requires2fa: 'x-requires-2fa',
   scopeRegistry: 'x-scope-registry',
   roles: 'x-roles',
+  workflow: 'x-workflow',
+  errors: 'x-errors',
 } as const;
 
 export const AUTH_MODES = ['public', 'session', 'jwt', 'pat', 'pending', 'webhook', 'internal', 'admin'] as const;

@@ -90,7 +90,7 @@ function parameterKey(document: Record<string, any>, param: Record<string, any>)
   return `${resolved?.in}:${resolved?.name}`;
 }
 
-function resolveRef(document: Record<string, any>, ref: string): any {
+export function resolveRef(document: Record<string, any>, ref: string): any {
   return ref.replace(/^#\//, '').split('/').reduce((node: any, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], document);
 }
 

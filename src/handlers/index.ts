@@ -4,10 +4,11 @@ import { adminHandlers } from './admin.handlers';
 import { authHandlers } from './auth.handlers';
 import type { Handler, HandlerMap } from './kit';
 import { postsHandlers } from './posts.handlers';
+import { programmaticHandlers } from './programmatic.handlers';
 import type { Services } from './services';
 import { tokensHandlers } from './tokens.handlers';
 
-const FACTORIES = [authHandlers, accountHandlers, tokensHandlers, postsHandlers, adminHandlers];
+const FACTORIES = [authHandlers, accountHandlers, tokensHandlers, postsHandlers, adminHandlers, programmaticHandlers];
 
 /**
  * All handlers keyed by operationId. Fails at start-up when an operation has no handler or a handler

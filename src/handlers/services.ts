@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import type { Catalog } from '../contract/catalog';
 import type { AccountsService } from '../services/accounts.service';
 import type { AdminService } from '../services/admin.service';
 import type { AuditService } from '../services/audit.service';
@@ -12,4 +13,5 @@ export interface Services {
   posts: PostsService;
   admin: AdminService;
   audit: AuditService;
+  catalog: Catalog;
 }

@@ -12,8 +12,10 @@ export function authorize(authenticate: Authenticate): RequestHandler {
     if (!operation) throw new Error(`No operation matched ${req.method} ${req.path}`);
 
     if (operation.modes.has('public')) {
-      // Public routes ignore credentials: a stale cookie must not stop someone from signing in.
-      req.auth = await authenticate(req).catch(() => undefined);
+      // A public route that also lists other modes (the catalog) takes an optional credential, which
+      // must then be valid. Pure public routes ignore credentials: a stale cookie must not stop
+      // someone from signing in.
+      req.auth = operation.modes.size > 1 ? await authenticate(req) : await authenticate(req).catch(() => undefined);
       return next();
     }
     req.auth = await authenticate(req);

@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import type { Principal } from '../auth/principal';
+import { difference, rolesCovering, union } from '../auth/scopes';
+import { X } from './extensions';
+import { Contract, OperationInfo, resolveRef } from './spec';
+
+type Json = Record<string, any>;
+
+export interface CatalogField {
+  name: string;
+  type: string;
+  required: boolean;
+  enum?: unknown[];
+  pattern?: string;
+  description?: string;
+}
+
+export interface CatalogOperation {
+  operation_id: string;
+  method: string;
+  path: string;
+  summary: string;
+  tags: string[];
+  group: string | null;
+  auth_modes: string[];
+  pat_supported: boolean;
+  browser_session_supported: boolean;
+  required_scopes: string[];
+  requires_two_factor: boolean;
+  request: { path_params: CatalogField[]; query_params: CatalogField[]; body?: { content_type: string; fields: CatalogField[]; example?: unknown } };
+  response: { status: number; fields: string[] };
+  errors: Array<{ status: number; code: string; when: string }>;
+  workflow?: { guidance?: string; previous?: string[]; next?: string[] };
+  callable?: boolean;
+  missing_scopes?: string[];
+}
+
+export interface CatalogFilters {
+  scope?: string;
+  group?: string;
+  auth_mode?: string;
+  tag?: string;
+  callable?: boolean;
+}
+
+const CREDENTIALS = [
+  { auth_mode: 'pat', how: 'Authorization: Bearer <token>', format: 'gpx_pat_ followed by 36 base62 characters (the last 6 are a CRC32 checksum)' },
+  { auth_mode: 'jwt', how: 'Authorization: Bearer <jwt>', format: 'a JWT from POST /api/auth/login (+ /api/auth/login/verify), valid 60 minutes' },
+  { auth_mode: 'session', how: 'Cookie: __Host-gpx_session=<value>; writes also send X-CSRF-Token', format: 'set by POST /api/auth/session' },
+  { auth_mode: 'pending', how: 'Authorization: Bearer <pending_token>', format: 'from POST /api/auth/login when 2FA is on; only for POST /api/auth/login/verify' },
+  { auth_mode: 'public', how: 'no credential needed' },
+];
+
+/** The errors any operation of this kind can answer, before its own `x-errors`. */
+function standardErrors(op: OperationInfo, declared: Set<number>): CatalogOperation['errors'] {
+  const errors: CatalogOperation['errors'] = [];
+  const signedIn = [...op.modes].some((m) => m !== 'public');
+  if (declared.has(400)) errors.push({ status: 400, code: 'validation_failed', when: 'A parameter or the body does not match the schema (details.errors says where).' });
+  if (signedIn && !op.modes.has('public')) errors.push({ status: 401, code: 'authentication_required', when: 'No credential was sent.' });
+  if (signedIn) errors.push({ status: 401, code: 'invalid_token', when: 'The credential is malformed, expired, revoked or of a signed-out session.' });
+  if (op.scopes.length > 0) errors.push({ status: 403, code: 'insufficient_scope', when: `The credential lacks ${op.scopes.join(', ')}.` });
+  if (signedIn && !op.modes.has('public')) errors.push({ status: 403, code: 'auth_mode_not_allowed', when: `The credential is not one of: ${[...op.modes].join(', ')}.` });
+  if (declared.has(404)) errors.push({ status: 404, code: 'not_found', when: 'No such object, or it is not yours.' });
+  if (declared.has(429)) errors.push({ status: 429, code: 'rate_limited', when: 'Too many requests; wait Retry-After seconds.' });
+  return errors;
+}
+
+/**
+ * The catalog is a projection of the loaded contract, computed once at start-up: nothing in it is
+ * kept by hand, so it cannot drift from what the server enforces.
+ */
+export function buildCatalog(contract: Contract) {
+  const doc = contract.document;
+  const deref = (node: any): any => (node && typeof node === 'object' && node.$ref ? deref(resolveRef(doc, node.$ref)) : node);
+
+  /** Properties of an object schema, following $ref and allOf. */
+  function properties(schema: any): { props: Record<string, any>; required: string[] } {
+    const s = deref(schema) ?? {};
+    let props: Record<string, any> = { ...(s.properties ?? {}) };
+    let required: string[] = [...(s.required ?? [])];
+    for (const part of s.allOf ?? []) {
+      const inner = properties(part);
+      props = { ...props, ...inner.props };
+      required = [...required, ...inner.required];
+    }
+    return { props, required };
+  }
+
+  function typeOf(schema: any): string {
+    const s = deref(schema) ?? {};
+    if (s.oneOf) return s.oneOf.map(typeOf).join(' | ');
+    if (s.allOf) return 'object';
+    const type = Array.isArray(s.type) ? s.type.join(' | ') : s.type ?? 'any';
+    if (type === 'array') return `array<${typeOf(s.items)}>`;
+    return s.format ? `${type} (${s.format})` : type;
+  }
+
+  function field(name: string, schema: any, required: boolean, description?: string): CatalogField {
+    const s = deref(schema) ?? {};
+    const out: CatalogField = { name, type: typeOf(s), required };
+    const values = s.enum ?? (s.type === 'array' ? deref(s.items)?.enum : undefined);
+    if (values) out.enum = values;
+    if (s.pattern) out.pattern = s.pattern;
+    if (description ?? s.description) out.description = description ?? s.description;
+    return out;
+  }
+
+  function project(op: OperationInfo): CatalogOperation {
+    const raw = op.schema;
+    const params = (raw.parameters ?? []).map(deref);
+    const bodyContent = deref(raw.requestBody)?.content?.['application/json'];
+    const statuses = Object.keys(raw.responses ?? {}).map(Number);
+    const success = statuses.filter((s) => s >= 200 && s < 300).sort()[0] ?? 200;
+    const successSchema = deref(raw.responses?.[String(success)])?.content?.['application/json']?.schema;
+    const responseFields = successSchema ? Object.keys(properties(successSchema).props) : [];
+    const firstScope = op.scopes[0] ? contract.scopes.get(op.scopes[0]) : undefined;
+    const entry: CatalogOperation = {
+      operation_id: op.operationId,
+      method: op.method,
+      path: op.path,
+      summary: op.summary,
+      tags: [...op.tags],
+      group: firstScope?.group ?? null,
+      auth_modes: [...op.modes],
+      pat_supported: op.modes.has('pat'),
+      browser_session_supported: op.modes.has('session') || op.modes.has('admin'),
+      required_scopes: [...op.scopes],
+      requires_two_factor: op.requires2fa || op.modes.has('admin'),
+      request: {
+        path_params: params.filter((p: Json) => p.in === 'path').map((p: Json) => field(p.name, p.schema, true, p.description)),
+        query_params: params.filter((p: Json) => p.in === 'query').map((p: Json) => field(p.name, p.schema, Boolean(p.required), p.description)),
+      },
+      response: { status: success, fields: responseFields },
+      errors: [...standardErrors(op, new Set(statuses)), ...(raw[X.errors] ?? [])],
+    };
+    if (bodyContent) {
+      const { props, required } = properties(bodyContent.schema);
+      entry.request.body = {
+        content_type: 'application/json',
+        fields: Object.entries(props).map(([name, schema]) => field(name, schema, required.includes(name))),
+        ...(bodyContent.example !== undefined ? { example: bodyContent.example } : {}),
+      };
+    }
+    if (raw[X.workflow]) entry.workflow = raw[X.workflow];
+    return entry;
+  }
+
+  const operations = [...contract.operations.values()].map(project);
+  const base = {
+    api: { title: doc.info.title, version: doc.info.version, openapi_url: '/openapi.yaml', docs_url: '/docs' },
+    credentials: CREDENTIALS,
+    scope_groups: doc[X.scopeRegistry].groups.map((g: Json) => ({
+      name: g.name,
+      description: g.description,
+      scopes: g.scopes.map((s: Json) => ({ name: s.name, description: s.description })),
+    })),
+    roles: [...contract.roles.values()].map((r) => ({ name: r.name, description: r.description, scopes: [...r.scopes] })),
+    operations,
+  };
+  const anonymous = { body: base, etag: etagOf(JSON.stringify(base)) };
+
+  /** Whether a principal could call the operation as far as authorization goes, and what it lacks. */
+  function access(op: CatalogOperation, principal: Principal): { callable: boolean; missing: string[] } {
+    if (op.auth_modes.includes('public')) return { callable: true, missing: [] };
+    if (principal.kind === 'pending' || principal.kind === 'internal') {
+      return { callable: op.auth_modes.includes(principal.kind), missing: [] };
+    }
+    const scopes = principal.scopes;
+    const missing = difference(op.required_scopes, scopes);
+    if (op.auth_modes.includes('admin') && principal.kind !== 'pat') {
+      return { callable: principal.user.isPlatformAdmin && principal.twoFactorVerified, missing: [] };
+    }
+    const modeOk = op.auth_modes.includes(principal.kind);
+    const twoFactorOk = !op.requires_two_factor || principal.kind === 'pat' || principal.twoFactorVerified;
+    return { callable: modeOk && missing.length === 0 && twoFactorOk, missing };
+  }
+
+  function filtered(filters: CatalogFilters, principal: Principal | undefined): CatalogOperation[] {
+    return operations
+      .filter((op) => !filters.scope || op.required_scopes.includes(filters.scope))
+      .filter((op) => !filters.group || op.required_scopes.some((s) => contract.scopes.get(s)?.group === filters.group))
+      .filter((op) => !filters.auth_mode || op.auth_modes.includes(filters.auth_mode))
+      .filter((op) => !filters.tag || op.tags.includes(filters.tag))
+      .map((op) => {
+        if (!principal) return op;
+        const { callable, missing } = access(op, principal);
+        return { ...op, callable, missing_scopes: missing };
+      })
+      .filter((op) => filters.callable === undefined || !principal || op.callable === filters.callable);
+  }
+
+  return {
+    operations,
+    /** The catalog for a caller; the anonymous, unfiltered one is computed once. */
+    forCaller(principal: Principal | undefined, filters: CatalogFilters): { body: Json; etag: string } {
+      const unfiltered = Object.values(filters).every((v) => v === undefined);
+      if (!principal && unfiltered) return anonymous;
+      const body: Json = { ...base, operations: filtered(filters, principal) };
+      if (principal) body.caller = describeCaller(principal);
+      return { body, etag: etagOf(JSON.stringify(body)) };
+    },
+
+    /** An OpenAPI 3.1 document of the PAT-supported operations (those the caller can call, when known). */
+    openApiFor(principal: Principal | undefined): { body: Json; etag: string } {
+      const keep = new Set(
+        filtered({}, principal).filter((op) => op.pat_supported && (op.callable ?? true)).map((op) => `${op.method} ${op.path}`),
+      );
+      const paths: Json = {};
+      for (const [path, item] of Object.entries<Json>(doc.paths)) {
+        const kept: Json = {};
+        for (const [key, value] of Object.entries(item)) {
+          if (key === 'parameters') kept[key] = value;
+          else if (keep.has(`${key.toUpperCase()} ${path}`)) kept[key] = { ...value, security: [{ bearerAuth: [] }] };
+        }
+        if (Object.keys(kept).some((k) => k !== 'parameters')) paths[path] = kept;
+      }
+      const body = { ...doc, paths, security: [{ bearerAuth: [] }] };
+      return { body, etag: etagOf(JSON.stringify(body)) };
+    },
+
+    /** The smallest scope set for a list of operationIds, and the smallest role that holds it. */
+    minimalScopes(operationIds: string[]) {
+      const unknown = operationIds.filter((id) => !contract.operations.has(id));
+      if (unknown.length > 0) return { unknown };
+      const ops = operationIds.map((id) => contract.operations.get(id)!);
+      const scopes = ops.reduce<string[]>((acc, op) => union(acc, op.scopes), []);
+      const roles = rolesCovering(contract, scopes);
+      const notPat = ops.filter((op) => !op.modes.has('pat') && !op.modes.has('public')).map((op) => op.operationId);
+      return {
+        result: {
+          operations: [...new Set(operationIds)],
+          scopes,
+          role: roles[0] ?? null,
+          roles,
+          pat_supported: notPat.length === 0,
+          ...(notPat.length > 0 ? { not_pat_supported: notPat } : {}),
+        },
+      };
+    },
+  };
+}
+
+function describeCaller(principal: Principal) {
+  if (principal.kind === 'pending' || principal.kind === 'internal') return { auth_mode: principal.kind, scopes: [] };
+  return {
+    auth_mode: principal.kind,
+    scopes: [...principal.scopes],
+    ...(principal.kind === 'pat' ? { token_id: principal.token.id } : {}),
+  };
+}
+
+function etagOf(json: string): string {
+  return `W/"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
+}
+
+export type Catalog = ReturnType<typeof buildCatalog>;

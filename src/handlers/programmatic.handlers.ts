@@ -1,0 +1,33 @@
+import { badRequest } from '../errors';
+import { body, HandlerMap, queryString } from './kit';
+import type { Services } from './services';
+
+export function programmaticHandlers({ catalog }: Services): HandlerMap {
+  return {
+    async getCatalog(req, res) {
+      const callable = req.query.callable === undefined ? undefined : String(req.query.callable) === 'true';
+      const { body: payload, etag } = queryString(req, 'format') === 'openapi'
+        ? catalog.openApiFor(req.auth)
+        : catalog.forCaller(req.auth, {
+          scope: queryString(req, 'scope'),
+          group: queryString(req, 'group'),
+          auth_mode: queryString(req, 'auth_mode'),
+          tag: queryString(req, 'tag'),
+          callable,
+        });
+      // What a caller may call depends on its credential: caches must keep answers apart.
+      res.set('ETag', etag).set('Vary', 'Authorization, Cookie').set('Cache-Control', req.auth ? 'private, no-cache' : 'public, no-cache');
+      if (req.fresh) {
+        res.status(304).end();
+        return;
+      }
+      res.json(payload);
+    },
+
+    async getMinimalScopes(req, res) {
+      const { unknown, result } = catalog.minimalScopes(body<'getMinimalScopes'>(req).operations);
+      if (unknown) throw badRequest('unknown_operations', `Unknown operationIds: ${unknown.join(', ')}; see GET /api/programmatic/catalog.`, { unknown_operations: unknown });
+      res.json(result);
+    },
+  };
+}
