@@ -4,7 +4,8 @@ WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci
-COPY tsconfig.json tsconfig.build.json openapi.yaml ./
+COPY tsconfig.json tsconfig.build.json openapi.yaml redocly.yaml ./
+COPY redocly ./redocly
 COPY generated ./generated
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
@@ -16,6 +17,7 @@ ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 DATABASE_URL=sqlite:data/getpaidx
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/docs/build ./docs/build
 COPY openapi.yaml ./
 RUN mkdir -p data && chown node:node data
 USER node

@@ -13,7 +13,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account */
+        /**
+         * Create an account
+         * @description **Access:** no credential. **Scopes:** none.
+         */
         post: operations["signUp"];
         delete?: never;
         options?: never;
@@ -32,7 +35,9 @@ export interface paths {
         put?: never;
         /**
          * Sign in with email and password
-         * @description Without 2FA enrolled this returns a 60-minute JWT that can do what the user's role allows, except
+         * @description **Access:** no credential. **Scopes:** none.
+         *
+         *     Without 2FA enrolled this returns a 60-minute JWT that can do what the user's role allows, except
          *     create or rotate tokens. With 2FA enrolled it returns a 5-minute `pending_token`, valid only on
          *     `POST /api/auth/login/verify`.
          */
@@ -52,7 +57,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Complete sign-in with a TOTP code */
+        /**
+         * Complete sign-in with a TOTP code
+         * @description **Access:** 2FA-pending token. **Scopes:** none.
+         */
         post: operations["verifyLogin"];
         delete?: never;
         options?: never;
@@ -69,7 +77,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Invalidate every JWT of the signed-in user */
+        /**
+         * Invalidate every JWT of the signed-in user
+         * @description **Access:** JWT. **Scopes:** none.
+         */
         post: operations["logOut"];
         delete?: never;
         options?: never;
@@ -88,7 +99,9 @@ export interface paths {
         put?: never;
         /**
          * Change the password
-         * @description Ends every other browser session and invalidates every JWT of the user.
+         * @description **Access:** browser session, JWT. **Scopes:** none.
+         *
+         *     Ends every other browser session and invalidates every JWT of the user.
          */
         post: operations["changePassword"];
         delete?: never;
@@ -108,7 +121,9 @@ export interface paths {
         put?: never;
         /**
          * Start 2FA enrolment
-         * @description Returns a new TOTP secret to load into an authenticator app. It takes effect only after `enableTwoFactor`.
+         * @description **Access:** browser session, JWT. **Scopes:** none.
+         *
+         *     Returns a new TOTP secret to load into an authenticator app. It takes effect only after `enableTwoFactor`.
          */
         post: operations["setUpTwoFactor"];
         delete?: never;
@@ -126,7 +141,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm 2FA enrolment with a code */
+        /**
+         * Confirm 2FA enrolment with a code
+         * @description **Access:** browser session, JWT. **Scopes:** none.
+         */
         post: operations["enableTwoFactor"];
         delete?: never;
         options?: never;
@@ -141,16 +159,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read the current browser session and its CSRF token */
+        /**
+         * Read the current browser session and its CSRF token
+         * @description **Access:** browser session. **Scopes:** none.
+         */
         get: operations["getSession"];
         put?: never;
         /**
          * Sign in a browser
-         * @description Sets an HttpOnly, SameSite=Strict session cookie. When 2FA is enrolled, `code` is required.
+         * @description **Access:** no credential. **Scopes:** none.
+         *
+         *     Sets an HttpOnly, SameSite=Strict session cookie. When 2FA is enrolled, `code` is required.
          *     Cookie-authenticated writes must send the returned `csrf_token` in `X-CSRF-Token`.
          */
         post: operations["createSession"];
-        /** Sign out the browser */
+        /**
+         * Sign out the browser
+         * @description **Access:** browser session. **Scopes:** none.
+         */
         delete: operations["deleteSession"];
         options?: never;
         head?: never;
@@ -164,7 +190,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user and the permissions of this credential */
+        /**
+         * The signed-in user and the permissions of this credential
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** none.
+         */
         get: operations["getMe"];
         put?: never;
         post?: never;
@@ -181,7 +210,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user's audit log, newest first */
+        /**
+         * The signed-in user's audit log, newest first
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`.
+         */
         get: operations["listAuditEvents"];
         put?: never;
         post?: never;
@@ -198,12 +230,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your active personal access tokens */
+        /**
+         * List your active personal access tokens
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`.
+         */
         get: operations["listTokens"];
         put?: never;
         /**
          * Create a personal access token
-         * @description Needs a 2FA-verified session or JWT, or a PAT holding `tokens:manage`. The grant (explicit scopes
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified.
+         *
+         *     Needs a 2FA-verified session or JWT, or a PAT holding `tokens:manage`. The grant (explicit scopes
          *     plus the scopes of `role`) must lie within the creator's permissions; a PAT-made token also stays
          *     within its parent's grant and expires no later than its parent. The raw token is returned once.
          */
@@ -221,7 +258,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calling token's metadata and effective scopes */
+        /**
+         * The calling token's metadata and effective scopes
+         * @description **Access:** personal access token. **Scopes:** none.
+         */
         get: operations["getCurrentToken"];
         put?: never;
         post?: never;
@@ -240,11 +280,17 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read one of your tokens */
+        /**
+         * Read one of your tokens
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`.
+         */
         get: operations["getToken"];
         put?: never;
         post?: never;
-        /** Revoke a token at once */
+        /**
+         * Revoke a token at once
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`.
+         */
         delete: operations["revokeToken"];
         options?: never;
         head?: never;
@@ -264,7 +310,9 @@ export interface paths {
         put?: never;
         /**
          * Replace a token's secret
-         * @description The old secret stops working at once; the new one is returned once. Grant and expiry stay.
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified.
+         *
+         *     The old secret stops working at once; the new one is returned once. Grant and expiry stay.
          */
         post: operations["rotateToken"];
         delete?: never;
@@ -280,10 +328,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List your posts, newest first */
+        /**
+         * List your posts, newest first
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `posts:read`.
+         */
         get: operations["listPosts"];
         put?: never;
-        /** Create a post */
+        /**
+         * Create a post
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `posts:write`.
+         */
         post: operations["createPost"];
         delete?: never;
         options?: never;
@@ -300,15 +354,24 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Read one of your posts */
+        /**
+         * Read one of your posts
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `posts:read`.
+         */
         get: operations["getPost"];
         put?: never;
         post?: never;
-        /** Delete one of your posts */
+        /**
+         * Delete one of your posts
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `posts:write`.
+         */
         delete: operations["deletePost"];
         options?: never;
         head?: never;
-        /** Edit one of your posts */
+        /**
+         * Edit one of your posts
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `posts:write`.
+         */
         patch: operations["updatePost"];
         trace?: never;
     };
@@ -319,7 +382,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List all users (platform staff) */
+        /**
+         * List all users (platform staff)
+         * @description **Access:** platform staff (2FA-verified session or JWT). **Scopes:** none.
+         */
         get: operations["listUsers"];
         put?: never;
         post?: never;
@@ -346,7 +412,9 @@ export interface paths {
         head?: never;
         /**
          * Change a user's role or disable the user (platform staff)
-         * @description Demoting a user shrinks what their tokens can do on the next request. Disabling a user ends their
+         * @description **Access:** platform staff (2FA-verified session or JWT). **Scopes:** none.
+         *
+         *     Demoting a user shrinks what their tokens can do on the next request. Disabling a user ends their
          *     sessions and JWTs and makes their PATs stop working at once.
          */
         patch: operations["updateUser"];
@@ -361,7 +429,9 @@ export interface paths {
         };
         /**
          * The live catalog of operations, scopes and roles
-         * @description A projection of this document: every operation with its auth modes, whether it takes a PAT or a
+         * @description **Access:** no credential, personal access token, browser session, JWT. **Scopes:** none.
+         *
+         *     A projection of this document: every operation with its auth modes, whether it takes a PAT or a
          *     browser session, the scopes it needs, request and response hints, common errors and workflow
          *     guidance; the scope groups and roles. Read it before calling anything. Anonymous callers get the
          *     whole map; with a credential every entry also says whether *this* caller can call it and which
@@ -385,7 +455,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The smallest scope set (and role) that can call the given operations */
+        /**
+         * The smallest scope set (and role) that can call the given operations
+         * @description **Access:** no credential. **Scopes:** none.
+         */
         post: operations["getMinimalScopes"];
         delete?: never;
         options?: never;

@@ -112,9 +112,41 @@ function SecurityMatchesModes() {
   };
 }
 
+const MODE_WORDS = {
+  public: 'no credential',
+  session: 'browser session',
+  jwt: 'JWT',
+  pat: 'personal access token',
+  pending: '2FA-pending token',
+  webhook: 'signed webhook',
+  internal: 'internal service key',
+  admin: 'platform staff (2FA-verified session or JWT)',
+};
+
+/** Docs decorator: every operation's description starts with who may call it and what it needs. */
+function AccessLine() {
+  return {
+    Operation: {
+      leave(operation) {
+        const modes = modesOf(operation);
+        if (modes.length === 0) return;
+        const scopes = Array.isArray(operation['x-scopes']) && operation['x-scopes'].length > 0
+          ? operation['x-scopes'].map((s) => `\`${s}\``).join(', ')
+          : 'none';
+        const twoFactor = operation['x-requires-2fa'] ? ' A session or JWT must be 2FA-verified.' : '';
+        const line = `**Access:** ${modes.map((m) => MODE_WORDS[m] ?? m).join(', ')}. **Scopes:** ${scopes}.${twoFactor}`;
+        operation.description = operation.description ? `${line}\n\n${operation.description}` : line;
+      },
+    },
+  };
+}
+
 export default function gpxPlugin() {
   return {
     id: 'gpx',
+    decorators: {
+      oas3: { 'access-line': AccessLine },
+    },
     rules: {
       oas3: {
         'auth-modes-declared': AuthModesDeclared,

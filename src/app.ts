@@ -6,7 +6,7 @@ import { createAuthenticator } from './auth/authenticate';
 import { Clock } from './auth/clock';
 import { createJwtService } from './auth/jwt';
 import { createThrottle } from './auth/throttle';
-import type { Config } from './config';
+import { Config, PROJECT_ROOT } from './config';
 import type { Contract } from './contract/spec';
 import { buildCatalog } from './contract/catalog';
 import { matchOperation } from './contract/router';
@@ -16,6 +16,7 @@ import { buildHandlers } from './handlers';
 import type { Services } from './handlers/services';
 import { authorize } from './http/authorize';
 import { pipeline } from './http/pipeline';
+import { docsRouter } from './http/docs';
 import { errorHandler } from './http/error-handler';
 import { requestContext } from './http/request-context';
 import { createAccountsService } from './services/accounts.service';
@@ -75,6 +76,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'extended');
   app.set('trust proxy', config.trustProxy);
 
+  app.use(docsRouter(contract, PROJECT_ROOT, config.specPath));
   app.use(pipeline(
     requestContext(log),
     helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } }),
