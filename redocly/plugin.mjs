@@ -112,6 +112,35 @@ function SecurityMatchesModes() {
   };
 }
 
+/**
+ * Every operation documents a 2xx and each error it can give: 401/403 when protected, 400 when it
+ * takes input, 404 when its path names an object, 429 always. Bodies carry an example.
+ */
+function ResponsesDocumented() {
+  return {
+    PathItem: {
+      Operation(operation, ctx, parents) {
+        const statuses = Object.keys(operation.responses ?? {});
+        const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
+        const modes = modesOf(operation);
+        const required = ['429'];
+        if (modes.length > 0 && !modes.includes('public')) required.push('401', '403');
+        if (params.length > 0 || operation.requestBody) required.push('400');
+        if (params.some((p) => p.in === 'path')) required.push('404');
+        const missing = required.filter((s) => !statuses.includes(s));
+        if (!statuses.some((s) => /^2\d\d$/.test(s))) missing.unshift('a 2xx');
+        if (missing.length > 0) {
+          ctx.report({ message: `Document the responses this operation can give: ${missing.join(', ')}.`, location: ctx.location.child(['responses']) });
+        }
+        const json = operation.requestBody?.content?.['application/json'];
+        if (json && json.example === undefined && json.examples === undefined) {
+          ctx.report({ message: 'Give the request body an example (the catalog and the docs show it).', location: ctx.location.child(['requestBody']) });
+        }
+      },
+    },
+  };
+}
+
 const MODE_WORDS = {
   public: 'no credential',
   session: 'browser session',
@@ -154,6 +183,7 @@ export default function gpxPlugin() {
         'scopes-declared': ScopesDeclared,
         'scopes-registered': ScopesRegistered,
         'security-matches-modes': SecurityMatchesModes,
+        'responses-documented': ResponsesDocumented,
       },
     },
   };

@@ -50,6 +50,12 @@ describe('contract lint rules', () => {
     ['gpx/scopes-registered', 'a role naming an unregistered scope', (d: any) => d['x-roles'].viewer.scopes.push('god:mode')],
     ['gpx/security-matches-modes', 'security out of step with the modes', (d: any) => (d.paths['/api/posts'].get.security = [])],
     ['operation-id-camel-case', 'a snake_case operationId', (d: any) => (d.paths['/api/posts'].get.operationId = 'list_posts')],
+    ['gpx/responses-documented', 'a protected operation without 401', (d: any) => delete d.paths['/api/posts'].get.responses['401']],
+    ['gpx/responses-documented', 'an operation with an id but no 404', (d: any) => delete d.paths['/api/posts/{postId}'].get.responses['404']],
+    ['gpx/responses-documented', 'an operation taking input without 400', (d: any) => delete d.paths['/api/posts'].post.responses['400']],
+    ['gpx/responses-documented', 'an operation without 429', (d: any) => delete d.paths['/api/me'].get.responses['429']],
+    ['gpx/responses-documented', 'an operation without a 2xx', (d: any) => delete d.paths['/api/me'].get.responses['200']],
+    ['gpx/responses-documented', 'a request body without an example', (d: any) => delete d.paths['/api/posts'].post.requestBody.content['application/json'].example],
   ])('%s fails on %s', async (rule, _what, change) => {
     const { ok, output } = await lint(mutate(change));
     expect(ok).toBe(false);
