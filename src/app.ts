@@ -15,6 +15,7 @@ import type { Repositories } from './db/repositories';
 import { buildHandlers } from './handlers';
 import type { Services } from './handlers/services';
 import { authorize } from './http/authorize';
+import { catalogNotModified } from './http/catalog-not-modified';
 import { pipeline } from './http/pipeline';
 import { docsRouter } from './http/docs';
 import { errorHandler } from './http/error-handler';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
     helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } }),
     onlyWithCookies(cookieParser()),
     matchOperation(contract),
+    catalogNotModified(services.catalog),
     authorize(authenticate),
     express.json({ limit: '1mb', strict: true }),
     ...validator.validate,

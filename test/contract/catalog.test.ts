@@ -59,6 +59,16 @@ describe('the programmatic catalog', () => {
     const again = await catalog('', { 'If-None-Match': String(first.headers.etag) });
     expect(again.status).toBe(304);
     expect(again.text).toBeFalsy();
+    expect(again.headers.etag).toBe(first.headers.etag);
+    // The anonymous ETag never answers for a caller with a credential or a filter.
+    const pat = await createPat(t, owner, { scopes: ['posts:read'] });
+    const withToken = await catalog('', { 'If-None-Match': String(first.headers.etag), ...bearer(pat.token) });
+    expect(withToken.status).toBe(200);
+    expect(withToken.body.caller.token_id).toBe(pat.id);
+    const filtered = await catalog('?tag=posts', { 'If-None-Match': String(first.headers.etag) });
+    expect(filtered.status).toBe(200);
+    const again304 = await catalog('', { 'If-None-Match': String(withToken.headers.etag), ...bearer(pat.token) });
+    expect(again304.status).toBe(304);
   });
 
   it('tells a PAT what it can call and which scopes it lacks', async () => {
