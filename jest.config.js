@@ -9,4 +9,5 @@ module.exports = {
   // jose and otplib's crypto dependencies are ESM-only; Jest on Node 20 cannot require them untransformed.
   transformIgnorePatterns: ['/node_modules/(?!(jose|@scure|@noble|@otplib|otplib)/)'],
   testTimeout: 30000,
+  globalSetup: '<rootDir>/test/global-setup.ts',
 };

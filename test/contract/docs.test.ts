@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import request from 'supertest';
@@ -7,12 +6,10 @@ import { startTestApp, TestApp } from '../helpers/app';
 
 const root = resolve(__dirname, '../..');
 let t: TestApp;
+// test/global-setup.ts builds the docs before the run.
 beforeAll(async () => {
-  execFileSync(join(root, 'node_modules/.bin/redocly'), ['build-docs', 'openapi.yaml', '--inlineBundle', '-o', 'docs/build/index.html'], {
-    cwd: root, env: { ...process.env, REDOCLY_TELEMETRY: 'off' }, stdio: 'pipe',
-  });
   t = await startTestApp();
-}, 120_000);
+});
 afterAll(() => t.close());
 
 describe('documentation', () => {
