@@ -1,7 +1,14 @@
 import * as OTPAuth from 'otpauth';
 
 /** A tiny fetch client for tests that talk to a real server process over HTTP. */
-export function httpClient(baseUrl: string) {
+export interface SeenResponse {
+  method: string;
+  path: string;
+  status: number;
+  headers: Headers;
+}
+
+export function httpClient(baseUrl: string, onResponse?: (res: SeenResponse) => void) {
   async function call(method: string, path: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) {
     const res = await fetch(baseUrl + path, {
       method,
@@ -13,6 +20,7 @@ export function httpClient(baseUrl: string) {
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
     });
     const text = await res.text();
+    onResponse?.({ method, path, status: res.status, headers: res.headers });
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
   }
 
