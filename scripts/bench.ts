@@ -12,7 +12,9 @@ import autocannon from 'autocannon';
 import * as OTPAuth from 'otpauth';
 
 const root = resolve(__dirname, '..');
-const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+/** Each scenario runs this many times and the median run is reported: single runs vary by ±20% here. */
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const canPin = existsSync('/usr/bin/taskset') && Number(execFileSync('nproc').toString()) >= 2;
 
@@ -61,8 +63,15 @@ function cpuSeconds(pid: number | undefined): number | undefined {
 }
 
 async function measure(name: string, url: string, server: ChildProcess, headers: Record<string, string> = {}) {
-  // Warm-up, then the measured run.
+  // Warm-up, then the measured runs; the median by server CPU per request is reported.
   await autocannon({ url, connections: CONNECTIONS, duration: 2, headers });
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await measureOnce(name, url, server, headers));
+  runs.sort((a, b) => a.cpuUs - b.cpuUs);
+  return { ...runs[Math.floor(runs.length / 2)]!, spread: runs.map((r) => Math.round(r.cpuUs)).join('/') };
+}
+
+async function measureOnce(name: string, url: string, server: ChildProcess, headers: Record<string, string>) {
   const cpuBefore = cpuSeconds(server.pid);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
   const cpuAfter = cpuSeconds(server.pid);
@@ -106,7 +115,7 @@ async function main() {
       PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'bare')}`] : []));
     await waitFor(`http://127.0.0.1:${barePort}/api/posts/x`);
 
-    console.log(`GetPaidX bench: ${CONNECTIONS} connections, ${DURATION}s per run after a 2s warm-up; servers ${canPin ? 'pinned to core 0, load on core 1' : 'not pinned (no taskset or one core)'}.`);
+    console.log(`GetPaidX bench: ${CONNECTIONS} connections, median of ${RUNS} runs of ${DURATION}s after a 2s warm-up; servers ${canPin ? 'pinned to core 0, load on core 1' : 'not pinned (no taskset or one core)'}.`);
     const [appServer, bareServer] = children as [ChildProcess, ChildProcess];
     const catalogEtag = (await fetch(`${base}/api/programmatic/catalog`)).headers.get('etag') ?? '';
     const scenarios: Array<[string, string, ChildProcess, Record<string, string>]> = [
@@ -126,10 +135,10 @@ async function main() {
     const bare = rows[0]!.rps;
     console.log('');
     const bareCpu = rows[0]!.cpuUs;
-    console.log('| configuration | req/s | × bare express | p50 ms | p99 ms | server CPU µs/req | CPU × bare | non-2xx/errors |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('| configuration | req/s | × bare express | p50 ms | p99 ms | server CPU µs/req | CPU × bare | runs (CPU µs/req) | 4xx/5xx/errors |');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---|---:|');
     for (const r of rows) {
-      console.log(`| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / bare).toFixed(2)} | ${r.p50} | ${r.p99} | ${Math.round(r.cpuUs)} | ${(bareCpu / r.cpuUs).toFixed(2)} | ${r.bad} |`);
+      console.log(`| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / bare).toFixed(2)} | ${r.p50} | ${r.p99} | ${Math.round(r.cpuUs)} | ${(bareCpu / r.cpuUs).toFixed(2)} | ${r.spread} | ${r.bad} |`);
     }
     console.log('');
     const ratio = (name: string) => rows.find((r) => r.name === name);
