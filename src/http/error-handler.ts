@@ -42,10 +42,15 @@ function summarise(err: ValidatorError): string {
   return first ? `Invalid request: ${first.path ?? ''} ${first.message ?? ''}`.replace(/\s+/g, ' ').trim() : err.message;
 }
 
+/**
+ * The database is unreachable, closed or overloaded: fail closed with a 503 (never a 200 for a token
+ * that could not be checked, never a 500 that looks like a bug), and let the client retry.
+ */
 function isUnavailable(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'SQLITE_BUSY', '57P01', '57P03', '53300'].includes(code ?? '') ||
-    /Knex: Timeout acquiring a connection/.test(String((err as Error)?.message));
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_CANTOPEN', '57P01', '57P02', '57P03', '53300', '08006', '08003', '08001'].includes(code ?? '') ||
+    /Timeout acquiring a connection|Unable to acquire a connection|connection is not open|Connection terminated|Client has encountered a connection error|aborted|pool is probably full/i
+      .test(String((err as Error)?.message));
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {
