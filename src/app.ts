@@ -79,11 +79,11 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(docsRouter(contract, PROJECT_ROOT, config.specPath));
   app.use(pipeline(
+    catalogNotModified(services.catalog),
     requestContext(log),
     helmet({ crossOriginResourcePolicy: { policy: 'same-origin' } }),
     onlyWithCookies(cookieParser()),
     matchOperation(contract),
-    catalogNotModified(services.catalog),
     authorize(authenticate),
     express.json({ limit: '1mb', strict: true }),
     ...validator.validate,

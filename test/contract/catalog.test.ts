@@ -60,6 +60,9 @@ describe('the programmatic catalog', () => {
     expect(again.status).toBe(304);
     expect(again.text).toBeFalsy();
     expect(again.headers.etag).toBe(first.headers.etag);
+    expect(again.headers['strict-transport-security']).toMatch(/max-age=/);
+    expect(again.headers['x-content-type-options']).toBe('nosniff');
+    expect(again.headers.vary).toBe('Authorization, Cookie');
     // The anonymous ETag never answers for a caller with a credential or a filter.
     const pat = await createPat(t, owner, { scopes: ['posts:read'] });
     const withToken = await catalog('', { 'If-None-Match': String(first.headers.etag), ...bearer(pat.token) });
