@@ -61,7 +61,10 @@ function standardErrors(op: OperationInfo, declared: Set<number>): CatalogOperat
   if (op.scopes.length > 0) errors.push({ status: 403, code: 'insufficient_scope', when: `The credential lacks ${op.scopes.join(', ')}.` });
   if (signedIn && !op.modes.has('public')) errors.push({ status: 403, code: 'auth_mode_not_allowed', when: `The credential is not one of: ${[...op.modes].join(', ')}.` });
   if (declared.has(404)) errors.push({ status: 404, code: 'not_found', when: 'No such object, or it is not yours.' });
+  if (declared.has(409)) errors.push({ status: 409, code: 'conflict', when: 'The request conflicts with the current state (the code says how).' });
+  if (declared.has(413)) errors.push({ status: 413, code: 'payload_too_large', when: 'The body is over the size limit.' });
   if (declared.has(429)) errors.push({ status: 429, code: 'rate_limited', when: 'Too many requests; wait Retry-After seconds.' });
+  if (declared.has(503)) errors.push({ status: 503, code: 'service_unavailable', when: 'The database is unreachable; retry after Retry-After seconds.' });
   return errors;
 }
 

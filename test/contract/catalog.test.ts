@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { difference } from '../../src/auth/scopes';
 import { startTestApp, TestApp } from '../helpers/app';
@@ -37,7 +41,8 @@ describe('the programmatic catalog', () => {
     });
     expect(createPost.request.body.fields).toEqual(expect.arrayContaining([{ name: 'title', type: 'string', required: true }]));
     expect(createPost.request.body.example).toEqual({ title: 'Hello', body: 'My first post.', status: 'draft' });
-    expect(createPost.errors.map((e: any) => `${e.status} ${e.code}`)).toEqual(expect.arrayContaining(['401 authentication_required', '403 insufficient_scope', '429 rate_limited']));
+    expect(createPost.errors.map((e: any) => `${e.status} ${e.code}`)).toEqual(expect.arrayContaining(['400 validation_failed', '401 authentication_required', '401 invalid_token', '403 insufficient_scope', '403 auth_mode_not_allowed', '429 rate_limited', '503 service_unavailable']));
+    expect(res.body.operations.find((o: any) => o.operation_id === 'signUp').errors.map((e: any) => e.code)).toContain('conflict');
 
     const getPost = res.body.operations.find((o: any) => o.operation_id === 'getPost');
     expect(getPost.request.path_params).toEqual([{ name: 'postId', type: 'string', required: true, pattern: '^post_[A-Za-z0-9]{1,64}$' }]);
@@ -110,9 +115,18 @@ describe('the programmatic catalog', () => {
     expectError(await catalog(query), 400, 'validation_failed');
   });
 
-  it('as format=openapi is an OpenAPI 3.1 document of what the token can call', async () => {
+  it('as format=openapi is a valid OpenAPI 3.1 document of what the token can call', async () => {
     const anonymous = await catalog('?format=openapi');
     expect(anonymous.body.openapi).toBe('3.1.0');
+    // Valid by Redocly's structural rules (a client generator's view, without our own house rules).
+    const dir = mkdtempSync(join(tmpdir(), 'gpx-catalog-'));
+    writeFileSync(join(dir, 'redocly.yaml'), 'extends:\n  - minimal\n');
+    writeFileSync(join(dir, 'catalog.json'), JSON.stringify(anonymous.body));
+    const lint = spawnSync(join(__dirname, '../../node_modules/.bin/redocly'), ['lint', 'catalog.json', '--config', 'redocly.yaml'], {
+      cwd: dir, env: { ...process.env, REDOCLY_TELEMETRY: 'off' }, encoding: 'utf8',
+    });
+    expect(lint.stdout + lint.stderr).toContain('Your API description is valid');
+    expect(lint.status).toBe(0);
     const anonymousOps = Object.values(anonymous.body.paths).flatMap((item: any) => Object.values(item).map((op: any) => op.operationId)).filter(Boolean);
     expect(anonymousOps).toContain('createPost');
     expect(anonymousOps).not.toContain('getSession');
