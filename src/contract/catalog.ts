@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { components } from '../../generated/openapi';
 import type { Principal } from '../auth/principal';
 import { difference, rolesCovering, union } from '../auth/scopes';
 import { X } from './extensions';
@@ -6,34 +7,9 @@ import { Contract, OperationInfo, resolveRef } from './spec';
 
 type Json = Record<string, any>;
 
-export interface CatalogField {
-  name: string;
-  type: string;
-  required: boolean;
-  enum?: unknown[];
-  pattern?: string;
-  description?: string;
-}
-
-export interface CatalogOperation {
-  operation_id: string;
-  method: string;
-  path: string;
-  summary: string;
-  tags: string[];
-  group: string | null;
-  auth_modes: string[];
-  pat_supported: boolean;
-  browser_session_supported: boolean;
-  required_scopes: string[];
-  requires_two_factor: boolean;
-  request: { path_params: CatalogField[]; query_params: CatalogField[]; body?: { content_type: string; fields: CatalogField[]; example?: unknown } };
-  response: { status: number; fields: string[] };
-  errors: Array<{ status: number; code: string; when: string }>;
-  workflow?: { guidance?: string; previous?: string[]; next?: string[] };
-  callable?: boolean;
-  missing_scopes?: string[];
-}
+// The catalog's shapes are the spec's own (CatalogOperation, CatalogField in openapi.yaml).
+export type CatalogField = components['schemas']['CatalogField'];
+export type CatalogOperation = components['schemas']['CatalogOperation'];
 
 export interface CatalogFilters {
   scope?: string;
