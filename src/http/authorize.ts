@@ -13,9 +13,9 @@ export function authorize(authenticate: Authenticate): RequestHandler {
 
     if (operation.modes.has('public')) {
       // A public route that also lists other modes (the catalog) takes an optional credential, which
-      // must then be valid. Pure public routes ignore credentials: a stale cookie must not stop
-      // someone from signing in.
-      req.auth = operation.modes.size > 1 ? await authenticate(req) : await authenticate(req).catch(() => undefined);
+      // must then be valid. Pure public routes never look at credentials: a stale cookie must not stop
+      // someone from signing in, and there is no lookup to pay for.
+      if (operation.modes.size > 1) req.auth = await authenticate(req);
       return next();
     }
     req.auth = await authenticate(req);

@@ -39,6 +39,8 @@ const invalidCode = () =>
     'WWW-Authenticate': 'Bearer realm="getpaidx"',
   });
 
+const emailTaken = () => conflict('email_taken', 'An account with this email exists; sign in instead.');
+
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export function createAccountsService(deps: Deps) {
@@ -100,14 +102,14 @@ export function createAccountsService(deps: Deps) {
       const email = normaliseEmail(input.email);
       const now = iso(clock());
       const id = newId('usr');
+      if (await repos.users.findWithSecretsByEmail(email)) throw emailTaken();
       const passwordHash = await passwords.hash(input.password);
-      if (await repos.users.findWithSecretsByEmail(email)) throw conflict('email_taken', 'An account with this email exists; sign in instead.');
       await repos.transaction(async (tx) => {
         await tx.users.insert({ id, email, name: input.name ?? null, passwordHash, role: DEFAULT_ROLE, now });
         await audit.record({ userId: id, type: 'user.signed_up', ip: caller.ip }, tx);
       }).catch((err) => {
         // Two sign-ups racing for one email: the unique index lets only one through.
-        if (/unique|duplicate/i.test(String(err?.message))) throw conflict('email_taken', 'An account with this email exists; sign in instead.');
+        if (/unique|duplicate/i.test(String(err?.message))) throw emailTaken();
         throw err;
       });
       return (await repos.users.findById(id))!;

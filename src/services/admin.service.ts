@@ -2,6 +2,7 @@ import { Clock, iso } from '../auth/clock';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord } from '../db/repositories/users.repository';
 import { conflict, notFound } from '../errors';
+import { normaliseEmail } from './accounts.service';
 import type { AuditService } from './audit.service';
 
 export function createAdminService(repos: Repositories, audit: AuditService, clock: Clock) {
@@ -33,7 +34,7 @@ export function createAdminService(repos: Repositories, audit: AuditService, clo
 
     /** For the CLI: make an existing user platform staff (or not). */
     async setPlatformAdmin(email: string, isAdmin: boolean): Promise<UserRecord> {
-      const user = await repos.users.findWithSecretsByEmail(email.trim().toLowerCase());
+      const user = await repos.users.findWithSecretsByEmail(normaliseEmail(email));
       if (!user) throw notFound('User');
       await repos.users.update(user.id, { is_platform_admin: isAdmin }, iso(clock()));
       return (await repos.users.findById(user.id))!;

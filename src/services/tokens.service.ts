@@ -76,8 +76,7 @@ export function createTokensService(deps: Deps) {
         revokedAt: null,
       };
       await repos.transaction(async (tx) => {
-        const { total } = await tx.tokens.listActiveForUser(caller.user.id, 0, 1);
-        if (total >= MAX_ACTIVE_TOKENS_PER_USER) {
+        if ((await tx.tokens.countActiveForUser(caller.user.id)) >= MAX_ACTIVE_TOKENS_PER_USER) {
           throw conflict('token_limit_reached', `An account may hold ${MAX_ACTIVE_TOKENS_PER_USER} active tokens; revoke unused ones first.`);
         }
         await tx.tokens.insert({ ...record, tokenHash: hashToken(raw), now: record.createdAt });

@@ -67,6 +67,7 @@ function toToken(row: Record<string, any>): TokenRecord {
 
 export function tokensRepository(db: Knex, database: Database) {
   const lookup = preparedGet(database, LOOKUP_SQL);
+  const active = (userId: string) => db('personal_access_tokens').where({ user_id: userId }).whereNull('revoked_at');
 
   return {
     async findByHashWithUser(tokenHash: string): Promise<{ token: TokenRecord; user: UserRecord } | undefined> {
@@ -100,8 +101,12 @@ export function tokensRepository(db: Knex, database: Database) {
     },
 
     listActiveForUser(userId: string, offset: number, limit: number): Promise<Page<TokenRecord>> {
-      const active = () => db('personal_access_tokens').where({ user_id: userId }).whereNull('revoked_at');
-      return pageOf(active, TOKEN_COLUMNS, NEWEST_FIRST, offset, limit, toToken);
+      return pageOf(() => active(userId), TOKEN_COLUMNS, NEWEST_FIRST, offset, limit, toToken);
+    },
+
+    async countActiveForUser(userId: string): Promise<number> {
+      const row = await active(userId).count({ n: '*' }).first();
+      return Number(row?.n ?? 0);
     },
 
     /** Returns false when the token was already revoked (or is not the user's). */
