@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
-import * as OTPAuth from 'otpauth';
+// The same new-user walk (sign-up, 2FA, sign-in with a code, a PAT) the e2e tests take.
+import { httpClient } from '../test/helpers/api-client';
 
 const root = resolve(__dirname, '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -47,17 +48,6 @@ async function waitFor(url: string, timeoutMs = 20_000): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-}
-
-async function api(base: string, method: string, path: string, body?: unknown, token?: string) {
-  const res = await fetch(base + path, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = res.status === 204 ? undefined : await res.json();
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json as any;
 }
 
 /** CPU seconds (user + system) a process has used, from /proc; undefined where /proc is missing. */
@@ -103,18 +93,9 @@ async function main() {
     await waitFor(`${base}/api/me`);
 
     // A user with 2FA, a PAT holding posts:read, and one post to read.
-    const email = 'bench@example.com';
-    const password = 'bench-password-long';
-    await api(base, 'POST', '/api/auth/signup', { email, password });
-    const jwt = (await api(base, 'POST', '/api/auth/login', { email, password })).token;
-    const { secret } = await api(base, 'POST', '/api/auth/2fa/setup', undefined, jwt);
-    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
-    await api(base, 'POST', '/api/auth/2fa/enable', { code: totp.generate() }, jwt);
-    const pending = (await api(base, 'POST', '/api/auth/login', { email, password })).pending_token;
-    const nextStep = totp.generate({ timestamp: Date.now() + 30_000 });
-    const verified = (await api(base, 'POST', '/api/auth/login/verify', { code: nextStep }, pending)).token;
-    const pat = (await api(base, 'POST', '/api/tokens', { name: 'bench', scopes: ['posts:read', 'posts:write'] }, verified)).token;
-    const post = await api(base, 'POST', '/api/posts', { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' }, pat);
+    const api = httpClient(base);
+    const { jwt: verified, pat } = await api.userWithPat('bench@example.com', ['posts:read', 'posts:write']);
+    const post = (await api.call('POST', '/api/posts', { token: pat, body: { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' } })).body;
 
     const barePort = '3902';
     children.push(await start(join(root, 'scripts/bench-bare.mjs'), { PORT: barePort, BENCH_BODY: JSON.stringify(post) },

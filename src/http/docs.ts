@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import express, { Router } from 'express';
 import helmet from 'helmet';
 import type { Contract } from '../contract/spec';
+import { ApiError } from '../errors';
 
 /**
  * The human and machine views of the contract, outside the operation pipeline because they are not
@@ -34,9 +35,7 @@ export function docsRouter(contract: Contract, projectRoot: string, specPath: st
   });
   router.get(['/docs', '/docs/'], docsHeaders, (req, res, next) => {
     if (!existsSync(built)) {
-      res.status(404).json({
-        error: { code: 'not_found', message: 'The docs are not built: run `npm run docs:build` (npm start does it).', request_id: req.requestId ?? '' },
-      });
+      next(new ApiError(404, 'not_found', 'The docs are not built: run `npm run docs:build` (npm start does it).'));
       return;
     }
     res.sendFile(built, (err) => err && next(err));

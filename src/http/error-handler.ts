@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from '../errors';
+import { assignRequestId } from './request-context';
 
 interface ValidatorError {
   status: number;
@@ -60,12 +61,14 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       log.error({ request_id: req.requestId, operation_id: req.operation?.operationId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack, type: (err as Error)?.name } }, 'request failed');
     }
     if (res.headersSent) return;
+    // Requests answered outside the operation pipeline (docs, spec) get their id here.
+    const requestId = req.requestId ?? assignRequestId(req, res);
     for (const [name, value] of Object.entries(apiError.headers ?? {})) res.set(name, value);
     const envelope = {
       error: {
         code: apiError.code,
         message: apiError.message,
-        request_id: req.requestId,
+        request_id: requestId,
         ...(apiError.details ? { details: apiError.details } : {}),
       },
     };
@@ -77,7 +80,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       log.error({ request_id: req.requestId, operation_id: req.operation?.operationId, status: apiError.status, err: (validationError as Error).message }, 'undeclared error response');
       if (!res.headersSent) {
         res.status(500).type('application/json').end(JSON.stringify({
-          error: { code: 'response_validation_failed', message: `${apiError.status} ${apiError.code} is not declared for this operation.`, request_id: req.requestId },
+          error: { code: 'response_validation_failed', message: `${apiError.status} ${apiError.code} is not declared for this operation.`, request_id: requestId },
         }));
       }
     }

@@ -1,6 +1,13 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
+
+/** Every answer carries an id, echoed in X-Request-Id and in error bodies. */
+export function assignRequestId(req: Request, res: Response): string {
+  req.requestId = `req_${randomUUID().replace(/-/g, '')}`;
+  res.set('X-Request-Id', req.requestId);
+  return req.requestId;
+}
 
 /**
  * Gives every request an id and logs one line when it ends. Only the path is logged, never the
@@ -8,8 +15,7 @@ import { randomUUID } from 'node:crypto';
  */
 export function requestContext(log: Logger): RequestHandler {
   return (req, res, next) => {
-    req.requestId = `req_${randomUUID().replace(/-/g, '')}`;
-    res.set('X-Request-Id', req.requestId);
+    assignRequestId(req, res);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       if (!log.isLevelEnabled('info')) return;
