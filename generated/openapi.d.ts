@@ -466,6 +466,494 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/places": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List or search your places
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `places:read`.
+         */
+        get: operations["listPlaces"];
+        put?: never;
+        /**
+         * Add a place (browser only)
+         * @description **Access:** browser session. **Scopes:** `places:read`, `posts:write`.
+         *
+         *     Creating and editing places happens in the browser only: a PAT is refused here whatever its
+         *     scopes. Needs a role that may both read places and write content.
+         */
+        post: operations["createPlace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/places/{placeId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                placeId: components["parameters"]["PlaceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read one of your places
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `places:read`.
+         */
+        get: operations["getPlace"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a place (browser only)
+         * @description **Access:** browser session. **Scopes:** `places:read`, `posts:write`.
+         */
+        delete: operations["deletePlace"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a place (browser only)
+         * @description **Access:** browser session. **Scopes:** `places:read`, `posts:write`.
+         */
+        patch: operations["updatePlace"];
+        trace?: never;
+    };
+    "/api/posts/{postId}/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                postId: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the files attached to one of your posts
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `posts:read`.
+         */
+        get: operations["listArtifacts"];
+        put?: never;
+        /**
+         * Attach a file to one of your posts
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `artifacts:write`.
+         *
+         *     Send the file either as raw bytes (its own `Content-Type`, the name in `?filename=`) or as JSON
+         *     with the bytes in `content_base64`. At most 5 MB (413 beyond); the content type must be one of
+         *     the allowed types (415 otherwise). The SHA-256 of the bytes is computed and returned.
+         */
+        post: operations["createArtifact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/posts/{postId}/artifacts/{artifactId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                postId: components["parameters"]["PostId"];
+                artifactId: components["parameters"]["ArtifactId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read an artifact's metadata
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `posts:read`.
+         */
+        get: operations["getArtifact"];
+        /**
+         * Replace an artifact's file
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `artifacts:write`.
+         *
+         *     Same body as attaching; the id stays, the name, type, size and SHA-256 follow the new file.
+         */
+        put: operations["replaceArtifact"];
+        post?: never;
+        /**
+         * Delete an artifact
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `artifacts:write`.
+         */
+        delete: operations["deleteArtifact"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/posts/{postId}/artifacts/{artifactId}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                postId: components["parameters"]["PostId"];
+                artifactId: components["parameters"]["ArtifactId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download an artifact's bytes
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `posts:read`.
+         *
+         *     The bytes as uploaded, with their content type, a `Digest`-style `X-Content-SHA256` header and an attachment disposition.
+         */
+        get: operations["downloadArtifact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read your email notification preferences
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `notifications:read`.
+         */
+        get: operations["getNotificationPreferences"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change your email notification preferences
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `notifications:write`.
+         *
+         *     Payment receipts cannot be turned off: `payments_and_receipts: false` is refused with
+         *     `receipts_required`, and pausing everything still sends them (the response says so in `notice`).
+         */
+        patch: operations["updateNotificationPreferences"];
+        trace?: never;
+    };
+    "/api/organizations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the organizations you belong to
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `memberships:manage`.
+         */
+        get: operations["listOrganizations"];
+        put?: never;
+        /**
+         * Create an organization (you become its owner)
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `memberships:manage`.
+         *
+         *     An organization is a billing group and roster, not a replacement account: tokens, webhooks and
+         *     payout identity stay with each member's own account.
+         */
+        post: operations["createOrganization"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{organizationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read an organization you belong to
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `memberships:manage`.
+         */
+        get: operations["getOrganization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{organizationId}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an organization's members
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `memberships:manage`.
+         */
+        get: operations["listMembers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/organizations/{organizationId}/members/{memberId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+                /** @description The member's user id. */
+                memberId: components["parameters"]["MemberId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member (owners and admins), or leave
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `memberships:manage`.
+         *
+         *     Any member may remove themselves; removing others needs owner or admin. The last owner cannot leave.
+         */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a member's role or tags (owners and admins)
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `memberships:manage`.
+         *
+         *     Only owners may make someone an owner or change an owner; the last owner cannot be demoted.
+         */
+        patch: operations["updateMember"];
+        trace?: never;
+    };
+    "/api/organizations/{organizationId}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite someone by email (owners and admins)
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `memberships:manage`.
+         *
+         *     Returns the invitation token **once** (`Cache-Control: no-store`); only its SHA-256 is kept. Hand
+         *     it to the invitee, who accepts it signed in with the invited email address. Valid 7 days.
+         */
+        post: operations["createInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/invitations/{invitationToken}/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invitationToken: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation (the invited user, signed in)
+         * @description **Access:** browser session, JWT. **Scopes:** none.
+         *
+         *     The signed-in user's email must be the invited one. Tokens are single-use and expire after 7 days.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/referral-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your referral links with their visit counts
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `sharing:manage`.
+         */
+        get: operations["listReferralLinks"];
+        put?: never;
+        /**
+         * Create a referral link to one of your posts or your profile
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `sharing:manage`.
+         */
+        post: operations["createReferralLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/referral-links/{referralLinkId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referralLinkId: components["parameters"]["ReferralLinkId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read one of your referral links
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `sharing:manage`.
+         */
+        get: operations["getReferralLink"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a referral link (its URL stops redirecting)
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `sharing:manage`.
+         */
+        delete: operations["deleteReferralLink"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/referral-links/{referralLinkId}/qr": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referralLinkId: components["parameters"]["ReferralLinkId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A QR code of a referral link's URL (SVG or PNG)
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `sharing:manage`.
+         */
+        get: operations["getReferralLinkQr"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/r/{referenceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The referral link's code. */
+                referenceId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Follow a referral link (public redirect)
+         * @description **Access:** no credential. **Scopes:** none.
+         *
+         *     Counts the visit and redirects (302) to the link's target with its UTM parameters. Other query
+         *     parameters (e.g. click ids added by social networks) are ignored, not refused.
+         */
+        get: operations["followReferralLink"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your API usage and rate-limit state
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:read`.
+         *
+         *     Requests per token and per operation over the last 24 hours and 30 days (sessions and JWTs count
+         *     under `token_id: null`), and the rate-limit state of the credential making this call. Counters are
+         *     written in batches; another instance's requests may take up to a minute to show.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Liveness and database reachability
+         * @description **Access:** no credential. **Scopes:** none.
+         */
+        get: operations["getHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics (internal service key)
+         * @description **Access:** internal service key. **Scopes:** none.
+         *
+         *     Requests by operationId and status, and authentication failures by reason, in the Prometheus text format.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -624,6 +1112,13 @@ export interface components {
             title: string;
             body: string;
             status: components["schemas"]["PostStatus"];
+            /** @description Who may see the post; empty means everyone. */
+            audience_tags: components["schemas"]["AudienceTag"][];
+            pricing: components["schemas"]["Pricing"];
+            /** @description When a published post goes live; null means at once. */
+            publish_at: components["schemas"]["NullableTimestamp"];
+            /** @description Published and its publish time (if any) has come. */
+            live: boolean;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -635,11 +1130,226 @@ export interface components {
             title: string;
             body?: string;
             status?: components["schemas"]["PostStatus"];
+            audience_tags?: components["schemas"]["AudienceTag"][];
+            pricing?: components["schemas"]["Pricing"];
+            publish_at?: components["schemas"]["NullableTimestamp"];
         };
         UpdatePostRequest: {
             title?: string;
             body?: string;
             status?: components["schemas"]["PostStatus"];
+            audience_tags?: components["schemas"]["AudienceTag"][];
+            pricing?: components["schemas"]["Pricing"];
+            publish_at?: components["schemas"]["NullableTimestamp"];
+        };
+        AudienceTag: string;
+        /** @description `none`, or a one-time or monthly price in minor units (cents) with an ISO 4217 currency. */
+        Pricing: {
+            /** @enum {string} */
+            model: "none" | "one_time" | "monthly";
+            amount?: number | null;
+            /** @example usd */
+            currency?: string | null;
+        };
+        /** @example plc_3Fq9ZkP2mX7a */
+        PlaceId: string;
+        Place: {
+            id: components["schemas"]["PlaceId"];
+            name: string;
+            address: string;
+            latitude: number;
+            longitude: number;
+            owner: {
+                id: string;
+                name: string | null;
+            };
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        PlaceList: {
+            data: components["schemas"]["Place"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        CreatePlaceRequest: {
+            name: string;
+            address: string;
+            latitude: number;
+            longitude: number;
+        };
+        UpdatePlaceRequest: {
+            name?: string;
+            address?: string;
+            latitude?: number;
+            longitude?: number;
+        };
+        /** @enum {string} */
+        ArtifactContentType: "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf" | "text/plain" | "text/csv" | "text/markdown" | "application/zip";
+        Artifact: {
+            /** @example art_7Yt2Qm4Kp9Zx */
+            id: string;
+            post_id: string;
+            name: string;
+            content_type: components["schemas"]["ArtifactContentType"];
+            size_bytes: number;
+            sha256: string;
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ArtifactList: {
+            data: components["schemas"]["Artifact"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        ArtifactUploadJson: {
+            name: string;
+            /** @description Must be one of the allowed artifact types (415 otherwise). */
+            content_type: string;
+            /** @description The file, base64-encoded; at most 5 MB once decoded. */
+            content_base64: string;
+        };
+        NotificationPreferences: {
+            /** @description Pause every email that can be paused. */
+            paused_all: boolean;
+            /**
+             * @description Always on: receipts cannot be turned off.
+             * @constant
+             */
+            payments_and_receipts: true;
+            reminders: boolean;
+            onboarding_tips: boolean;
+            product_updates: boolean;
+            /** @description What is actually sent, once the pause is applied. */
+            sent: {
+                payments_and_receipts: boolean;
+                reminders: boolean;
+                onboarding_tips: boolean;
+                product_updates: boolean;
+            };
+            /** @description Explains what is still sent while everything is paused. */
+            notice: string | null;
+            updated_at: components["schemas"]["NullableTimestamp"];
+        };
+        UpdateNotificationPreferencesRequest: {
+            paused_all?: boolean;
+            payments_and_receipts?: boolean;
+            reminders?: boolean;
+            onboarding_tips?: boolean;
+            product_updates?: boolean;
+        };
+        MemberTag: string;
+        Organization: {
+            /** @example org_5Rk8Pq2Lm1Za */
+            id: string;
+            name: string;
+            your_role: components["schemas"]["Role"];
+            member_count: number;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        OrganizationList: {
+            data: components["schemas"]["Organization"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        CreateOrganizationRequest: {
+            name: string;
+        };
+        Member: {
+            organization_id: string;
+            user_id: string;
+            email: string;
+            name: string | null;
+            role: components["schemas"]["Role"];
+            tags: components["schemas"]["MemberTag"][];
+            joined_at: components["schemas"]["Timestamp"];
+        };
+        MemberList: {
+            data: components["schemas"]["Member"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        UpdateMemberRequest: {
+            role?: components["schemas"]["Role"];
+            tags?: components["schemas"]["MemberTag"][];
+        };
+        CreateInvitationRequest: {
+            email: components["schemas"]["Email"];
+            role: components["schemas"]["Role"];
+        };
+        CreatedInvitation: {
+            id: string;
+            organization_id: string;
+            email: string;
+            role: components["schemas"]["Role"];
+            /** @description The invitation token (`gpx_inv_…`), shown this once. */
+            token: string;
+            /** @description Where the invitee sends POST to accept, signed in. */
+            accept_path: string;
+            expires_at: components["schemas"]["Timestamp"];
+            created_at: components["schemas"]["Timestamp"];
+        };
+        Utm: {
+            source?: string;
+            medium?: string;
+            campaign?: string;
+            term?: string;
+            content?: string;
+        };
+        /** @description `profile` (your public profile) or `post` with one of your posts' ids. */
+        ReferralTarget: {
+            /** @enum {string} */
+            type: "post" | "profile";
+            post_id?: string;
+        };
+        ReferralLink: {
+            /** @example ref_2Lm9Qr4St8Hk */
+            id: string;
+            code: string;
+            /** @description The shareable link (GET /r/{code}). */
+            url: string;
+            target: components["schemas"]["ReferralTarget"];
+            /** @description Where the link redirects, UTM parameters included. */
+            target_url: string;
+            utm: components["schemas"]["Utm"];
+            visits: number;
+            last_visited_at: components["schemas"]["NullableTimestamp"];
+            created_at: components["schemas"]["Timestamp"];
+        };
+        ReferralLinkList: {
+            data: components["schemas"]["ReferralLink"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        CreateReferralLinkRequest: {
+            target: components["schemas"]["ReferralTarget"];
+            /** @description A code of your choice; a random one otherwise. */
+            code?: string;
+            utm?: components["schemas"]["Utm"];
+        };
+        UsageCount: {
+            total: number;
+            by_operation: {
+                operation_id: string;
+                count: number;
+            }[];
+            by_token: {
+                /** @description null for sessions and JWTs. */
+                token_id: string | null;
+                name: string | null;
+                count: number;
+            }[];
+        };
+        Usage: {
+            last_24_hours: components["schemas"]["UsageCount"];
+            last_30_days: components["schemas"]["UsageCount"];
+            /** @description The state of the credential making this call. */
+            rate_limit: {
+                limit: number;
+                remaining: number;
+                reset_seconds: number;
+                window_seconds: number;
+            };
+        };
+        Health: {
+            /** @constant */
+            status: "ok";
+            /** @constant */
+            database: "ok";
         };
         AuditEvent: {
             id: string;
@@ -828,6 +1538,24 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The body is larger than this operation accepts. */
+        PayloadTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The content type is not accepted here. */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
     };
     parameters: {
         /** @description 1-based page number. */
@@ -837,8 +1565,46 @@ export interface components {
         TokenId: components["schemas"]["TokenId"];
         PostId: string;
         UserId: string;
+        /**
+         * @description Makes a retry safe: the same key with the same body replays the first response (marked
+         *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+         *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+         *     naming the created resource.
+         */
+        IdempotencyKey: string;
+        /** @description The file's name, when the body is the raw bytes (required then). */
+        ArtifactFilename: string;
+        PlaceId: string;
+        ArtifactId: string;
+        OrganizationId: string;
+        /** @description The member's user id. */
+        MemberId: string;
+        ReferralLinkId: string;
     };
-    requestBodies: never;
+    requestBodies: {
+        /** @description The raw bytes with their own content type, or JSON with the bytes in base64. */
+        ArtifactUpload: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "notes.txt",
+                 *       "content_type": "text/plain",
+                 *       "content_base64": "aGVsbG8gd29ybGQ="
+                 *     }
+                 */
+                "application/json": components["schemas"]["ArtifactUploadJson"];
+                "image/png": unknown;
+                "image/jpeg": unknown;
+                "image/gif": unknown;
+                "image/webp": unknown;
+                "application/pdf": unknown;
+                "text/plain": unknown;
+                "text/csv": unknown;
+                "text/markdown": unknown;
+                "application/zip": unknown;
+            };
+        };
+    };
     headers: {
         /** @description Responses carrying a secret are never cached. */
         NoStore: "no-store";
@@ -850,7 +1616,15 @@ export interface operations {
     signUp: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1236,7 +2010,15 @@ export interface operations {
     createToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1414,7 +2196,15 @@ export interface operations {
     createPost: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1424,7 +2214,15 @@ export interface operations {
                  * @example {
                  *       "title": "Hello",
                  *       "body": "My first post.",
-                 *       "status": "draft"
+                 *       "status": "draft",
+                 *       "audience_tags": [
+                 *         "supporters"
+                 *       ],
+                 *       "pricing": {
+                 *         "model": "one_time",
+                 *         "amount": 500,
+                 *         "currency": "usd"
+                 *       }
                  *     }
                  */
                 "application/json": components["schemas"]["CreatePostRequest"];
@@ -1443,6 +2241,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -1616,7 +2415,7 @@ export interface operations {
                 /** @description Only operations accepting this auth mode. */
                 auth_mode?: "public" | "session" | "jwt" | "pat" | "pending" | "webhook" | "internal" | "admin";
                 /** @description Only operations with this tag. */
-                tag?: "auth" | "tokens" | "posts" | "account" | "admin" | "programmatic";
+                tag?: "auth" | "tokens" | "posts" | "account" | "admin" | "programmatic" | "places" | "artifacts" | "notifications" | "memberships" | "sharing" | "system";
                 /** @description With a credential, only what this caller can call. */
                 callable?: boolean;
                 /** @description `openapi` returns an OpenAPI 3.1 document of the PAT-supported operations (those this caller can call, when a credential is sent). */
@@ -1684,6 +2483,977 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPlaces: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only places whose name or address contains this text (case-insensitive). */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of places. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPlace: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Corner Café",
+                 *       "address": "1 Main St, Springfield",
+                 *       "latitude": 52.52,
+                 *       "longitude": 13.405
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreatePlaceRequest"];
+            };
+        };
+        responses: {
+            /** @description The place. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Place"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPlace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                placeId: components["parameters"]["PlaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The place. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Place"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deletePlace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                placeId: components["parameters"]["PlaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updatePlace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                placeId: components["parameters"]["PlaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Corner Café & Bakery"
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdatePlaceRequest"];
+            };
+        };
+        responses: {
+            /** @description The updated place. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Place"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listArtifacts: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                postId: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of artifact metadata (no content). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createArtifact: {
+        parameters: {
+            query?: {
+                /** @description The file's name, when the body is the raw bytes (required then). */
+                filename?: components["parameters"]["ArtifactFilename"];
+            };
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                postId: components["parameters"]["PostId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["ArtifactUpload"];
+        responses: {
+            /** @description The artifact's metadata. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Artifact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                postId: components["parameters"]["PostId"];
+                artifactId: components["parameters"]["ArtifactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The artifact's metadata. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Artifact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replaceArtifact: {
+        parameters: {
+            query?: {
+                /** @description The file's name, when the body is the raw bytes (required then). */
+                filename?: components["parameters"]["ArtifactFilename"];
+            };
+            header?: never;
+            path: {
+                postId: components["parameters"]["PostId"];
+                artifactId: components["parameters"]["ArtifactId"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["ArtifactUpload"];
+        responses: {
+            /** @description The artifact's new metadata. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Artifact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                postId: components["parameters"]["PostId"];
+                artifactId: components["parameters"]["ArtifactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    downloadArtifact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                postId: components["parameters"]["PostId"];
+                artifactId: components["parameters"]["ArtifactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    /** @description Hex SHA-256 of the bytes. */
+                    "X-Content-SHA256"?: string;
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The preferences and what is actually sent. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "paused_all": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateNotificationPreferencesRequest"];
+            };
+        };
+        responses: {
+            /** @description The new preferences and what is actually sent. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listOrganizations: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of organizations with your role in each. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createOrganization: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Acme Studio"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateOrganizationRequest"];
+            };
+        };
+        responses: {
+            /** @description The organization. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The organization. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMembers: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of members. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+                /** @description The member's user id. */
+                memberId: components["parameters"]["MemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+                /** @description The member's user id. */
+                memberId: components["parameters"]["MemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "role": "admin",
+                 *       "tags": [
+                 *         "design"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateMemberRequest"];
+            };
+        };
+        responses: {
+            /** @description The member. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createInvitation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "grace@example.com",
+                 *       "role": "member"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateInvitationRequest"];
+            };
+        };
+        responses: {
+            /** @description The invitation, with its token shown this once. */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedInvitation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                invitationToken: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description You are now a member. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listReferralLinks: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of referral links. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralLinkList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createReferralLink: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "target": {
+                 *         "type": "profile"
+                 *       },
+                 *       "utm": {
+                 *         "source": "newsletter",
+                 *         "medium": "email",
+                 *         "campaign": "spring"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateReferralLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The referral link. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralLink"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getReferralLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referralLinkId: components["parameters"]["ReferralLinkId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The referral link. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralLink"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteReferralLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referralLinkId: components["parameters"]["ReferralLinkId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getReferralLinkQr: {
+        parameters: {
+            query?: {
+                format?: "svg" | "png";
+                /** @description Width and height of the PNG in pixels. */
+                size?: number;
+            };
+            header?: never;
+            path: {
+                referralLinkId: components["parameters"]["ReferralLinkId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The QR code. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": string;
+                    "image/png": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    followReferralLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The referral link's code. */
+                referenceId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Redirect to the target. */
+            302: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Usage figures. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The service and its database answer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text exposition format. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -128,13 +128,31 @@ function ResponsesDocumented() {
         if (params.length > 0 || operation.requestBody) required.push('400');
         if (params.some((p) => p.in === 'path')) required.push('404');
         const missing = required.filter((s) => !statuses.includes(s));
-        if (!statuses.some((s) => /^2\d\d$/.test(s))) missing.unshift('a 2xx');
+        if (!statuses.some((s) => /^[23]\d\d$/.test(s))) missing.unshift('a 2xx (or a 3xx redirect)');
         if (missing.length > 0) {
           ctx.report({ message: `Document the responses this operation can give: ${missing.join(', ')}.`, location: ctx.location.child(['responses']) });
         }
         const json = operation.requestBody?.content?.['application/json'];
         if (json && json.example === undefined && json.examples === undefined) {
           ctx.report({ message: 'Give the request body an example (the catalog and the docs show it).', location: ctx.location.child(['requestBody']) });
+        }
+      },
+    },
+  };
+}
+
+/**
+ * A POST that creates (answers 201) declares the Idempotency-Key header, so a client that retries after
+ * a timeout can do so safely; the server honours the header on exactly these operations.
+ */
+function IdempotencyKeyDeclared() {
+  return {
+    PathItem: {
+      Operation(operation, ctx, parents) {
+        if (ctx.key !== 'post' || !operation.responses?.['201']) return;
+        const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
+        if (!params.some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key')) {
+          ctx.report({ message: 'A creating POST (201) must declare the `Idempotency-Key` header (#/components/parameters/IdempotencyKey).', location: ctx.location.child(['parameters']) });
         }
       },
     },
@@ -184,6 +202,7 @@ export default function gpxPlugin() {
         'scopes-registered': ScopesRegistered,
         'security-matches-modes': SecurityMatchesModes,
         'responses-documented': ResponsesDocumented,
+        'idempotency-key-declared': IdempotencyKeyDeclared,
       },
     },
   };

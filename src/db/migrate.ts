@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from './migrations/001_initial';
+import * as contentAndAccount from './migrations/002_content_and_account';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -10,7 +11,10 @@ interface Migration {
  * Migrations are imported, not discovered on disk, so the same list runs under tsx, Jest and the
  * compiled dist/ (the knex CLI would look for ts-node and record other names).
  */
-const MIGRATIONS: ReadonlyArray<[string, Migration]> = [['001_initial', initial]];
+const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
+  ['001_initial', initial],
+  ['002_content_and_account', contentAndAccount],
+];
 
 const source: Knex.MigrationSource<[string, Migration]> = {
   getMigrations: async () => [...MIGRATIONS],

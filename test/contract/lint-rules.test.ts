@@ -55,6 +55,7 @@ describe('contract lint rules', () => {
     ['gpx/responses-documented', 'an operation taking input without 400', (d: any) => delete d.paths['/api/posts'].post.responses['400']],
     ['gpx/responses-documented', 'an operation without 429', (d: any) => delete d.paths['/api/me'].get.responses['429']],
     ['gpx/responses-documented', 'an operation without a 2xx', (d: any) => delete d.paths['/api/me'].get.responses['200']],
+    ['gpx/idempotency-key-declared', 'a creating POST without Idempotency-Key', (d: any) => delete d.paths['/api/posts'].post.parameters],
     ['gpx/responses-documented', 'a request body without an example', (d: any) => delete d.paths['/api/posts'].post.requestBody.content['application/json'].example],
   ])('%s fails on %s', async (rule, _what, change) => {
     const { ok, output } = await lint(mutate(change));
