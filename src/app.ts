@@ -26,6 +26,16 @@ import { createAuditService } from './services/audit.service';
 import { createPasswordHasher } from './services/passwords';
 import { createPostsService } from './services/posts.service';
 import { createTokensService } from './services/tokens.service';
+import { createArtifactsService } from './services/artifacts.service';
+import { createMetrics } from './services/metrics';
+import { createNotificationsService } from './services/notifications.service';
+import { createOrganizationsService } from './services/organizations.service';
+import { createPlacesService } from './services/places.service';
+import { createSharingService } from './services/sharing.service';
+import { createUsageService } from './services/usage.service';
+import { parseBody } from './http/body-parsers';
+import { idempotency } from './http/idempotency';
+import { perCredentialRateLimit } from './http/rate-limit';
 
 export interface AppDeps {
   config: Config;
@@ -48,6 +58,14 @@ export function createServices(deps: AppDeps) {
     posts: createPostsService(repos, clock),
     admin: createAdminService(repos, audit, clock),
     catalog: buildCatalog(contract),
+    places: createPlacesService(repos, clock),
+    artifacts: createArtifactsService(repos, clock),
+    notifications: createNotificationsService(repos, clock),
+    organizations: createOrganizationsService(repos, clock),
+    sharing: createSharingService(repos, clock, config),
+    usage: createUsageService(repos, clock, log),
+    metrics: createMetrics(),
+    health: () => repos.ping(),
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
   return { services, authenticate, jwt };
@@ -82,11 +100,11 @@ function onlyWithCookies(parser: RequestHandler): RequestHandler {
 }
 
 /**
- * parsers → route match (404/405) → authorization → body parse → validation → handler → errors.
+ * route match (404/405) → authorization → rate limit → body parse → validation → idempotency → handler → errors.
  * Builds the app; never listens (server.ts does).
  */
 export function createApp(deps: AppDeps): Express {
-  const { config, contract, log } = deps;
+  const { config, contract, log, repos, clock } = deps;
   const { services, authenticate } = createServices(deps);
   const handlers = buildHandlers(contract, services);
   const validator = createValidatorStages(config.specPath, config.validateResponses);
@@ -99,17 +117,27 @@ export function createApp(deps: AppDeps): Express {
   app.use(docsRouter(contract, PROJECT_ROOT, config.specPath));
   app.use(pipeline(
     catalogNotModified(services.catalog),
-    requestContext(log),
+    requestContext(log, (req, res) => {
+      services.metrics.observe(req.operation?.operationId, res.statusCode, res.locals.errorCode as string | undefined);
+      const auth = req.auth;
+      if (req.operation && auth && 'user' in auth && auth.kind !== 'pending') {
+        services.usage.record(auth.user.id, auth.kind === 'pat' ? auth.token.id : null, req.operation.operationId);
+      }
+    }),
     apiSecurityHeaders(),
     onlyWithCookies(cookieParser()),
     matchOperation(contract),
     authorize(authenticate),
-    express.json({ limit: '1mb', strict: true }),
+    perCredentialRateLimit(config),
+    parseBody(contract),
     ...validator.validate,
+    idempotency(repos, clock, log),
     async (req, res) => {
       await handlers.get(req.operation!.operationId)!(req, res);
     },
   ));
   app.use(errorHandler(log));
+  // server.ts calls this on shutdown so that batched usage counts are not lost.
+  app.locals.beforeShutdown = () => services.usage.flush();
   return app;
 }

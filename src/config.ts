@@ -25,6 +25,12 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly logLevel: string;
   readonly authThrottle: { readonly maxFailures: number; readonly windowSeconds: number };
+  /** Requests each credential (or anonymous address) may make per window. */
+  readonly rateLimit: { readonly requests: number; readonly windowSeconds: number };
+  /** The public product site that referral links redirect to. */
+  readonly siteUrl: string;
+  /** The base URL of this API as clients reach it (referral links and invitation paths are built on it). */
+  readonly publicUrl: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -67,6 +73,18 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new Error(`${name} must be true or false, got "${raw}"`);
 }
 
+function url(env: Env, name: string, fallback: string): string {
+  const raw = env[name] || fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new Error(`${name} must be an absolute http(s) URL, got "${raw}"`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${name} must be an http(s) URL, got "${raw}"`);
+  return raw.replace(/\/+$/, '');
+}
+
 function secretKey(raw: string, name: string): Buffer {
   const key = Buffer.from(raw, 'base64url');
   if (key.length < 32) throw new Error(`${name} must be at least 32 bytes, base64url-encoded`);
@@ -102,6 +120,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       maxFailures: int(env, 'AUTH_MAX_FAILURES', 10),
       windowSeconds: int(env, 'AUTH_THROTTLE_WINDOW_SECONDS', 15 * 60),
     },
+    rateLimit: {
+      requests: int(env, 'RATE_LIMIT_REQUESTS', 600),
+      windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60),
+    },
+    siteUrl: url(env, 'SITE_URL', 'http://localhost:3000'),
+    publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${int(env, 'PORT', 3000)}`),
     ...overrides,
   };
   return Object.freeze(config);

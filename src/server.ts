@@ -23,10 +23,13 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     // Stop accepting, let in-flight requests finish, then release the database.
     server.close(() => {
-      context.database.destroy().finally(() => {
-        log.info('stopped');
-        log.flush(() => process.exit(0));
-      });
+      Promise.resolve(app.locals.beforeShutdown?.())
+        .catch((err: Error) => log.error({ err: err.message }, 'could not write the last usage counts'))
+        .then(() => context.database.destroy())
+        .finally(() => {
+          log.info('stopped');
+          log.flush(() => process.exit(0));
+        });
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(1), 10_000).unref();

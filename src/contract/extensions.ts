@@ -7,6 +7,8 @@ export const X = {
   roles: 'x-roles',
   workflow: 'x-workflow',
   errors: 'x-errors',
+  bodyLimit: 'x-body-limit',
+  rateLimit: 'x-rate-limit',
 } as const;
 
 export const AUTH_MODES = ['public', 'session', 'jwt', 'pat', 'pending', 'webhook', 'internal', 'admin'] as const;

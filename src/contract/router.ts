@@ -21,7 +21,9 @@ interface ParamRoute {
  */
 export function createOperationRouter(contract: Contract) {
   const staticRoutes = new Map<string, Map<string, OperationInfo>>();
-  const paramRoutes: ParamRoute[] = [];
+  // Parametrised paths are bucketed by their leading literal segments ("/api/posts", or "/r" for
+  // /r/{id}), so a request only tries the few patterns of its own resource.
+  const paramRoutes = new Map<string, ParamRoute[]>();
 
   const byPath = new Map<string, Map<string, OperationInfo>>();
   for (const op of contract.operations.values()) {
@@ -38,16 +40,23 @@ export function createOperationRouter(contract: Contract) {
       names.push(a ?? b);
       return '([^/]+)';
     });
-    paramRoutes.push({ regex: new RegExp(`^${pattern}$`), names, byMethod });
+    const key = bucketOfRoute(path);
+    if (!paramRoutes.has(key)) paramRoutes.set(key, []);
+    paramRoutes.get(key)!.push({ regex: new RegExp(`^${pattern}$`), names, byMethod });
   }
   // Literal segments win over parameters (/api/tokens/self before /api/tokens/{tokenId}), as in EOV.
-  paramRoutes.sort((a, b) => a.names.length - b.names.length);
+  for (const routes of paramRoutes.values()) routes.sort((a, b) => a.names.length - b.names.length);
 
-  function match(method: string, rawPath: string): RouteMatch {
-    const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
-    const found = staticRoutes.get(path);
-    if (found) return pick(found, method, {});
-    for (const route of paramRoutes) {
+  function bucketsOf(path: string): [string, string] {
+    const second = path.indexOf('/', 1);
+    if (second === -1) return [path, path];
+    const third = path.indexOf('/', second + 1);
+    return [third === -1 ? path : path.slice(0, third), path.slice(0, second)];
+  }
+
+  function matchIn(routes: ParamRoute[] | undefined, method: string, path: string): RouteMatch | undefined {
+    if (!routes) return undefined;
+    for (const route of routes) {
       const m = route.regex.exec(path);
       if (!m) continue;
       const pathParams: Record<string, string> = {};
@@ -60,6 +69,16 @@ export function createOperationRouter(contract: Contract) {
       }
       return pick(route.byMethod, method, pathParams);
     }
+    return undefined;
+  }
+
+  function match(method: string, rawPath: string): RouteMatch {
+    const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
+    const found = staticRoutes.get(path);
+    if (found) return pick(found, method, {});
+    const [resource, top] = bucketsOf(path);
+    const matched = matchIn(paramRoutes.get(resource), method, path) ?? (top !== resource ? matchIn(paramRoutes.get(top), method, path) : undefined);
+    if (matched) return matched;
     throw new ApiError(404, 'not_found', 'No operation at this path; see GET /openapi.yaml.');
   }
 
@@ -73,6 +92,16 @@ export function createOperationRouter(contract: Contract) {
   }
 
   return { match };
+}
+
+/** "/api/posts/{postId}" → "/api/posts"; "/r/{referenceId}" → "/r". */
+function bucketOfRoute(path: string): string {
+  const literal: string[] = [];
+  for (const segment of path.split('/').slice(1, 3)) {
+    if (segment.includes('{')) break;
+    literal.push(segment);
+  }
+  return `/${literal.join('/')}`;
 }
 
 /**

@@ -25,6 +25,14 @@ export interface OperationInfo {
   readonly modes: ReadonlySet<AuthMode>;
   readonly scopes: readonly string[];
   readonly requires2fa: boolean;
+  /** A POST answering 201: it honours Idempotency-Key. */
+  readonly creates: boolean;
+  /** Largest body accepted, in bytes (`x-body-limit`, else 1 MB); a JSON body may carry it in base64. */
+  readonly bodyLimit: number;
+  /** Request media types taken as raw bytes (everything declared except JSON). */
+  readonly rawMediaTypes: readonly string[];
+  /** False for the few operations exempt from per-credential rate limits (`x-rate-limit: false`). */
+  readonly rateLimited: boolean;
   /** The path in express syntax (`/api/posts/:postId`), as the validator keys its caches. */
   readonly expressRoute: string;
   /** The operation object with its path-level parameters merged in, as the validator expects it. */
@@ -77,12 +85,23 @@ export function loadContract(specPath: string): Contract {
         modes: new Set(modes),
         scopes: [...(required ?? [])],
         requires2fa: op[X.requires2fa] === true,
+        creates: method === 'post' && op.responses?.['201'] !== undefined,
+        bodyLimit: typeof op[X.bodyLimit] === 'number' ? op[X.bodyLimit] : DEFAULT_BODY_LIMIT,
+        rawMediaTypes: Object.keys(requestContent(document, op)).filter((type) => type !== 'application/json'),
+        rateLimited: op[X.rateLimit] !== false,
         expressRoute: path.replace(/\{(\w+)\}/g, ':$1'),
         schema: withPathParameters(document, op, item.parameters ?? []),
       });
     }
   }
   return { document, operations, scopes, roles };
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+function requestContent(document: Record<string, any>, op: Record<string, any>): Record<string, unknown> {
+  const body = op.requestBody?.$ref ? resolveRef(document, op.requestBody.$ref) : op.requestBody;
+  return body?.content ?? {};
 }
 
 function parameterKey(document: Record<string, any>, param: Record<string, any>): string {

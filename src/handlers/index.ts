@@ -7,8 +7,17 @@ import { postsHandlers } from './posts.handlers';
 import { programmaticHandlers } from './programmatic.handlers';
 import type { Services } from './services';
 import { tokensHandlers } from './tokens.handlers';
+import { artifactsHandlers } from './artifacts.handlers';
+import { membershipsHandlers } from './memberships.handlers';
+import { notificationsHandlers } from './notifications.handlers';
+import { placesHandlers } from './places.handlers';
+import { sharingHandlers } from './sharing.handlers';
+import { systemHandlers } from './system.handlers';
 
-const FACTORIES = [authHandlers, accountHandlers, tokensHandlers, postsHandlers, adminHandlers, programmaticHandlers];
+const FACTORIES = [
+  authHandlers, accountHandlers, tokensHandlers, postsHandlers, adminHandlers, programmaticHandlers,
+  placesHandlers, artifactsHandlers, notificationsHandlers, membershipsHandlers, sharingHandlers, systemHandlers,
+];
 
 /**
  * All handlers keyed by operationId. Fails at start-up when an operation has no handler or a handler

@@ -1,5 +1,11 @@
+import type { ArtifactRecord } from '../db/repositories/artifacts.repository';
+import type { MemberRecord, OrganizationRecord } from '../db/repositories/organizations.repository';
+import type { PlaceRecord } from '../db/repositories/places.repository';
+import type { PreferencesView } from '../services/notifications.service';
+import type { ReferralLinkView } from '../services/sharing.service';
+import type { UsageWindow } from '../services/usage.service';
 import type { AuditEventRecord } from '../db/repositories/audit.repository';
-import type { PostRecord } from '../db/repositories/posts.repository';
+import type { PostView } from '../services/posts.service';
 import type { TokenRecord } from '../db/repositories/tokens.repository';
 import type { UserRecord } from '../db/repositories/users.repository';
 import type { Schemas } from './kit';
@@ -33,12 +39,16 @@ export function presentToken(token: TokenRecord): Schemas['Token'] {
   };
 }
 
-export function presentPost(post: PostRecord): Schemas['Post'] {
+export function presentPost(post: PostView): Schemas['Post'] {
   return {
     id: post.id,
     title: post.title,
     body: post.body,
     status: post.status,
+    audience_tags: post.audienceTags,
+    pricing: post.pricing,
+    publish_at: post.publishAt,
+    live: post.live,
     created_at: post.createdAt,
     updated_at: post.updatedAt,
   };
@@ -52,5 +62,93 @@ export function presentAuditEvent(event: AuditEventRecord): Schemas['AuditEvent'
     ip: event.ip,
     details: event.details,
     created_at: event.createdAt,
+  };
+}
+
+export function presentPlace(place: PlaceRecord): Schemas['Place'] {
+  return {
+    id: place.id,
+    name: place.name,
+    address: place.address,
+    latitude: place.latitude,
+    longitude: place.longitude,
+    owner: { id: place.userId, name: place.ownerName },
+    created_at: place.createdAt,
+    updated_at: place.updatedAt,
+  };
+}
+
+export function presentArtifact(artifact: ArtifactRecord): Schemas['Artifact'] {
+  return {
+    id: artifact.id,
+    post_id: artifact.postId,
+    name: artifact.name,
+    content_type: artifact.contentType as Schemas['ArtifactContentType'],
+    size_bytes: artifact.sizeBytes,
+    sha256: artifact.sha256,
+    created_at: artifact.createdAt,
+    updated_at: artifact.updatedAt,
+  };
+}
+
+export function presentPreferences(prefs: PreferencesView): Schemas['NotificationPreferences'] {
+  return {
+    paused_all: prefs.pausedAll,
+    payments_and_receipts: true,
+    reminders: prefs.reminders,
+    onboarding_tips: prefs.onboardingTips,
+    product_updates: prefs.productUpdates,
+    sent: {
+      payments_and_receipts: prefs.sent.paymentsAndReceipts,
+      reminders: prefs.sent.reminders,
+      onboarding_tips: prefs.sent.onboardingTips,
+      product_updates: prefs.sent.productUpdates,
+    },
+    notice: prefs.notice,
+    updated_at: prefs.updatedAt,
+  };
+}
+
+export function presentOrganization(org: OrganizationRecord): Schemas['Organization'] {
+  return {
+    id: org.id,
+    name: org.name,
+    your_role: org.yourRole as Schemas['Role'],
+    member_count: org.memberCount,
+    created_at: org.createdAt,
+  };
+}
+
+export function presentMember(member: MemberRecord): Schemas['Member'] {
+  return {
+    organization_id: member.organizationId,
+    user_id: member.userId,
+    email: member.email,
+    name: member.name,
+    role: member.role as Schemas['Role'],
+    tags: member.tags,
+    joined_at: member.joinedAt,
+  };
+}
+
+export function presentReferralLink(link: ReferralLinkView): Schemas['ReferralLink'] {
+  return {
+    id: link.id,
+    code: link.code,
+    url: link.url,
+    target: link.targetType === 'post' ? { type: 'post', post_id: link.targetId! } : { type: 'profile' },
+    target_url: link.targetUrl,
+    utm: link.utm,
+    visits: link.visits,
+    last_visited_at: link.lastVisitedAt,
+    created_at: link.createdAt,
+  };
+}
+
+export function presentUsageWindow(window: UsageWindow): Schemas['UsageCount'] {
+  return {
+    total: window.total,
+    by_operation: window.byOperation.map((o) => ({ operation_id: o.operationId, count: o.count })),
+    by_token: window.byToken.map((t) => ({ token_id: t.tokenId, name: t.name, count: t.count })),
   };
 }

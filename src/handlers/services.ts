@@ -5,6 +5,13 @@ import type { AdminService } from '../services/admin.service';
 import type { AuditService } from '../services/audit.service';
 import type { PostsService } from '../services/posts.service';
 import type { TokensService } from '../services/tokens.service';
+import type { ArtifactsService } from '../services/artifacts.service';
+import type { Metrics } from '../services/metrics';
+import type { NotificationsService } from '../services/notifications.service';
+import type { OrganizationsService } from '../services/organizations.service';
+import type { PlacesService } from '../services/places.service';
+import type { SharingService } from '../services/sharing.service';
+import type { UsageService } from '../services/usage.service';
 
 export interface Services {
   config: Config;
@@ -14,4 +21,13 @@ export interface Services {
   admin: AdminService;
   audit: AuditService;
   catalog: Catalog;
+  places: PlacesService;
+  artifacts: ArtifactsService;
+  notifications: NotificationsService;
+  organizations: OrganizationsService;
+  sharing: SharingService;
+  usage: UsageService;
+  metrics: Metrics;
+  /** Resolves when the database answers a trivial query. */
+  health: () => Promise<void>;
 }

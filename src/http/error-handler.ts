@@ -17,7 +17,10 @@ const isValidatorError = (err: unknown): err is ValidatorError =>
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const type = (err as { type?: string })?.type;
-  if (type === 'entity.too.large') return new ApiError(413, 'payload_too_large', 'The request body is larger than 1 MB.');
+  if (type === 'entity.too.large') {
+    const limit = Number((err as { limit?: number }).limit ?? 0);
+    return new ApiError(413, 'payload_too_large', `The request body is larger than ${describeBytes(limit)}.`, { limit_bytes: limit });
+  }
   if (type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'The request body is not valid JSON.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new ApiError(415, 'unsupported_media_type', 'Send the body as UTF-8 application/json.');
@@ -36,6 +39,11 @@ export function toApiError(err: unknown): ApiError {
   }
   if (isUnavailable(err)) return new ApiError(503, 'service_unavailable', 'The database is unavailable; try again shortly.', undefined, { 'Retry-After': '5' });
   return new ApiError(500, 'internal_error', 'Something went wrong on our side.');
+}
+
+function describeBytes(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  return Number.isInteger(mb) ? `${mb} MB` : `${bytes} bytes`;
 }
 
 function summarise(err: ValidatorError): string {
@@ -61,6 +69,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       log.error({ request_id: req.requestId, operation_id: req.operation?.operationId, err: { message: (err as Error)?.message, stack: (err as Error)?.stack, type: (err as Error)?.name } }, 'request failed');
     }
     if (res.headersSent) return;
+    res.locals.errorCode = apiError.code;
     // Requests answered outside the operation pipeline (docs, spec) get their id here.
     const requestId = req.requestId ?? assignRequestId(req, res);
     for (const [name, value] of Object.entries(apiError.headers ?? {})) res.set(name, value);

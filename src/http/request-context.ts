@@ -13,17 +13,19 @@ export function assignRequestId(req: Request, res: Response): string {
  * Gives every request an id and logs one line when it ends. Only the path is logged, never the
  * query string or headers, so a token sent where it should not be never reaches the log.
  */
-export function requestContext(log: Logger): RequestHandler {
+export function requestContext(log: Logger, onFinish?: (req: Request, res: Response) => void): RequestHandler {
   return (req, res, next) => {
     assignRequestId(req, res);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
+      onFinish?.(req, res);
       if (!log.isLevelEnabled('info')) return;
       const auth = req.auth;
       log.info({
         request_id: req.requestId,
         method: req.method,
-        path: req.path,
+        // The route template, not the path: some paths carry a secret (an invitation token).
+        path: req.operation?.path ?? req.path,
         status: res.statusCode,
         operation_id: req.operation?.operationId,
         auth: auth?.kind,

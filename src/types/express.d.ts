@@ -10,6 +10,8 @@ declare global {
       operation?: OperationInfo;
       /** The resolved credential, set by the authorization middleware. */
       auth?: Principal;
+      /** Set by express-rate-limit for the caller's bucket (GET /api/usage reports it). */
+      rateLimit?: { limit: number; used: number; remaining: number; resetTime?: Date };
       /** Set by express-openapi-validator's route matching. */
       openapi?: {
         expressRoute?: string;

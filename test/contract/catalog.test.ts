@@ -37,10 +37,10 @@ describe('the programmatic catalog', () => {
     expect(createPost).toMatchObject({
       method: 'POST', path: '/api/posts', group: 'Content', pat_supported: true, browser_session_supported: true,
       required_scopes: ['posts:write'], auth_modes: ['session', 'jwt', 'pat'],
-      response: { status: 201, fields: ['id', 'title', 'body', 'status', 'created_at', 'updated_at'] },
+      response: { status: 201, fields: ['id', 'title', 'body', 'status', 'audience_tags', 'pricing', 'publish_at', 'live', 'created_at', 'updated_at'] },
     });
     expect(createPost.request.body.fields).toEqual(expect.arrayContaining([{ name: 'title', type: 'string', required: true }]));
-    expect(createPost.request.body.example).toEqual({ title: 'Hello', body: 'My first post.', status: 'draft' });
+    expect(createPost.request.body.example).toMatchObject({ title: 'Hello', body: 'My first post.', status: 'draft' });
     expect(createPost.errors.map((e: any) => `${e.status} ${e.code}`)).toEqual(expect.arrayContaining(['400 validation_failed', '401 authentication_required', '401 invalid_token', '403 insufficient_scope', '403 auth_mode_not_allowed', '429 rate_limited', '503 service_unavailable']));
     expect(res.body.operations.find((o: any) => o.operation_id === 'signUp').errors.map((e: any) => e.code)).toContain('conflict');
 
@@ -134,7 +134,7 @@ describe('the programmatic catalog', () => {
     const pat = await createPat(t, owner, { scopes: ['posts:read'] });
     const mine = await catalog('?format=openapi', bearer(pat.token));
     const mineOps = Object.values(mine.body.paths).flatMap((item: any) => Object.values(item).map((op: any) => op.operationId)).filter(Boolean);
-    expect(mineOps.sort()).toEqual(['getCatalog', 'getCurrentToken', 'getMe', 'getPost', 'listPosts']);
+    expect(mineOps.sort()).toEqual(['downloadArtifact', 'getArtifact', 'getCatalog', 'getCurrentToken', 'getMe', 'getPost', 'listArtifacts', 'listPosts']);
     expect(mine.body.components.schemas.Post).toBeDefined();
   });
 });

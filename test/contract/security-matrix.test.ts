@@ -46,6 +46,9 @@ async function send(op: OperationInfo, headers: Record<string, string>) {
 async function patWith(scopes: readonly string[]): Promise<string> {
   const key = [...scopes].sort().join(' ');
   if (!patsByGrant.has(key)) {
+    // The matrix moves the clock on as it signs browsers in; keep the owner's 60-minute JWT fresh.
+    const { tokenVersion } = (await t.repos.users.findById(owner.id))!;
+    owner.jwt = (await createJwtService(t.config, t.clock).issueAccess(owner.id, tokenVersion, true)).token;
     const pat = await createPat(t, owner, { scopes: [...scopes], name: `matrix ${patsByGrant.size}` });
     // Use it once so that the matrix's own calls do not write last_used_at.
     await request(t.app).get('/api/tokens/self').set(bearer(pat.token));
@@ -68,6 +71,14 @@ async function databaseSnapshot(): Promise<string> {
     k('posts').select('*').orderBy('id'),
     k('audit_events').select('*').whereNot({ type: 'token.first_used' }).orderBy('id'),
     k('totp_used_steps').select('*').orderBy(['user_id', 'time_step']),
+    k('places').select('*').orderBy('id'),
+    k('artifacts').select('id', 'post_id', 'name', 'sha256', 'updated_at').orderBy('id'),
+    k('notification_preferences').select('*').orderBy('user_id'),
+    k('organizations').select('*').orderBy('id'),
+    k('organization_members').select('*').orderBy(['organization_id', 'user_id']),
+    k('organization_invitations').select('*').orderBy('id'),
+    k('referral_links').select('*').orderBy('id'),
+    k('idempotency_keys').select('*').orderBy(['owner', 'key']),
   ]));
 }
 

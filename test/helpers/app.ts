@@ -30,6 +30,8 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
     BCRYPT_COST: '4',
     VALIDATE_RESPONSES: 'true',
     LOG_LEVEL: 'debug',
+    // Suites make hundreds of calls with one credential; rate-limit tests set their own limit.
+    RATE_LIMIT_REQUESTS: '100000',
     ...TEST_SECRETS,
     ...env,
   });

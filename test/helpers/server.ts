@@ -55,7 +55,8 @@ export async function startCompiledServer(dir: string, extraEnv: Record<string, 
   const port = extraEnv.PORT ? Number(extraEnv.PORT) : await freePort();
   const env = {
     PATH: process.env.PATH, PORT: String(port), NODE_ENV: 'production', BCRYPT_COST: '4',
-    DATABASE_URL: `sqlite:${resolve(dir, 'api.sqlite3')}`, SECRETS_FILE: resolve(dir, 'secrets.json'), ...extraEnv,
+    DATABASE_URL: `sqlite:${resolve(dir, 'api.sqlite3')}`, SECRETS_FILE: resolve(dir, 'secrets.json'),
+    RATE_LIMIT_REQUESTS: '100000', ...extraEnv,
   };
   const server = await startProcess(process.execPath, ['dist/src/server.js'], env, 'listening');
   return { ...server, port, url: `http://127.0.0.1:${port}`, env };

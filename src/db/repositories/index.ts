@@ -1,6 +1,13 @@
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
+import { artifactsRepository } from './artifacts.repository';
 import { auditRepository } from './audit.repository';
+import { idempotencyRepository } from './idempotency.repository';
+import { notificationPreferencesRepository } from './notification-preferences.repository';
+import { organizationsRepository } from './organizations.repository';
+import { placesRepository } from './places.repository';
+import { referralLinksRepository } from './referral-links.repository';
+import { usageRepository } from './usage.repository';
 import { postsRepository } from './posts.repository';
 import { sessionsRepository } from './sessions.repository';
 import { tokensRepository } from './tokens.repository';
@@ -14,6 +21,13 @@ export interface Repositories {
   totpSteps: ReturnType<typeof totpStepsRepository>;
   posts: ReturnType<typeof postsRepository>;
   audit: ReturnType<typeof auditRepository>;
+  places: ReturnType<typeof placesRepository>;
+  artifacts: ReturnType<typeof artifactsRepository>;
+  notificationPreferences: ReturnType<typeof notificationPreferencesRepository>;
+  organizations: ReturnType<typeof organizationsRepository>;
+  referralLinks: ReturnType<typeof referralLinksRepository>;
+  usage: ReturnType<typeof usageRepository>;
+  idempotency: ReturnType<typeof idempotencyRepository>;
   /** Runs `work` in one database transaction; everything it writes lands together or not at all. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
@@ -28,6 +42,13 @@ export function createRepositories(database: Database, executor: Knex = database
     totpSteps: totpStepsRepository(executor),
     posts: postsRepository(executor, database),
     audit: auditRepository(executor),
+    places: placesRepository(executor),
+    artifacts: artifactsRepository(executor),
+    notificationPreferences: notificationPreferencesRepository(executor),
+    organizations: organizationsRepository(executor),
+    referralLinks: referralLinksRepository(executor),
+    usage: usageRepository(executor),
+    idempotency: idempotencyRepository(executor),
     transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
     ping: async () => {
       await executor.raw('select 1');

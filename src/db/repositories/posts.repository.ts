@@ -3,17 +3,26 @@ import type { Database } from '../knex';
 import { NEWEST_FIRST, Page, pageOf } from '../page';
 import { preparedGet } from '../prepared';
 
+export interface Pricing {
+  model: 'none' | 'one_time' | 'monthly';
+  amount: number | null;
+  currency: string | null;
+}
+
 export interface PostRecord {
   id: string;
   userId: string;
   title: string;
   body: string;
   status: 'draft' | 'published';
+  audienceTags: string[];
+  pricing: Pricing;
+  publishAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
-export type PostPatch = Partial<Pick<PostRecord, 'title' | 'body' | 'status'>>;
+export type PostPatch = Partial<Pick<PostRecord, 'title' | 'body' | 'status' | 'audienceTags' | 'pricing' | 'publishAt'>>;
 
 function toPost(row: Record<string, any>): PostRecord {
   return {
@@ -22,9 +31,27 @@ function toPost(row: Record<string, any>): PostRecord {
     title: row.title,
     body: row.body,
     status: row.status,
+    audienceTags: JSON.parse(row.audience_tags),
+    pricing: { model: row.pricing_model, amount: row.price_amount ?? null, currency: row.price_currency ?? null },
+    publishAt: row.publish_at ?? null,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+function toColumns(patch: PostPatch): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  if (patch.title !== undefined) columns.title = patch.title;
+  if (patch.body !== undefined) columns.body = patch.body;
+  if (patch.status !== undefined) columns.status = patch.status;
+  if (patch.audienceTags !== undefined) columns.audience_tags = JSON.stringify(patch.audienceTags);
+  if (patch.publishAt !== undefined) columns.publish_at = patch.publishAt;
+  if (patch.pricing !== undefined) {
+    columns.pricing_model = patch.pricing.model;
+    columns.price_amount = patch.pricing.amount;
+    columns.price_currency = patch.pricing.currency;
+  }
+  return columns;
 }
 
 export function postsRepository(db: Knex, database: Database) {
@@ -36,9 +63,7 @@ export function postsRepository(db: Knex, database: Database) {
       await db('posts').insert({
         id: post.id,
         user_id: post.userId,
-        title: post.title,
-        body: post.body,
-        status: post.status,
+        ...toColumns(post),
         created_at: post.createdAt,
         updated_at: post.updatedAt,
       });
@@ -57,7 +82,7 @@ export function postsRepository(db: Knex, database: Database) {
       return pageOf(filtered, ['*'], NEWEST_FIRST, offset, limit, toPost);
     },
     async update(userId: string, id: string, patch: PostPatch, now: string): Promise<boolean> {
-      const changed = await db('posts').where({ id, user_id: userId }).update({ ...patch, updated_at: now });
+      const changed = await db('posts').where({ id, user_id: userId }).update({ ...toColumns(patch), updated_at: now });
       return changed > 0;
     },
     async delete(userId: string, id: string): Promise<boolean> {

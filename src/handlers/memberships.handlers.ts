@@ -1,0 +1,47 @@
+import { body, caller, HandlerMap, noStore, pageRequest, pathParam, sendPage } from './kit';
+import { presentMember, presentOrganization } from './presenters';
+import type { Services } from './services';
+
+export function membershipsHandlers({ organizations }: Services): HandlerMap {
+  return {
+    async listOrganizations(req, res) {
+      const page = pageRequest(req);
+      sendPage(res, page, await organizations.list(caller(req).user.id, page.offset, page.limit), presentOrganization);
+    },
+    async createOrganization(req, res) {
+      res.status(201).json(presentOrganization(await organizations.create(caller(req).user, body<'createOrganization'>(req).name)));
+    },
+    async getOrganization(req, res) {
+      res.json(presentOrganization(await organizations.get(caller(req).user.id, pathParam(req, 'organizationId'))));
+    },
+    async listMembers(req, res) {
+      const page = pageRequest(req);
+      const result = await organizations.members(caller(req).user.id, pathParam(req, 'organizationId'), page.offset, page.limit);
+      sendPage(res, page, result, presentMember);
+    },
+    async updateMember(req, res) {
+      const member = await organizations.updateMember(caller(req).user.id, pathParam(req, 'organizationId'), pathParam(req, 'memberId'), body<'updateMember'>(req));
+      res.json(presentMember(member));
+    },
+    async removeMember(req, res) {
+      await organizations.removeMember(caller(req).user.id, pathParam(req, 'organizationId'), pathParam(req, 'memberId'));
+      res.status(204).end();
+    },
+    async createInvitation(req, res) {
+      const { invitation, token } = await organizations.invite(caller(req).user.id, pathParam(req, 'organizationId'), body<'createInvitation'>(req));
+      noStore(res).status(201).json({
+        id: invitation.id,
+        organization_id: invitation.organizationId,
+        email: invitation.email,
+        role: invitation.role as 'member',
+        token,
+        accept_path: `/api/invitations/${token}/accept`,
+        expires_at: invitation.expiresAt,
+        created_at: invitation.createdAt,
+      });
+    },
+    async acceptInvitation(req, res) {
+      res.json(presentMember(await organizations.accept(caller(req).user, pathParam(req, 'invitationToken'))));
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import express, { RequestHandler } from 'express';
+import { Contract, DEFAULT_BODY_LIMIT } from '../contract/spec';
+
+interface Parsers {
+  json: RequestHandler;
+  raw?: RequestHandler;
+}
+
+/** JSON carrying a file in base64 is a third larger than the file, plus room for the other fields. */
+const base64Room = (bytes: number) => Math.ceil((bytes * 4) / 3) + 64 * 1024;
+
+/**
+ * Parses the body as the matched operation declares it: JSON up to 1 MB everywhere, and where an
+ * operation takes files (`x-body-limit`, non-JSON media types) its raw bytes up to that limit and JSON
+ * big enough for them in base64. Runs after authorization, so refused callers are never read.
+ */
+export function parseBody(contract: Contract): RequestHandler {
+  const standard = express.json({ limit: DEFAULT_BODY_LIMIT, strict: true });
+  const special = new Map<string, Parsers>();
+  for (const op of contract.operations.values()) {
+    if (op.bodyLimit === DEFAULT_BODY_LIMIT && op.rawMediaTypes.length === 0) continue;
+    special.set(op.operationId, {
+      json: express.json({ limit: base64Room(op.bodyLimit), strict: true }),
+      raw: op.rawMediaTypes.length > 0 ? express.raw({ type: [...op.rawMediaTypes], limit: op.bodyLimit }) : undefined,
+    });
+  }
+  return (req, res, next) => {
+    const parsers = special.get(req.operation!.operationId);
+    if (!parsers) return standard(req, res, next);
+    parsers.json(req, res, (err?: unknown) => {
+      if (err || !parsers.raw) return next(err);
+      parsers.raw(req, res, next);
+    });
+  };
+}

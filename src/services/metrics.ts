@@ -1,0 +1,32 @@
+import { Counter, Registry } from 'prom-client';
+
+/**
+ * Prometheus counters for operators (GET /internal/metrics). A registry per app, not prom-client's
+ * global one, so several apps in one process (the tests) keep separate counts.
+ */
+export function createMetrics() {
+  const registry = new Registry();
+  const requests = new Counter({
+    name: 'gpx_http_requests_total',
+    help: 'HTTP requests answered, by operationId and status.',
+    labelNames: ['operation_id', 'status'] as const,
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: 'gpx_auth_failures_total',
+    help: 'Requests refused with 401 or 403, by error code.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+
+  return {
+    observe(operationId: string | undefined, status: number, errorCode: string | undefined): void {
+      requests.inc({ operation_id: operationId ?? 'unmatched', status: String(status) });
+      if ((status === 401 || status === 403) && errorCode) authFailures.inc({ reason: errorCode });
+    },
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

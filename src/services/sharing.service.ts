@@ -1,0 +1,94 @@
+import QRCode from 'qrcode';
+import { Clock, iso } from '../auth/clock';
+import { newId, randomBase62 } from '../auth/token-format';
+import type { Repositories } from '../db/repositories';
+import type { ReferralLinkRecord, Utm } from '../db/repositories/referral-links.repository';
+import { badRequest, conflict, notFound } from '../errors';
+
+export interface ReferralLinkView extends ReferralLinkRecord {
+  url: string;
+  targetUrl: string;
+}
+
+const UTM_KEYS: ReadonlyArray<keyof Utm> = ['source', 'medium', 'campaign', 'term', 'content'];
+
+/**
+ * Referral links: a short code under the API's own /r/, redirecting to a post or a profile on the
+ * product site with the link's UTM parameters; visits are counted on the redirect.
+ */
+export function createSharingService(repos: Repositories, clock: Clock, urls: { publicUrl: string; siteUrl: string }) {
+  function targetUrl(link: ReferralLinkRecord): string {
+    const target = new URL(link.targetType === 'post' ? `/posts/${link.targetId}` : `/u/${link.userId}`, `${urls.siteUrl}/`);
+    for (const key of UTM_KEYS) {
+      const value = link.utm[key];
+      if (value) target.searchParams.set(`utm_${key}`, value);
+    }
+    return target.toString();
+  }
+
+  const view = (link: ReferralLinkRecord): ReferralLinkView => ({
+    ...link,
+    url: `${urls.publicUrl}/r/${link.code}`,
+    targetUrl: targetUrl(link),
+  });
+
+  async function get(userId: string, id: string): Promise<ReferralLinkView> {
+    const link = await repos.referralLinks.findForUser(userId, id);
+    if (!link) throw notFound('Referral link');
+    return view(link);
+  }
+
+  return {
+    get,
+    async list(userId: string, offset: number, limit: number) {
+      const page = await repos.referralLinks.listForUser(userId, offset, limit);
+      return { ...page, rows: page.rows.map(view) };
+    },
+    async create(userId: string, input: { target: { type: 'post' | 'profile'; post_id?: string }; code?: string; utm?: Utm }): Promise<ReferralLinkView> {
+      const { target } = input;
+      if (target.type === 'post') {
+        if (!target.post_id) throw badRequest('post_id_required', 'A link to a post names the post in target.post_id.');
+        // Only your own posts: someone else's id is a 404, like every other id.
+        if (!(await repos.posts.findForUser(userId, target.post_id))) throw notFound('Post');
+      }
+      const code = input.code ?? randomBase62(8);
+      if (input.code && (await repos.referralLinks.codeTaken(code))) throw conflict('code_taken', `The code "${code}" is taken; choose another or leave it out for a random one.`);
+      const link: ReferralLinkRecord = {
+        id: newId('ref'),
+        userId,
+        code,
+        targetType: target.type,
+        targetId: target.type === 'post' ? target.post_id! : null,
+        utm: input.utm ?? {},
+        visits: 0,
+        lastVisitedAt: null,
+        createdAt: iso(clock()),
+      };
+      try {
+        await repos.referralLinks.insert(link);
+      } catch (err) {
+        if (await repos.referralLinks.codeTaken(code)) throw conflict('code_taken', `The code "${code}" is taken; choose another.`);
+        throw err;
+      }
+      return view(link);
+    },
+    async remove(userId: string, id: string): Promise<void> {
+      if (!(await repos.referralLinks.delete(userId, id))) throw notFound('Referral link');
+    },
+    /** The redirect target for a visit, counting it; unknown codes are a 404. */
+    async follow(code: string): Promise<string> {
+      const link = await repos.referralLinks.recordVisit(code, iso(clock()));
+      if (!link) throw notFound('Referral link');
+      return targetUrl(link);
+    },
+    async qrCode(userId: string, id: string, format: 'svg' | 'png', size: number): Promise<{ contentType: string; body: Buffer | string }> {
+      const link = await get(userId, id);
+      if (format === 'png') {
+        return { contentType: 'image/png', body: await QRCode.toBuffer(link.url, { type: 'png', width: size, margin: 2, errorCorrectionLevel: 'M' }) };
+      }
+      return { contentType: 'image/svg+xml', body: await QRCode.toString(link.url, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }) };
+    },
+  };
+}
+
+export type SharingService = ReturnType<typeof createSharingService>;
