@@ -1,0 +1,152 @@
+/** Idempotency keys, per-credential rate limits, the health check and the metrics endpoint. */
+import request from 'supertest';
+import { startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
+import { expectError } from '../helpers/errors';
+import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+
+let t: TestApp;
+let user: TestUser;
+let pat: string;
+beforeAll(async () => {
+  t = await startTestApp();
+  user = await createUser(t, { twoFactor: true });
+  pat = (await createPat(t, user, { scopes: ['posts:read', 'posts:write', 'tokens:manage', 'memberships:manage'] })).token;
+});
+afterAll(() => t.close());
+
+const countPosts = async () => Number((await t.database.knex('posts').where({ user_id: user.id }).count({ n: '*' }).first())!.n);
+
+describe('Idempotency-Key', () => {
+  it('replays the first response for the same key and body, creating once', async () => {
+    const before = await countPosts();
+    const first = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'create-1').send({ title: 'Once' });
+    expect(first.status).toBe(201);
+    const again = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'create-1').send({ title: 'Once' });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(await countPosts()).toBe(before + 1);
+  });
+
+  it('refuses the same key with another body with 409', async () => {
+    await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'create-2').send({ title: 'A' }).expect(201);
+    expectError(await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'create-2').send({ title: 'B' }), 409, 'idempotency_key_reused');
+  });
+
+  it('keeps keys per account: another user may use the same key', async () => {
+    const other = await createUser(t, { twoFactor: true });
+    const otherPat = (await createPat(t, other, { scopes: ['posts:write'] })).token;
+    await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'shared').send({ title: 'Mine' }).expect(201);
+    const theirs = await request(t.app).post('/api/posts').set(bearer(otherPat)).set('Idempotency-Key', 'shared').send({ title: 'Mine' });
+    expect(theirs.status).toBe(201);
+    expect(theirs.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('lets two concurrent requests with one key create once', async () => {
+    const before = await countPosts();
+    const results = await Promise.all([1, 2, 3].map(() => request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'race').send({ title: 'Race' })));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
+    expect(await countPosts()).toBe(before + 1);
+  });
+
+  it('never stores or replays a secret: a token created with a key replays as 409 naming it', async () => {
+    const first = await request(t.app).post('/api/tokens').set(bearer(pat)).set('Idempotency-Key', 'token-1').send({ name: 'ci', scopes: ['posts:read'] });
+    expect(first.status).toBe(201);
+    const row = await t.database.knex('idempotency_keys').where({ key: 'token-1' }).first();
+    expect(JSON.stringify(row)).not.toContain(first.body.token);
+    const again = await request(t.app).post('/api/tokens').set(bearer(pat)).set('Idempotency-Key', 'token-1').send({ name: 'ci', scopes: ['posts:read'] });
+    expectError(again, 409, 'idempotent_secret_not_replayable');
+    expect(again.body.error.details.resource_id).toBe(first.body.id);
+    expect(JSON.stringify(again.body)).not.toContain(first.body.token);
+    expect(await t.database.knex('personal_access_tokens').where({ name: 'ci', user_id: user.id }).count({ n: '*' }).first()).toEqual({ n: 1 });
+  });
+
+  it('replays a refusal too, and frees a key after 24 hours', async () => {
+    const bad = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'price').send({ title: 'x', pricing: { model: 'monthly' } });
+    expectError(bad, 400, 'invalid_pricing');
+    const replay = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'price').send({ title: 'x', pricing: { model: 'monthly' } });
+    expect(replay.status).toBe(400);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    t.clock.advance(24 * 3600 + 1);
+    const fresh = (await createPat(t, { ...user, jwt: await freshJwt() }, { scopes: ['posts:write'] })).token;
+    const later = await request(t.app).post('/api/posts').set(bearer(fresh)).set('Idempotency-Key', 'price').send({ title: 'y' });
+    expect(later.status).toBe(201);
+  });
+
+  it('ignores the header on operations that do not create', async () => {
+    const post = await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'edit me' });
+    for (const title of ['one', 'two']) {
+      const res = await request(t.app).patch(`/api/posts/${post.body.id}`).set(bearer(pat)).set('Idempotency-Key', 'patch').send({ title });
+      expect(res.body.title).toBe(title);
+    }
+  });
+});
+
+async function freshJwt(): Promise<string> {
+  const { createJwtService } = await import('../../src/auth/jwt');
+  const { tokenVersion } = (await t.repos.users.findById(user.id))!;
+  return (await createJwtService(t.config, t.clock).issueAccess(user.id, tokenVersion, true)).token;
+}
+
+describe('rate limits', () => {
+  it('count per credential with RateLimit-* headers, then answer 429 with Retry-After', async () => {
+    const limited = await startTestApp({ RATE_LIMIT_REQUESTS: '10', RATE_LIMIT_WINDOW_SECONDS: '60' });
+    try {
+      const u = await createUser(limited, { twoFactor: true });
+      const a = (await createPat(limited, u, { scopes: ['posts:read'] })).token;
+      const b = (await createPat(limited, u, { scopes: ['posts:read'] })).token;
+      const first = await request(limited.app).get('/api/posts').set(bearer(a));
+      expect(first.headers['ratelimit-limit']).toBe('10');
+      expect(first.headers['ratelimit-remaining']).toBe('9');
+      expect(Number(first.headers['ratelimit-reset'])).toBeGreaterThan(0);
+      for (let i = 0; i < 9; i++) await request(limited.app).get('/api/posts').set(bearer(a)).expect(200);
+      const refused = await request(limited.app).get('/api/posts').set(bearer(a));
+      expectError(refused, 429, 'rate_limited');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+      // Another token of the same user has its own budget.
+      expect((await request(limited.app).get('/api/posts').set(bearer(b))).status).toBe(200);
+      // The health check is never limited.
+      for (let i = 0; i < 5; i++) await request(limited.app).get('/healthz').expect(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('GET /healthz', () => {
+  it('answers 200 while the database answers, 503 in the envelope when it does not', async () => {
+    const res = await request(t.app).get('/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', database: 'ok' });
+    const broken = await startTestApp();
+    await broken.database.destroy();
+    const down = await request(broken.app).get('/healthz');
+    expectError(down, 503, 'database_unavailable');
+    expect(down.headers['retry-after']).toBe('5');
+    await broken.testDb.drop();
+  });
+});
+
+describe('GET /internal/metrics', () => {
+  it('needs the internal key', async () => {
+    expectError(await request(t.app).get('/internal/metrics'), 401, 'authentication_required');
+    expectError(await request(t.app).get('/internal/metrics').set(bearer(pat)), 403, 'auth_mode_not_allowed');
+  });
+
+  it('counts requests by operation and status and auth failures by reason, in Prometheus text', async () => {
+    await request(t.app).get('/api/posts').set(bearer(pat)).expect(200);
+    await request(t.app).get('/api/posts').set(bearer('gpx_pat_nonsense'));
+    const reader = (await createPat(t, { ...user, jwt: await freshJwt() }, { scopes: ['posts:read'] })).token;
+    await request(t.app).post('/api/posts').set(bearer(reader)).send({ title: 'no' }).expect(403);
+    const res = await request(t.app).get('/internal/metrics').set(bearer(TEST_SECRETS.INTERNAL_API_KEY));
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.text).toMatch(/^gpx_http_requests_total\{operation_id="listPosts",status="200"\} [1-9]/m);
+    expect(res.text).toMatch(/^gpx_auth_failures_total\{reason="invalid_token"\} [1-9]/m);
+    expect(res.text).toMatch(/^gpx_auth_failures_total\{reason="insufficient_scope"\} [1-9]/m);
+    expect(res.text).toContain('# TYPE gpx_http_requests_total counter');
+  });
+});
