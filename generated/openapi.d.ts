@@ -600,7 +600,7 @@ export interface paths {
          * Download an artifact's bytes
          * @description **Access:** browser session, JWT, personal access token. **Scopes:** `posts:read`.
          *
-         *     The bytes as uploaded, with their content type, a `Digest`-style `X-Content-SHA256` header and an attachment disposition.
+         *     The bytes as uploaded, sent as `application/octet-stream` with an attachment disposition (never rendered in our origin); `X-Content-SHA256` and `X-Artifact-Content-Type` carry the digest and the uploaded type.
          */
         get: operations["downloadArtifact"];
         put?: never;
@@ -2838,6 +2838,8 @@ export interface operations {
                 headers: {
                     /** @description Hex SHA-256 of the bytes. */
                     "X-Content-SHA256"?: string;
+                    /** @description The content type the file was uploaded with (the body is always sent as application/octet-stream). */
+                    "X-Artifact-Content-Type"?: string;
                     "Content-Disposition"?: string;
                     [name: string]: unknown;
                 };
