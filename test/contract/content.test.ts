@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import { startTestApp, TestApp } from '../helpers/app';
+import { rowCount, startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { BrowserSession, signInBrowser } from '../helpers/session';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
@@ -117,6 +117,7 @@ describe('artifacts', () => {
     expect(created.body).toMatchObject({ post_id: postId, name: 'cover.png', content_type: 'image/png', size_bytes: png.length, sha256: createHash('sha256').update(png).digest('hex') });
     const id = created.body.id;
 
+    expect((await request(t.app).get(`/api/posts/${postId}/artifacts/${id}`).set(bearer(writer))).body).toEqual(created.body);
     const list = await request(t.app).get(`/api/posts/${postId}/artifacts`).set(bearer(writer));
     expect(list.body.data.map((a: any) => a.id)).toEqual([id]);
     const download = await request(t.app).get(`/api/posts/${postId}/artifacts/${id}/content`).set(bearer(writer)).buffer(true).parse((res, done) => {
@@ -155,7 +156,7 @@ describe('artifacts', () => {
       .send({ name: 'big.txt', content_type: 'text/plain', content_base64: big.toString('base64') }), 413, 'payload_too_large');
     const exactly = Buffer.alloc(5 * 1024 * 1024, 1);
     expect((await request(t.app).post(`/api/posts/${postId}/artifacts?filename=max.png`).set(bearer(writer)).set('Content-Type', 'image/png').send(exactly)).status).toBe(201);
-    expect(await t.database.knex('artifacts').where({ post_id: postId }).count({ n: '*' }).first()).toEqual({ n: 1 });
+    expect(await rowCount(t, 'artifacts', { post_id: postId })).toBe(1);
   });
 
   it('refuse content types off the allow-list with 415, raw or base64', async () => {
@@ -163,7 +164,7 @@ describe('artifacts', () => {
     expectError(await request(t.app).post(`/api/posts/${postId}/artifacts?filename=a.exe`).set(bearer(writer)).set('Content-Type', 'application/x-msdownload').send(Buffer.from('MZ')), 415, 'unsupported_media_type');
     expectError(await request(t.app).post(`/api/posts/${postId}/artifacts`).set(bearer(writer))
       .send({ name: 'page.html', content_type: 'text/html', content_base64: Buffer.from('<script>').toString('base64') }), 415, 'unsupported_media_type');
-    expect(await t.database.knex('artifacts').where({ post_id: postId }).count({ n: '*' }).first()).toEqual({ n: 0 });
+    expect(await rowCount(t, 'artifacts', { post_id: postId })).toBe(0);
   });
 
   it('explain bad uploads: no filename, bad base64, empty file', async () => {
@@ -186,6 +187,6 @@ describe('artifacts', () => {
     const postId = await newPost();
     await request(t.app).post(`/api/posts/${postId}/artifacts?filename=a.txt`).set(bearer(writer)).set('Content-Type', 'text/plain').send('hi').expect(201);
     await request(t.app).delete(`/api/posts/${postId}`).set(bearer(writer)).expect(204);
-    expect(await t.database.knex('artifacts').where({ post_id: postId }).count({ n: '*' }).first()).toEqual({ n: 0 });
+    expect(await rowCount(t, 'artifacts', { post_id: postId })).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 /** Idempotency keys, per-credential rate limits, the health check and the metrics endpoint. */
 import request from 'supertest';
-import { startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
+import { rowCount, startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
 
@@ -60,7 +60,7 @@ describe('Idempotency-Key', () => {
     expectError(again, 409, 'idempotent_secret_not_replayable');
     expect(again.body.error.details.resource_id).toBe(first.body.id);
     expect(JSON.stringify(again.body)).not.toContain(first.body.token);
-    expect(await t.database.knex('personal_access_tokens').where({ name: 'ci', user_id: user.id }).count({ n: '*' }).first()).toEqual({ n: 1 });
+    expect(await rowCount(t, 'personal_access_tokens', { name: 'ci', user_id: user.id })).toBe(1);
   });
 
   it('replays a refusal too, and frees a key after 24 hours', async () => {

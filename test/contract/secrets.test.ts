@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 async function databaseDump(): Promise<string> {
-  const tables = ['users', 'personal_access_tokens', 'sessions', 'posts', 'audit_events', 'totp_used_steps'];
+  const tables = ['users', 'personal_access_tokens', 'sessions', 'posts', 'audit_events', 'totp_used_steps', 'organization_invitations', 'organization_members', 'idempotency_keys', 'usage_counters'];
   return JSON.stringify(await Promise.all(tables.map((name) => t.database.knex(name).select('*'))));
 }
 
@@ -49,6 +49,16 @@ it('never stores or logs a raw token, password, code secret, cookie or JWT', asy
   const setup = await request(t.app).post('/api/auth/2fa/setup').set(bearer(fresh.jwt));
   secrets.push(setup.body.secret, fresh.password);
   await request(t.app).post('/api/auth/2fa/enable').set(bearer(fresh.jwt)).send({ code: totpCode(setup.body.secret, t.clock()) });
+  // An invitation token travels in a URL path: neither the log nor the database may keep it.
+  const host = await createUser(t);
+  const invitee = await createUser(t);
+  const org = await request(t.app).post('/api/organizations').set(bearer(host.jwt)).set('Idempotency-Key', 'org-1').send({ name: 'Secretive' });
+  const invitation = await request(t.app).post(`/api/organizations/${org.body.id}/invitations`).set(bearer(host.jwt)).set('Idempotency-Key', 'inv-1')
+    .send({ email: invitee.email, role: 'member' });
+  secrets.push(invitation.body.token, invitee.password, host.password);
+  await request(t.app).post(invitation.body.accept_path).set(bearer(invitee.jwt)).expect(200);
+  await request(t.app).post(`/api/organizations/${org.body.id}/invitations`).set(bearer(host.jwt)).set('Idempotency-Key', 'inv-1')
+    .send({ email: invitee.email, role: 'member' }).expect(409);
   await request(t.app).get('/api/me').set(bearer(t.config.internalApiKey));
   secrets.push(t.config.internalApiKey);
 

@@ -64,3 +64,9 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     },
   };
 }
+
+/** Rows matching `where`, as a number on both SQLite and PostgreSQL (whose COUNT is a string). */
+export async function rowCount(t: TestApp, table: string, where: Record<string, unknown> = {}): Promise<number> {
+  const row = await t.database.knex(table).where(where).count({ n: '*' }).first();
+  return Number(row?.n ?? 0);
+}
