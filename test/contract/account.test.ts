@@ -2,6 +2,7 @@
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import request from 'supertest';
+import { createJwtService } from '../../src/auth/jwt';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
@@ -117,7 +118,6 @@ describe('organizations', () => {
     const inv = await request(t.app).post(`/api/organizations/${org.id}/invitations`).set(bearer(owner.pat)).send({ email: guest.email, role: 'viewer' });
     t.clock.advance(7 * 24 * 3600 + 1);
     const { tokenVersion } = (await t.repos.users.findById(guest.id))!;
-    const { createJwtService } = await import('../../src/auth/jwt');
     const jwt = (await createJwtService(t.config, t.clock).issueAccess(guest.id, tokenVersion, true)).token;
     expectError(await request(t.app).post(inv.body.accept_path).set(bearer(jwt)), 404, 'not_found');
   });

@@ -1,5 +1,6 @@
 /** Idempotency keys, per-credential rate limits, the health check and the metrics endpoint. */
 import request from 'supertest';
+import { createJwtService } from '../../src/auth/jwt';
 import { rowCount, startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
@@ -85,7 +86,6 @@ describe('Idempotency-Key', () => {
 });
 
 async function freshJwt(): Promise<string> {
-  const { createJwtService } = await import('../../src/auth/jwt');
   const { tokenVersion } = (await t.repos.users.findById(user.id))!;
   return (await createJwtService(t.config, t.clock).issueAccess(user.id, tokenVersion, true)).token;
 }
