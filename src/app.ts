@@ -33,6 +33,9 @@ import { createOrganizationsService } from './services/organizations.service';
 import { createPlacesService } from './services/places.service';
 import { createSharingService } from './services/sharing.service';
 import { createUsageService } from './services/usage.service';
+import { createWebhooksService } from './services/webhooks.service';
+import { createDispatcher } from './webhooks/dispatcher';
+import { createSender } from './webhooks/sender';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { perCredentialRateLimit } from './http/rate-limit';
@@ -50,12 +53,13 @@ export function createServices(deps: AppDeps) {
   const jwt = createJwtService(config, clock);
   const audit = createAuditService(repos, clock);
   const throttle = createThrottle(clock, config.authThrottle);
+  const webhooks = createWebhooksService(repos, clock, { dataKey: config.dataKey, allowPrivate: config.webhooks.allowPrivate });
   const services: Services = {
     config,
     audit,
     accounts: createAccountsService({ config, repos, jwt, audit, throttle, passwords: createPasswordHasher(config.bcryptCost), clock, log }),
-    tokens: createTokensService({ repos, contract, audit, clock }),
-    posts: createPostsService(repos, clock),
+    tokens: createTokensService({ repos, contract, audit, clock, webhooks }),
+    posts: createPostsService(repos, clock, webhooks),
     admin: createAdminService(repos, audit, clock),
     catalog: buildCatalog(contract),
     places: createPlacesService(repos, clock),
@@ -66,9 +70,15 @@ export function createServices(deps: AppDeps) {
     usage: createUsageService(repos, clock, log),
     metrics: createMetrics(),
     health: () => repos.ping(),
+    webhooks,
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
-  return { services, authenticate, jwt };
+  const dispatcher = createDispatcher({
+    repos, webhooks, clock, log,
+    send: createSender({ allowPrivate: config.webhooks.allowPrivate, timeoutMs: config.webhooks.timeoutMs }),
+    options: config.webhooks,
+  });
+  return { services, authenticate, jwt, dispatcher };
 }
 
 /**
@@ -105,7 +115,7 @@ function onlyWithCookies(parser: RequestHandler): RequestHandler {
  */
 export function createApp(deps: AppDeps): Express {
   const { config, contract, log, repos, clock } = deps;
-  const { services, authenticate } = createServices(deps);
+  const { services, authenticate, dispatcher } = createServices(deps);
   const handlers = buildHandlers(contract, services);
   const validator = createValidatorStages(config.specPath, config.validateResponses);
 
@@ -137,7 +147,12 @@ export function createApp(deps: AppDeps): Express {
     },
   ));
   app.use(errorHandler(log));
-  // server.ts calls this on shutdown so that batched usage counts are not lost.
-  app.locals.beforeShutdown = () => services.usage.flush();
+  // server.ts starts the webhook dispatcher (tests drive it with runOnce) and, on shutdown, stops it
+  // and writes the batched usage counts.
+  app.locals.dispatcher = dispatcher;
+  app.locals.beforeShutdown = async () => {
+    await dispatcher.stop();
+    await services.usage.flush();
+  };
   return app;
 }

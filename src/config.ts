@@ -31,6 +31,16 @@ export interface Config {
   readonly siteUrl: string;
   /** The base URL of this API as clients reach it (referral links and invitation paths are built on it). */
   readonly publicUrl: string;
+  readonly webhooks: {
+    /** Development and tests only: allow http and private, loopback and link-local addresses. */
+    readonly allowPrivate: boolean;
+    readonly timeoutMs: number;
+    readonly maxAttempts: number;
+    readonly disableAfterFailures: number;
+    readonly retryBaseSeconds: number;
+    readonly leaseSeconds: number;
+    readonly pollMs: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -126,6 +136,15 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     siteUrl: url(env, 'SITE_URL', 'http://localhost:3000'),
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${int(env, 'PORT', 3000)}`),
+    webhooks: {
+      allowPrivate: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000),
+      maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8),
+      disableAfterFailures: int(env, 'WEBHOOK_DISABLE_AFTER_FAILURES', 20),
+      retryBaseSeconds: int(env, 'WEBHOOK_RETRY_BASE_SECONDS', 30),
+      leaseSeconds: int(env, 'WEBHOOK_LEASE_SECONDS', 60),
+      pollMs: int(env, 'WEBHOOK_POLL_MS', 1000),
+    },
     ...overrides,
   };
   return Object.freeze(config);

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     console.log(`GetPaidX API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port} with ${dialect}`);
   });
   server.keepAliveTimeout = 65_000;
+  app.locals.dispatcher.start();
 
   let closing = false;
   const shutdown = (signal: string) => {

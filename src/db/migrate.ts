@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from './migrations/001_initial';
 import * as contentAndAccount from './migrations/002_content_and_account';
+import * as webhooks from './migrations/003_webhooks';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ interface Migration {
 const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['001_initial', initial],
   ['002_content_and_account', contentAndAccount],
+  ['003_webhooks', webhooks],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

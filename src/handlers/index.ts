@@ -13,10 +13,11 @@ import { notificationsHandlers } from './notifications.handlers';
 import { placesHandlers } from './places.handlers';
 import { sharingHandlers } from './sharing.handlers';
 import { systemHandlers } from './system.handlers';
+import { webhooksHandlers } from './webhooks.handlers';
 
 const FACTORIES = [
   authHandlers, accountHandlers, tokensHandlers, postsHandlers, adminHandlers, programmaticHandlers,
-  placesHandlers, artifactsHandlers, notificationsHandlers, membershipsHandlers, sharingHandlers, systemHandlers,
+  placesHandlers, artifactsHandlers, notificationsHandlers, membershipsHandlers, sharingHandlers, webhooksHandlers, systemHandlers,
 ];
 
 /**

@@ -1,3 +1,4 @@
+import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../db/repositories/webhooks.repository';
 import type { ArtifactRecord } from '../db/repositories/artifacts.repository';
 import type { MemberRecord, OrganizationRecord } from '../db/repositories/organizations.repository';
 import type { PlaceRecord } from '../db/repositories/places.repository';
@@ -150,5 +151,40 @@ export function presentUsageWindow(window: UsageWindow): Schemas['UsageCount'] {
     total: window.total,
     by_operation: window.byOperation.map((o) => ({ operation_id: o.operationId, count: o.count })),
     by_token: window.byToken.map((t) => ({ token_id: t.tokenId, name: t.name, count: t.count })),
+  };
+}
+
+/** `rotationEndsAt`: until when the previous secret still signs (the service knows the time). */
+export function presentWebhookEndpoint(endpoint: WebhookEndpointRecord, rotationEndsAt: string | null): Schemas['WebhookEndpoint'] {
+  return {
+    id: endpoint.id,
+    url: endpoint.url,
+    description: endpoint.description,
+    events: endpoint.events as Schemas['WebhookEventType'][],
+    enabled: endpoint.enabled,
+    disabled_reason: endpoint.disabledReason,
+    consecutive_failures: endpoint.consecutiveFailures,
+    last_error: endpoint.lastError,
+    last_error_at: endpoint.lastErrorAt,
+    secret_rotation_ends_at: rotationEndsAt,
+    created_at: endpoint.createdAt,
+    updated_at: endpoint.updatedAt,
+  };
+}
+
+export function presentWebhookDelivery(delivery: WebhookDeliveryRecord): Schemas['WebhookDelivery'] {
+  return {
+    id: delivery.id,
+    event_id: delivery.eventId,
+    event_type: delivery.eventType,
+    endpoint_id: delivery.endpointId,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    next_attempt_at: delivery.nextAttemptAt,
+    last_status_code: delivery.lastStatusCode,
+    last_duration_ms: delivery.lastDurationMs,
+    last_error: delivery.lastError,
+    delivered_at: delivery.deliveredAt,
+    created_at: delivery.createdAt,
   };
 }

@@ -12,6 +12,7 @@ import type { OrganizationsService } from '../services/organizations.service';
 import type { PlacesService } from '../services/places.service';
 import type { SharingService } from '../services/sharing.service';
 import type { UsageService } from '../services/usage.service';
+import type { WebhooksService } from '../services/webhooks.service';
 
 export interface Services {
   config: Config;
@@ -30,4 +31,5 @@ export interface Services {
   metrics: Metrics;
   /** Resolves when the database answers a trivial query. */
   health: () => Promise<void>;
+  webhooks: WebhooksService;
 }

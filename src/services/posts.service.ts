@@ -3,6 +3,7 @@ import { newId } from '../auth/token-format';
 import type { Repositories } from '../db/repositories';
 import type { PostPatch, PostRecord, Pricing } from '../db/repositories/posts.repository';
 import { badRequest, notFound } from '../errors';
+import type { WebhooksService } from './webhooks.service';
 
 export interface PostInput {
   title?: string;
@@ -43,7 +44,12 @@ function toPatch(input: PostInput): PostPatch {
   return patch;
 }
 
-export function createPostsService(repos: Repositories, clock: Clock) {
+/** What a webhook says about a post: the same fields the API returns, without the body text. */
+function eventData(post: PostView) {
+  return { id: post.id, title: post.title, status: post.status, live: post.live, audience_tags: post.audienceTags, pricing: post.pricing, publish_at: post.publishAt, updated_at: post.updatedAt };
+}
+
+export function createPostsService(repos: Repositories, clock: Clock, webhooks: Pick<WebhooksService, 'emit'>) {
   const view = (post: PostRecord): PostView => ({
     ...post,
     live: post.status === 'published' && (post.publishAt === null || post.publishAt <= iso(clock())),
@@ -65,8 +71,12 @@ export function createPostsService(repos: Repositories, clock: Clock) {
         createdAt: now,
         updatedAt: now,
       };
-      await repos.posts.insert(post);
-      return view(post);
+      const created = view(post);
+      await repos.transaction(async (tx) => {
+        await tx.posts.insert(post);
+        await webhooks.emit(tx, userId, 'post.created', eventData(created));
+      });
+      return created;
     },
     async list(userId: string, filter: { status?: string }, offset: number, limit: number) {
       const page = await repos.posts.listForUser(userId, filter, offset, limit);
@@ -78,11 +88,19 @@ export function createPostsService(repos: Repositories, clock: Clock) {
       return view(post);
     },
     async update(userId: string, id: string, input: PostInput): Promise<PostView> {
-      if (!(await repos.posts.update(userId, id, toPatch(input), iso(clock())))) throw notFound('Post');
-      return view((await repos.posts.findForUser(userId, id))!);
+      const patch = toPatch(input);
+      return repos.transaction(async (tx) => {
+        if (!(await tx.posts.update(userId, id, patch, iso(clock())))) throw notFound('Post');
+        const updated = view((await tx.posts.findForUser(userId, id))!);
+        await webhooks.emit(tx, userId, 'post.updated', eventData(updated));
+        return updated;
+      });
     },
     async remove(userId: string, id: string): Promise<void> {
-      if (!(await repos.posts.delete(userId, id))) throw notFound('Post');
+      await repos.transaction(async (tx) => {
+        if (!(await tx.posts.delete(userId, id))) throw notFound('Post');
+        await webhooks.emit(tx, userId, 'post.deleted', { id });
+      });
     },
   };
 }

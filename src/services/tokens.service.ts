@@ -7,6 +7,7 @@ import type { Repositories } from '../db/repositories';
 import type { TokenRecord } from '../db/repositories/tokens.repository';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import type { AuditService } from './audit.service';
+import type { WebhooksService } from './webhooks.service';
 
 export const MAX_ACTIVE_TOKENS_PER_USER = 200;
 
@@ -15,6 +16,7 @@ interface Deps {
   contract: Contract;
   audit: AuditService;
   clock: Clock;
+  webhooks: Pick<WebhooksService, 'emit'>;
 }
 
 export interface CreateTokenInput {
@@ -25,7 +27,7 @@ export interface CreateTokenInput {
 }
 
 export function createTokensService(deps: Deps) {
-  const { repos, contract, audit, clock } = deps;
+  const { repos, contract, audit, clock, webhooks } = deps;
 
   /**
    * A token never exceeds what its creator may do; one made or handled by a PAT also stays within
@@ -84,6 +86,7 @@ export function createTokensService(deps: Deps) {
           userId: caller.user.id, type: 'token.created', tokenId: record.id, ip,
           details: { name: record.name, scopes, role, expires_at: expiresAt, created_via: caller.kind },
         }, tx);
+        await webhooks.emit(tx, caller.user.id, 'token.created', { id: record.id, name: record.name, scopes, role, display_hint: record.displayHint, expires_at: expiresAt, created_via: caller.kind });
       });
       return { record, raw };
     },
@@ -100,6 +103,7 @@ export function createTokensService(deps: Deps) {
       await repos.transaction(async (tx) => {
         if (!(await tx.tokens.revoke(caller.user.id, id, iso(clock())))) throw notFound('Token');
         await audit.record({ userId: caller.user.id, type: 'token.revoked', tokenId: id, ip, details: { by: caller.kind } }, tx);
+        await webhooks.emit(tx, caller.user.id, 'token.revoked', { id, by: caller.kind });
       });
     },
 

@@ -28,12 +28,12 @@ let intruderBrowser: BrowserSession;
 
 async function snapshot(): Promise<string> {
   const k = t.database.knex;
-  const tables = ['posts', 'places', 'artifacts', 'organizations', 'organization_members', 'organization_invitations', 'referral_links'];
+  const tables = ['posts', 'places', 'artifacts', 'organizations', 'organization_members', 'organization_invitations', 'referral_links', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries'];
   return JSON.stringify(await Promise.all(tables.map((table) => k(table).select('*').orderBy(table === 'organization_members' ? 'user_id' : 'id'))));
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp({ WEBHOOKS_ALLOW_PRIVATE: 'true' });
   const owner = await createUser(t, { twoFactor: true });
   const pat = (await createPat(t, owner, { scopes: [...t.contract.scopes.keys()] })).token;
   const browser = await signInBrowser(t, owner);
@@ -43,6 +43,8 @@ beforeAll(async () => {
   const org = await request(t.app).post('/api/organizations').set(bearer(pat)).send({ name: 'Private Org' });
   const link = await request(t.app).post('/api/referral-links').set(bearer(pat)).send({ target: { type: 'post', post_id: post.body.id } });
   const token = await createPat(t, owner, { scopes: ['posts:read'] });
+  const endpoint = await request(t.app).post('/api/webhooks/endpoints').set(bearer(pat)).send({ url: 'http://127.0.0.1:9/private-hook', events: ['post.created'] });
+  const delivery = await request(t.app).post(`/api/webhooks/endpoints/${endpoint.body.id}/test`).set(bearer(pat));
   ids = {
     postId: post.body.id,
     artifactId: artifact.body.id,
@@ -51,6 +53,8 @@ beforeAll(async () => {
     memberId: owner.id,
     referralLinkId: link.body.id,
     tokenId: token.id,
+    endpointId: endpoint.body.id,
+    deliveryId: delivery.body.id,
   };
   for (const [name, id] of Object.entries(ids)) if (!id) throw new Error(`fixture ${name} was not created`);
 
@@ -81,7 +85,7 @@ describe.each(withIds.map((op) => [op.operationId, op] as const))('%s', (_id, op
     const before = await snapshot();
     const res = await call(op);
     expectError(res, 404, 'not_found');
-    expect(JSON.stringify(res.body)).not.toMatch(/private|secret|Secret 1|Private Org/);
+    expect(JSON.stringify(res.body)).not.toMatch(/private|secret|Secret 1|Private Org|private-hook/);
     expect(await snapshot()).toBe(before);
   });
 });

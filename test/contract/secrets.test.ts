@@ -10,12 +10,12 @@ import { bearer, createPat, createUser, totpCode } from '../helpers/users';
 let t: TestApp;
 const secrets: string[] = [];
 beforeAll(async () => {
-  t = await startTestApp({ LOG_LEVEL: 'debug' });
+  t = await startTestApp({ LOG_LEVEL: 'debug', WEBHOOKS_ALLOW_PRIVATE: 'true' });
 });
 afterAll(() => t.close());
 
 async function databaseDump(): Promise<string> {
-  const tables = ['users', 'personal_access_tokens', 'sessions', 'posts', 'audit_events', 'totp_used_steps', 'organization_invitations', 'organization_members', 'idempotency_keys', 'usage_counters'];
+  const tables = ['users', 'personal_access_tokens', 'sessions', 'posts', 'audit_events', 'totp_used_steps', 'organization_invitations', 'organization_members', 'idempotency_keys', 'usage_counters', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries'];
   return JSON.stringify(await Promise.all(tables.map((name) => t.database.knex(name).select('*'))));
 }
 
@@ -59,6 +59,10 @@ it('never stores or logs a raw token, password, code secret, cookie or JWT', asy
   await request(t.app).post(invitation.body.accept_path).set(bearer(invitee.jwt)).expect(200);
   await request(t.app).post(`/api/organizations/${org.body.id}/invitations`).set(bearer(host.jwt)).set('Idempotency-Key', 'inv-1')
     .send({ email: invitee.email, role: 'member' }).expect(409);
+  // A webhook signing secret is sealed at rest (the server must sign with it) and never logged.
+  const hook = await request(t.app).post('/api/webhooks/endpoints').set(bearer(host.jwt)).send({ url: 'http://127.0.0.1:9/hook', events: ['post.created'] });
+  const rotatedHook = await request(t.app).post(`/api/webhooks/endpoints/${hook.body.id}/rotate-secret`).set(bearer(host.jwt));
+  secrets.push(hook.body.secret, rotatedHook.body.secret, hook.body.secret.slice('whsec_'.length));
   await request(t.app).get('/api/me').set(bearer(t.config.internalApiKey));
   secrets.push(t.config.internalApiKey);
 

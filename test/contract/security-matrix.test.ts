@@ -79,6 +79,9 @@ async function databaseSnapshot(): Promise<string> {
     k('organization_invitations').select('*').orderBy('id'),
     k('referral_links').select('*').orderBy('id'),
     k('idempotency_keys').select('*').orderBy(['owner', 'key']),
+    k('webhook_endpoints').select('*').orderBy('id'),
+    k('webhook_events').select('*').orderBy('id'),
+    k('webhook_deliveries').select('*').orderBy('id'),
   ]));
 }
 

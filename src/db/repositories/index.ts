@@ -8,6 +8,7 @@ import { organizationsRepository } from './organizations.repository';
 import { placesRepository } from './places.repository';
 import { referralLinksRepository } from './referral-links.repository';
 import { usageRepository } from './usage.repository';
+import { webhooksRepository } from './webhooks.repository';
 import { postsRepository } from './posts.repository';
 import { sessionsRepository } from './sessions.repository';
 import { tokensRepository } from './tokens.repository';
@@ -28,6 +29,7 @@ export interface Repositories {
   referralLinks: ReturnType<typeof referralLinksRepository>;
   usage: ReturnType<typeof usageRepository>;
   idempotency: ReturnType<typeof idempotencyRepository>;
+  webhooks: ReturnType<typeof webhooksRepository>;
   /** Runs `work` in one database transaction; everything it writes lands together or not at all. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
@@ -49,6 +51,7 @@ export function createRepositories(database: Database, executor: Knex = database
     referralLinks: referralLinksRepository(executor),
     usage: usageRepository(executor),
     idempotency: idempotencyRepository(executor),
+    webhooks: webhooksRepository(executor),
     transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
     ping: async () => {
       await executor.raw('select 1');

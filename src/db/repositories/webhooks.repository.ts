@@ -1,0 +1,197 @@
+import type { Knex } from 'knex';
+import { NEWEST_FIRST, Page, pageOf } from '../page';
+
+export interface WebhookEndpointRecord {
+  id: string;
+  userId: string;
+  url: string;
+  description: string;
+  events: string[];
+  enabled: boolean;
+  secretSealed: string;
+  previousSecretSealed: string | null;
+  previousSecretExpiresAt: string | null;
+  consecutiveFailures: number;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  disabledReason: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface WebhookEventRecord {
+  id: string;
+  userId: string;
+  type: string;
+  payload: string;
+  createdAt: string;
+}
+
+export interface WebhookDeliveryRecord {
+  id: string;
+  eventId: string;
+  eventType: string;
+  endpointId: string;
+  userId: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attempts: number;
+  nextAttemptAt: string;
+  lastStatusCode: number | null;
+  lastDurationMs: number | null;
+  lastError: string | null;
+  deliveredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type EndpointPatch = Partial<Pick<WebhookEndpointRecord, 'url' | 'description' | 'events' | 'enabled' | 'secretSealed'
+  | 'previousSecretSealed' | 'previousSecretExpiresAt' | 'consecutiveFailures' | 'lastError' | 'lastErrorAt' | 'disabledReason'>>;
+
+function toEndpoint(row: Record<string, any>): WebhookEndpointRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    url: row.url,
+    description: row.description,
+    events: JSON.parse(row.events),
+    enabled: Boolean(row.enabled),
+    secretSealed: row.secret_sealed,
+    previousSecretSealed: row.previous_secret_sealed ?? null,
+    previousSecretExpiresAt: row.previous_secret_expires_at ?? null,
+    consecutiveFailures: Number(row.consecutive_failures),
+    lastError: row.last_error ?? null,
+    lastErrorAt: row.last_error_at ?? null,
+    disabledReason: row.disabled_reason ?? null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function endpointColumns(patch: EndpointPatch): Record<string, unknown> {
+  const map: Record<string, string> = {
+    url: 'url', description: 'description', enabled: 'enabled', secretSealed: 'secret_sealed',
+    previousSecretSealed: 'previous_secret_sealed', previousSecretExpiresAt: 'previous_secret_expires_at',
+    consecutiveFailures: 'consecutive_failures', lastError: 'last_error', lastErrorAt: 'last_error_at', disabledReason: 'disabled_reason',
+  };
+  const columns: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    if (key === 'events') columns.events = JSON.stringify(value);
+    else if (map[key]) columns[map[key]] = value;
+  }
+  return columns;
+}
+
+function toDelivery(row: Record<string, any>): WebhookDeliveryRecord {
+  return {
+    id: row.id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    endpointId: row.endpoint_id,
+    userId: row.user_id,
+    status: row.status,
+    attempts: Number(row.attempts),
+    nextAttemptAt: row.next_attempt_at,
+    lastStatusCode: row.last_status_code ?? null,
+    lastDurationMs: row.last_duration_ms ?? null,
+    lastError: row.last_error ?? null,
+    deliveredAt: row.delivered_at ?? null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const DELIVERY_COLUMNS = ['d.*', 'e.type as event_type'];
+
+export function webhooksRepository(db: Knex) {
+  const deliveries = () => db('webhook_deliveries as d').join('webhook_events as e', 'e.id', 'd.event_id');
+
+  return {
+    async insertEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
+      await db('webhook_endpoints').insert({
+        id: endpoint.id,
+        user_id: endpoint.userId,
+        created_at: endpoint.createdAt,
+        updated_at: endpoint.updatedAt,
+        ...endpointColumns(endpoint),
+      });
+    },
+    async findEndpoint(userId: string, id: string): Promise<WebhookEndpointRecord | undefined> {
+      const row = await db('webhook_endpoints').where({ id, user_id: userId }).first();
+      return row ? toEndpoint(row) : undefined;
+    },
+    async endpointById(id: string): Promise<WebhookEndpointRecord | undefined> {
+      const row = await db('webhook_endpoints').where({ id }).first();
+      return row ? toEndpoint(row) : undefined;
+    },
+    listEndpoints(userId: string, offset: number, limit: number): Promise<Page<WebhookEndpointRecord>> {
+      return pageOf(() => db('webhook_endpoints').where({ user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, toEndpoint);
+    },
+    async subscribedEndpoints(userId: string, type: string): Promise<WebhookEndpointRecord[]> {
+      const rows = await db('webhook_endpoints').where({ user_id: userId });
+      return rows.map(toEndpoint).filter((e) => e.events.includes(type));
+    },
+    async updateEndpoint(userId: string, id: string, patch: EndpointPatch, now: string): Promise<boolean> {
+      return (await db('webhook_endpoints').where({ id, user_id: userId }).update({ ...endpointColumns(patch), updated_at: now })) > 0;
+    },
+    async deleteEndpoint(userId: string, id: string): Promise<boolean> {
+      return (await db('webhook_endpoints').where({ id, user_id: userId }).delete()) > 0;
+    },
+    async insertEvent(event: WebhookEventRecord): Promise<void> {
+      await db('webhook_events').insert({ id: event.id, user_id: event.userId, type: event.type, payload: event.payload, created_at: event.createdAt });
+    },
+    async eventById(id: string): Promise<WebhookEventRecord | undefined> {
+      const row = await db('webhook_events').where({ id }).first();
+      return row ? { id: row.id, userId: row.user_id, type: row.type, payload: row.payload, createdAt: row.created_at } : undefined;
+    },
+    async insertDelivery(d: { id: string; eventId: string; endpointId: string; userId: string; now: string }): Promise<void> {
+      await db('webhook_deliveries').insert({
+        id: d.id, event_id: d.eventId, endpoint_id: d.endpointId, user_id: d.userId, status: 'pending', attempts: 0,
+        next_attempt_at: d.now, created_at: d.now, updated_at: d.now,
+      });
+    },
+    async findDelivery(userId: string, id: string): Promise<WebhookDeliveryRecord | undefined> {
+      const row = await deliveries().where({ 'd.id': id, 'd.user_id': userId }).first(DELIVERY_COLUMNS);
+      return row ? toDelivery(row) : undefined;
+    },
+    listDeliveries(userId: string, endpointId: string, offset: number, limit: number): Promise<Page<WebhookDeliveryRecord>> {
+      const order = NEWEST_FIRST.map((o) => ({ ...o, column: `d.${o.column}` }));
+      return pageOf(() => deliveries().where({ 'd.endpoint_id': endpointId, 'd.user_id': userId }), DELIVERY_COLUMNS, order, offset, limit, toDelivery);
+    },
+    /** Pending deliveries of enabled endpoints that are due and not leased by a live dispatcher. */
+    async dueDeliveryIds(now: string, limit: number): Promise<string[]> {
+      const rows = await db('webhook_deliveries as d').join('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
+        .where('d.status', 'pending').andWhere('d.next_attempt_at', '<=', now).andWhere('w.enabled', true)
+        .andWhere((q) => q.whereNull('d.lease_until').orWhere('d.lease_until', '<', now))
+        .orderBy('d.next_attempt_at').limit(limit).select('d.id');
+      return rows.map((r: { id: string }) => r.id);
+    },
+    /** Takes the lease; false when another dispatcher took it first (the conditional update settles it). */
+    async lease(id: string, now: string, until: string): Promise<boolean> {
+      const changed = await db('webhook_deliveries').where({ id, status: 'pending' })
+        .andWhere((q) => q.whereNull('lease_until').orWhere('lease_until', '<', now))
+        .update({ lease_until: until, updated_at: now });
+      return changed > 0;
+    },
+    async deliveryById(id: string): Promise<WebhookDeliveryRecord | undefined> {
+      const row = await deliveries().where({ 'd.id': id }).first(DELIVERY_COLUMNS);
+      return row ? toDelivery(row) : undefined;
+    },
+    async recordAttempt(id: string, result: {
+      status: WebhookDeliveryRecord['status']; attempts: number; nextAttemptAt: string; statusCode: number | null;
+      durationMs: number; error: string | null; deliveredAt: string | null; now: string;
+    }): Promise<void> {
+      await db('webhook_deliveries').where({ id }).update({
+        status: result.status,
+        attempts: result.attempts,
+        next_attempt_at: result.nextAttemptAt,
+        lease_until: null,
+        last_status_code: result.statusCode,
+        last_duration_ms: result.durationMs,
+        last_error: result.error,
+        delivered_at: result.deliveredAt,
+        updated_at: result.now,
+      });
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { addSeconds, Clock, iso } from '../auth/clock';
+import { seal, unseal } from '../auth/seal';
+import { newId } from '../auth/token-format';
+import type { Repositories } from '../db/repositories';
+import type { WebhookEndpointRecord } from '../db/repositories/webhooks.repository';
+import { badRequest, notFound } from '../errors';
+import { generateSecret } from '../webhooks/signature';
+import { addressesOf, isPublicAddress } from '../webhooks/ssrf';
+
+export const WEBHOOK_EVENT_TYPES = [
+  'post.created', 'post.updated', 'post.deleted', 'token.created', 'token.revoked',
+  'run.succeeded', 'run.failed', 'checkout.completed', 'transfer.created',
+] as const;
+export const TEST_EVENT = 'webhook.test';
+export const SECRET_OVERLAP_SECONDS = 24 * 3600;
+
+export interface EndpointInput {
+  url?: string;
+  events?: string[];
+  description?: string;
+  enabled?: boolean;
+}
+
+/**
+ * Endpoints and the outbox. `emit` is called with the transaction of the change that causes the event,
+ * so an event exists exactly when its change does; the dispatcher delivers it later, at least once.
+ */
+export function createWebhooksService(repos: Repositories, clock: Clock, options: { dataKey: Buffer; allowPrivate: boolean }) {
+  /** https only, no credentials in the URL, and (unless allowed for development) public addresses only. */
+  async function checkedUrl(raw: string): Promise<string> {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw badRequest('invalid_webhook_url', 'The URL is not valid.');
+    }
+    const schemes = options.allowPrivate ? ['https:', 'http:'] : ['https:'];
+    if (!schemes.includes(url.protocol)) throw badRequest('invalid_webhook_url', 'Webhook URLs must use https.');
+    if (url.username || url.password) throw badRequest('invalid_webhook_url', 'Put no credentials in the URL; verify our signature instead.');
+    if (!options.allowPrivate) {
+      let addresses: string[];
+      try {
+        addresses = await addressesOf(url.hostname);
+      } catch {
+        throw badRequest('webhook_url_unresolvable', `${url.hostname} does not resolve.`);
+      }
+      const blocked = addresses.find((a) => !isPublicAddress(a));
+      if (blocked || addresses.length === 0) {
+        throw badRequest('webhook_url_not_public', `${url.hostname} resolves to ${blocked ?? 'nothing'}; webhooks go to public addresses only.`);
+      }
+    }
+    return url.toString();
+  }
+
+  async function get(userId: string, id: string): Promise<WebhookEndpointRecord> {
+    const endpoint = await repos.webhooks.findEndpoint(userId, id);
+    if (!endpoint) throw notFound('Webhook endpoint');
+    return endpoint;
+  }
+
+  async function enqueue(tx: Repositories, userId: string, type: string, data: unknown, endpoints: WebhookEndpointRecord[]): Promise<string[]> {
+    if (endpoints.length === 0) return [];
+    const now = iso(clock());
+    const eventId = newId('msg');
+    await tx.webhooks.insertEvent({ id: eventId, userId, type, payload: JSON.stringify({ type, timestamp: now, data }), createdAt: now });
+    const deliveryIds: string[] = [];
+    for (const endpoint of endpoints) {
+      const id = newId('dlv');
+      await tx.webhooks.insertDelivery({ id, eventId, endpointId: endpoint.id, userId, now });
+      deliveryIds.push(id);
+    }
+    return deliveryIds;
+  }
+
+  return {
+    get,
+    list: (userId: string, offset: number, limit: number) => repos.webhooks.listEndpoints(userId, offset, limit),
+
+    async create(userId: string, input: Required<Pick<EndpointInput, 'url' | 'events'>> & EndpointInput) {
+      const url = await checkedUrl(input.url);
+      const secret = generateSecret();
+      const now = iso(clock());
+      const endpoint: WebhookEndpointRecord = {
+        id: newId('wh'),
+        userId,
+        url,
+        description: input.description ?? '',
+        events: [...new Set(input.events)],
+        enabled: input.enabled ?? true,
+        secretSealed: seal(options.dataKey, secret),
+        previousSecretSealed: null,
+        previousSecretExpiresAt: null,
+        consecutiveFailures: 0,
+        lastError: null,
+        lastErrorAt: null,
+        disabledReason: null,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await repos.webhooks.insertEndpoint(endpoint);
+      return { endpoint, secret };
+    },
+
+    async update(userId: string, id: string, input: EndpointInput): Promise<WebhookEndpointRecord> {
+      await get(userId, id);
+      const patch: Parameters<typeof repos.webhooks.updateEndpoint>[2] = {};
+      if (input.url !== undefined) patch.url = await checkedUrl(input.url);
+      if (input.events !== undefined) patch.events = [...new Set(input.events)];
+      if (input.description !== undefined) patch.description = input.description;
+      if (input.enabled !== undefined) {
+        patch.enabled = input.enabled;
+        // Re-enabling starts afresh: the failure count and the reason it was switched off are cleared.
+        if (input.enabled) Object.assign(patch, { consecutiveFailures: 0, disabledReason: null });
+      }
+      await repos.webhooks.updateEndpoint(userId, id, patch, iso(clock()));
+      return get(userId, id);
+    },
+
+    async remove(userId: string, id: string): Promise<void> {
+      if (!(await repos.webhooks.deleteEndpoint(userId, id))) throw notFound('Webhook endpoint');
+    },
+
+    /** A new secret, shown once; the old one keeps signing beside it for 24 hours. */
+    async rotateSecret(userId: string, id: string) {
+      const endpoint = await get(userId, id);
+      const secret = generateSecret();
+      const now = clock();
+      await repos.webhooks.updateEndpoint(userId, id, {
+        secretSealed: seal(options.dataKey, secret),
+        previousSecretSealed: endpoint.secretSealed,
+        previousSecretExpiresAt: iso(addSeconds(now, SECRET_OVERLAP_SECONDS)),
+      }, iso(now));
+      return { endpoint: await get(userId, id), secret };
+    },
+
+    rotationEndsAt(endpoint: WebhookEndpointRecord): string | null {
+      const ends = endpoint.previousSecretExpiresAt;
+      return endpoint.previousSecretSealed && ends && ends > iso(clock()) ? ends : null;
+    },
+
+    /** The secrets to sign with now: the current one, and the previous one while its overlap lasts. */
+    signingSecrets(endpoint: WebhookEndpointRecord): string[] {
+      const secrets = [unseal(options.dataKey, endpoint.secretSealed)];
+      if (endpoint.previousSecretSealed && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > iso(clock())) {
+        secrets.push(unseal(options.dataKey, endpoint.previousSecretSealed));
+      }
+      return secrets;
+    },
+
+    /** Writes an event for every endpoint of the user subscribed to it, inside the caller's transaction. */
+    async emit(tx: Repositories, userId: string, type: (typeof WEBHOOK_EVENT_TYPES)[number], data: unknown): Promise<void> {
+      const endpoints = await tx.webhooks.subscribedEndpoints(userId, type);
+      await enqueue(tx, userId, type, data, endpoints);
+    },
+
+    async sendTest(userId: string, id: string) {
+      const endpoint = await get(userId, id);
+      const [deliveryId] = await repos.transaction((tx) => enqueue(tx, userId, TEST_EVENT, { endpoint_id: endpoint.id, message: 'This is a test event from GetPaidX.' }, [endpoint]));
+      return (await repos.webhooks.findDelivery(userId, deliveryId!))!;
+    },
+
+    async deliveries(userId: string, endpointId: string, offset: number, limit: number) {
+      await get(userId, endpointId);
+      return repos.webhooks.listDeliveries(userId, endpointId, offset, limit);
+    },
+
+    /** Sends the same event (same webhook-id) to the same endpoint again, as a new delivery. */
+    async redeliver(userId: string, deliveryId: string) {
+      const original = await repos.webhooks.findDelivery(userId, deliveryId);
+      if (!original) throw notFound('Delivery');
+      const id = newId('dlv');
+      await repos.webhooks.insertDelivery({ id, eventId: original.eventId, endpointId: original.endpointId, userId, now: iso(clock()) });
+      return (await repos.webhooks.findDelivery(userId, id))!;
+    },
+  };
+}
+
+export type WebhooksService = ReturnType<typeof createWebhooksService>;
