@@ -1181,6 +1181,8 @@ export interface components {
             /** @description Base32 TOTP secret. */
             secret: string;
             otpauth_url: string;
+            /** @description The otpauth URL as an SVG QR code, drawn by the server so the secret never goes to a third-party QR service. */
+            qr_svg: string;
         };
         TwoFactorStatus: {
             two_factor_enabled: boolean;

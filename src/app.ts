@@ -18,6 +18,7 @@ import { authorize } from './http/authorize';
 import { catalogNotModified } from './http/catalog-not-modified';
 import { pipeline } from './http/pipeline';
 import { docsRouter } from './http/docs';
+import { webRouter } from './web/router';
 import { errorHandler } from './http/error-handler';
 import { requestContext } from './http/request-context';
 import { createAccountsService } from './services/accounts.service';
@@ -125,6 +126,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
 
   app.use(docsRouter(contract, PROJECT_ROOT, config.specPath));
+  app.use(webRouter(PROJECT_ROOT));
   app.use(pipeline(
     catalogNotModified(services.catalog),
     requestContext(log, (req, res) => {

@@ -1,3 +1,4 @@
+import QRCode from 'qrcode';
 import type { CookieOptions, Request } from 'express';
 import { sessionCookieName } from '../auth/authenticate';
 import { body, caller, HandlerMap, noStore } from './kit';
@@ -45,7 +46,9 @@ export function authHandlers({ accounts, config }: Services): HandlerMap {
     },
 
     async setUpTwoFactor(req, res) {
-      noStore(res).json(await accounts.setUpTwoFactor(caller(req).user));
+      const setup = await accounts.setUpTwoFactor(caller(req).user);
+      const qrSvg = await QRCode.toString(setup.otpauth_url, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
+      noStore(res).json({ ...setup, qr_svg: qrSvg });
     },
 
     async enableTwoFactor(req, res) {
