@@ -1,0 +1,194 @@
+/**
+ * Settings → API in a real browser: Debian's Chromium driven by playwright-core against the compiled
+ * server. Sign up, enrol 2FA (codes computed here), sign in with a code, create a posts:read token, use
+ * it, revoke it in the page, add a webhook endpoint and see its secret once. Screenshots of each step go
+ * to test-results/. Skipped, with a message, only when Chromium is missing outside CI.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as OTPAuth from 'otpauth';
+import type { Browser, Page } from 'playwright-core';
+import { startReceiver } from '../helpers/receiver';
+import { killStartedProcesses, PROJECT_ROOT, startCompiledServer } from '../helpers/server';
+
+function chromiumPath(): string | undefined {
+  try {
+    return execFileSync('which', ['chromium'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const executablePath = chromiumPath();
+if (!executablePath && process.env.CI === 'true') {
+  throw new Error('Chromium is required in CI (apt-get install -y chromium); .ci/run installs it.');
+}
+if (!executablePath) console.log('skipped: the browser tests need Chromium (apt-get install -y chromium); CI installs it and runs them');
+const describeBrowser = executablePath ? describe : describe.skip;
+
+const shots = join(PROJECT_ROOT, 'test-results');
+const dir = mkdtempSync(join(tmpdir(), 'gpx-browser-'));
+
+describeBrowser('Settings → API in Chromium', () => {
+  let browser: Browser;
+  let page: Page;
+  let base: string;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let step = 0;
+  const shot = async (name: string) => {
+    step += 1;
+    await page.screenshot({ path: join(shots, `browser-${String(step).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+  const email = `browser.${Date.now()}@example.com`;
+  const password = 'a-long-browser-passphrase';
+  let totp: OTPAuth.TOTP;
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true });
+    for (const old of readdirSync(shots).filter((f) => f.startsWith('browser-'))) rmSync(join(shots, old));
+    receiver = await startReceiver();
+    const server = await startCompiledServer(dir, { COOKIE_SECURE: 'false', WEBHOOKS_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '100' });
+    base = server.url;
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    page.on('dialog', (dialog) => void dialog.accept());
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await receiver?.close();
+    killStartedProcesses();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('signs up and lands on Security, where 2FA is enrolled with a code', async () => {
+    await page.goto(`${base}/signup`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await shot('signup');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(`${base}/settings/security`);
+    await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await page.locator('#twofa-setup').waitFor({ state: 'visible' });
+    const secret = (await page.locator('#twofa-secret').textContent())!;
+    expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+    expect(await page.locator('#twofa-qr').getAttribute('src')).toMatch(/^data:image\/svg\+xml;base64,/);
+    await shot('2fa-qr');
+    totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret) });
+    await page.getByLabel('Code shown in the app').fill(totp.generate());
+    await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    await page.locator('#twofa-state', { hasText: 'Two-factor authentication is on.' }).waitFor();
+    await shot('2fa-on');
+  }, 30_000);
+
+  it('signs out, and signs in again with password and then the code', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${base}/login`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#code-step').waitFor({ state: 'visible' });
+    // The enrolment used this 30-second step's code; the next step's code is accepted too.
+    await page.getByLabel('6-digit code from your authenticator app').fill(totp.generate({ timestamp: Date.now() + 30_000 }));
+    await shot('login-code');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${base}/settings/api`);
+    await page.locator('#twofa-notice').waitFor({ state: 'hidden' });
+  }, 30_000);
+
+  let token = '';
+  it('explains a bad request next to the control, then creates a posts:read token shown once', async () => {
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.waitForFunction(() => ((globalThis as any).document.querySelector('#token-name-error')?.textContent ?? '') !== '');
+    expect(await page.locator('#token-name').getAttribute('aria-invalid')).toBe('true');
+    await shot('token-error');
+    await page.getByLabel('Token name').fill('browser test');
+    await page.getByLabel('posts:read').check();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.locator('#token-reveal').waitFor({ state: 'visible' });
+    token = await page.locator('#new-token').inputValue();
+    expect(token).toMatch(/^gpx_pat_/);
+    expect(await page.locator('#token-reveal').textContent()).toContain('You will not see it again');
+    expect(await page.locator('#curl-example').textContent()).toContain(`Authorization: Bearer ${token}`);
+    await shot('token-created');
+  }, 30_000);
+
+  it('the token works from a script within its scope, and is refused beyond it', async () => {
+    const catalog = await fetch(`${base}/api/programmatic/catalog`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(catalog.status).toBe(200);
+    const listPosts = ((await catalog.json()) as any).operations.find((o: any) => o.operation_id === 'listPosts');
+    expect(listPosts.callable).toBe(true);
+    expect((await fetch(`${base}/api/posts`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(200);
+    const write = await fetch(`${base}/api/posts`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'nope' }) });
+    expect(write.status).toBe(403);
+    expect(((await write.json()) as any).error.details.missing_scopes).toEqual(['posts:write']);
+  });
+
+  it('lists the token without its secret and revokes it; the next call fails', async () => {
+    await page.reload();
+    const row = page.locator('#token-table tbody tr', { hasText: 'browser test' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('posts:read');
+    expect(await row.textContent()).toContain('from 127.0.0.1'); // last used: time and address
+    expect(await page.content()).not.toContain(token);
+    await shot('token-list');
+    await row.getByRole('button', { name: 'Revoke browser test' }).click();
+    await page.locator('#page-status', { hasText: 'was revoked' }).waitFor();
+    await page.locator('#token-table tbody tr', { hasText: 'browser test' }).waitFor({ state: 'detached' });
+    expect((await fetch(`${base}/api/posts`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401);
+    await shot('token-revoked');
+  }, 30_000);
+
+  it('adds a webhook endpoint, shows its secret once, and sends a test event', async () => {
+    await page.getByLabel('Endpoint URL').fill(`${receiver.url}/hook`);
+    await page.getByLabel('post.created').check();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.locator('#webhook-reveal').waitFor({ state: 'visible' });
+    const secret = await page.locator('#new-webhook-secret').inputValue();
+    expect(secret).toMatch(/^whsec_/);
+    await shot('webhook-secret');
+    await page.reload();
+    expect(await page.content()).not.toContain(secret);
+    const row = page.locator('#webhook-table tbody tr', { hasText: `${receiver.url}/hook` });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('enabled');
+    await row.getByRole('button', { name: 'Send test' }).click();
+    await page.locator('#deliveries').waitFor({ state: 'visible' });
+    await pollUntil(async () => receiver.received.length === 1);
+    expect(JSON.parse(receiver.received[0]!.body).type).toBe('webhook.test');
+    await shot('webhook-test');
+  }, 30_000);
+
+  it('labels every control and stays usable on a narrow window', async () => {
+    const unlabeled = await page.$$eval('input, select, button', (nodes: any[]) => nodes
+      .filter((n) => n.offsetParent !== null)
+      .filter((n) => {
+        const el = n;
+        if (el.tagName === 'BUTTON') return !(el.textContent?.trim() || el.getAttribute('aria-label'));
+        return !(el.labels && el.labels.length > 0) && !el.getAttribute('aria-label');
+      })
+      .map((n) => n.outerHTML as string));
+    expect(unlabeled).toEqual([]);
+    // Keyboard: Tab reaches the first form control.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.tagName as string)).toMatch(/A|BUTTON|INPUT/);
+    await page.setViewportSize({ width: 375, height: 800 });
+    const overflow = await page.evaluate(() => {
+      const root = (globalThis as any).document.documentElement;
+      return (root.scrollWidth - root.clientWidth) as number;
+    });
+    expect(overflow).toBeLessThanOrEqual(1);
+    await shot('narrow');
+  }, 30_000);
+});
+
+async function pollUntil(probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
