@@ -46,6 +46,19 @@ const field = (id: string, label: string, input: string, hint = '') => `
         <p class="error" id="${id}-error" role="alert"></p>
       </div>`;
 
+/** A secret shown once: its value in a read-only box with a copy button, and what to do next. */
+const reveal = (name: string, title: string, inputId: string, label: string, extra = '') => `
+      <div id="${name}-reveal" class="reveal" hidden tabindex="-1">
+        <h3>${title}</h3>
+        <p><strong>Copy it now. You will not see it again.</strong></p>
+        <div class="copy-row">
+          <label for="${inputId}" class="visually-hidden">${label}</label>
+          <input id="${inputId}" readonly>
+          <button type="button" id="copy-${inputId.replace(/^new-/, '')}">Copy</button>
+        </div>${extra}
+        <button type="button" id="${name}-reveal-done">I have stored it</button>
+      </div>`;
+
 export const PAGES: Record<string, string> = {
   '/signup': layout({
     title: 'Create your account', page: 'signup', nav: false, body: `
@@ -118,18 +131,10 @@ export const PAGES: Record<string, string> = {
         <p class="error form-error" role="alert"></p>
         <button type="submit">Create token</button>
       </form>
-      <div id="token-reveal" class="reveal" hidden tabindex="-1">
-        <h3>Your new token</h3>
-        <p><strong>Copy it now. You will not see it again.</strong></p>
-        <div class="copy-row">
-          <label for="new-token" class="visually-hidden">New token</label>
-          <input id="new-token" readonly>
-          <button type="button" id="copy-token">Copy</button>
-        </div>
-        <p>Try it:</p>
-        <pre id="curl-example"></pre>
-        <button type="button" id="token-reveal-done">I have stored it</button>
-      </div>
+      ${reveal('token', 'Your new token', 'new-token', 'New token', `
+        <p id="curl-label">Try it from a terminal:</p>
+        <pre id="curl-example" aria-labelledby="curl-label"></pre>
+        <button type="button" id="copy-curl" class="secondary">Copy command</button>`)}
       <table id="token-table">
         <caption>Your tokens</caption>
         <thead><tr><th scope="col">Name</th><th scope="col">Access</th><th scope="col">Token</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead>
@@ -147,16 +152,7 @@ export const PAGES: Record<string, string> = {
         <p class="error form-error" role="alert"></p>
         <button type="submit">Add endpoint</button>
       </form>
-      <div id="webhook-reveal" class="reveal" hidden tabindex="-1">
-        <h3>Signing secret</h3>
-        <p><strong>Copy it now. You will not see it again.</strong></p>
-        <div class="copy-row">
-          <label for="new-webhook-secret" class="visually-hidden">Signing secret</label>
-          <input id="new-webhook-secret" readonly>
-          <button type="button" id="copy-webhook-secret">Copy</button>
-        </div>
-        <button type="button" id="webhook-reveal-done">I have stored it</button>
-      </div>
+      ${reveal('webhook', 'Signing secret', 'new-webhook-secret', 'Signing secret')}
       <table id="webhook-table">
         <caption>Your endpoints</caption>
         <thead><tr><th scope="col">URL</th><th scope="col">Events</th><th scope="col">Status</th><th scope="col">Last error</th><th scope="col">Actions</th></tr></thead>

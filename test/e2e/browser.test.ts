@@ -41,6 +41,8 @@ describeBrowser('Settings → API in Chromium', () => {
     step += 1;
     await page.screenshot({ path: join(shots, `browser-${String(step).padStart(2, '0')}-${name}.png`), fullPage: true });
   };
+  /** The page script has loaded what it shows and wired its forms. */
+  const ready = () => page.locator('body[data-ready="true"]').waitFor();
   const email = `browser.${Date.now()}@example.com`;
   const password = 'a-long-browser-passphrase';
   let totp: OTPAuth.TOTP;
@@ -55,6 +57,7 @@ describeBrowser('Settings → API in Chromium', () => {
     browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
     page.on('dialog', (dialog) => void dialog.accept());
+    page.on('pageerror', (err) => console.log('browser error:', err.message));
   }, 60_000);
 
   afterAll(async () => {
@@ -66,11 +69,13 @@ describeBrowser('Settings → API in Chromium', () => {
 
   it('signs up and lands on Security, where 2FA is enrolled with a code', async () => {
     await page.goto(`${base}/signup`);
+    await ready();
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
     await shot('signup');
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.waitForURL(`${base}/settings/security`);
+    await ready();
     await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
     await page.locator('#twofa-setup').waitFor({ state: 'visible' });
     const secret = (await page.locator('#twofa-secret').textContent())!;
@@ -87,6 +92,7 @@ describeBrowser('Settings → API in Chromium', () => {
   it('signs out, and signs in again with password and then the code', async () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${base}/login`);
+    await ready();
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -96,6 +102,7 @@ describeBrowser('Settings → API in Chromium', () => {
     await shot('login-code');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${base}/settings/api`);
+    await ready();
     await page.locator('#twofa-notice').waitFor({ state: 'hidden' });
   }, 30_000);
 
@@ -129,6 +136,7 @@ describeBrowser('Settings → API in Chromium', () => {
 
   it('lists the token without its secret and revokes it; the next call fails', async () => {
     await page.reload();
+    await ready();
     const row = page.locator('#token-table tbody tr', { hasText: 'browser test' });
     await row.waitFor();
     expect(await row.textContent()).toContain('posts:read');
@@ -151,6 +159,7 @@ describeBrowser('Settings → API in Chromium', () => {
     expect(secret).toMatch(/^whsec_/);
     await shot('webhook-secret');
     await page.reload();
+    await ready();
     expect(await page.content()).not.toContain(secret);
     const row = page.locator('#webhook-table tbody tr', { hasText: `${receiver.url}/hook` });
     await row.waitFor();

@@ -97,15 +97,17 @@ function onSubmit(form, handler) {
   });
 }
 
-async function copy(input, button) {
+async function copy(source, button) {
+  const text = 'value' in source ? source.value : source.textContent;
+  const label = button.textContent;
   try {
-    await navigator.clipboard.writeText(input.value);
+    await navigator.clipboard.writeText(text);
   } catch {
-    input.select();
+    if ('select' in source) source.select();
     document.execCommand('copy');
   }
   button.textContent = 'Copied';
-  setTimeout(() => (button.textContent = 'Copy'), 2000);
+  setTimeout(() => (button.textContent = label), 2000);
 }
 
 /** Pages behind sign-in: load the session (and its CSRF token) or go to the sign-in page. */
@@ -130,7 +132,7 @@ function nextPath() {
 }
 
 const pages = {
-  signup() {
+  async signup() {
     const form = $('#signup-form');
     onSubmit(form, async (data) => {
       const email = data.get('email');
@@ -142,7 +144,7 @@ const pages = {
     });
   },
 
-  login() {
+  async login() {
     const form = $('#login-form');
     onSubmit(form, async (data) => {
       const body = { email: data.get('email'), password: data.get('password') };
@@ -163,13 +165,11 @@ const pages = {
   },
 
   async security() {
-    const session = await requireSession();
     const state = $('#twofa-state');
     const render = (enabled) => {
       state.textContent = enabled ? 'Two-factor authentication is on.' : 'Two-factor authentication is off. Turn it on to create access tokens.';
       $('#twofa-start').hidden = enabled;
     };
-    render(session.user.two_factor_enabled);
     $('#twofa-start').addEventListener('click', async () => {
       const setup = await api('POST', '/api/auth/2fa/setup');
       $('#twofa-qr').src = `data:image/svg+xml;base64,${btoa(setup.qr_svg)}`;
@@ -189,16 +189,12 @@ const pages = {
       $('#password-form').reset();
       announce('Password changed. Your other sessions were signed out.');
     });
+    const session = await requireSession();
+    render(session.user.two_factor_enabled);
   },
 
   async api() {
-    const session = await requireSession();
-    $('#twofa-notice').hidden = session.two_factor_verified;
-    const catalog = await api('GET', '/api/programmatic/catalog');
-    renderScopeChoices(catalog);
-    renderEventChoices();
-    await Promise.all([refreshTokens(), refreshWebhooks()]);
-
+    // Handlers first, so a quick click never falls through to a native form submission.
     onSubmit($('#token-form'), async (data) => {
       const scopes = data.getAll('scopes');
       const role = data.get('role');
@@ -214,6 +210,7 @@ const pages = {
       await refreshTokens();
     });
     $('#copy-token').addEventListener('click', (e) => copy($('#new-token'), e.currentTarget));
+    $('#copy-curl').addEventListener('click', (e) => copy($('#curl-example'), e.currentTarget));
     $('#token-reveal-done').addEventListener('click', () => hideReveal('#token-reveal', '#new-token'));
 
     onSubmit($('#webhook-form'), async (data) => {
@@ -226,11 +223,19 @@ const pages = {
     });
     $('#copy-webhook-secret').addEventListener('click', (e) => copy($('#new-webhook-secret'), e.currentTarget));
     $('#webhook-reveal-done').addEventListener('click', () => hideReveal('#webhook-reveal', '#new-webhook-secret'));
+
+    const session = await requireSession();
+    $('#twofa-notice').hidden = session.two_factor_verified;
+    const catalog = await api('GET', '/api/programmatic/catalog');
+    renderScopeChoices(catalog);
+    renderEventChoices();
+    await Promise.all([refreshTokens(), refreshWebhooks()]);
   },
 };
 
 function hideReveal(panel, input) {
   $(input).value = '';
+  if (panel === '#token-reveal') $('#curl-example').textContent = '';
   $(panel).hidden = true;
 }
 
@@ -349,5 +354,10 @@ async function deleteEndpoint(endpoint) {
   await refreshWebhooks();
 }
 
+// data-ready tells people's assistive tools nothing, but tells the browser tests the page is live.
 const page = document.body.dataset.page;
-if (pages[page]) pages[page]().catch((err) => announce(err.message));
+if (pages[page]) {
+  pages[page]()
+    .catch((err) => announce(err.message))
+    .finally(() => (document.body.dataset.ready = 'true'));
+}
