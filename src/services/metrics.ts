@@ -19,9 +19,18 @@ export function createMetrics() {
     registers: [registry],
   });
 
+  // One labelled child per (operation, status), looked up once: the hot path then only adds 1.
+  const children = new Map<string, ReturnType<typeof requests.labels>>();
+
   return {
     observe(operationId: string | undefined, status: number, errorCode: string | undefined): void {
-      requests.inc({ operation_id: operationId ?? 'unmatched', status: String(status) });
+      const key = `${operationId ?? 'unmatched'} ${status}`;
+      let child = children.get(key);
+      if (!child) {
+        child = requests.labels({ operation_id: operationId ?? 'unmatched', status: String(status) });
+        children.set(key, child);
+      }
+      child.inc();
       if ((status === 401 || status === 403) && errorCode) authFailures.inc({ reason: errorCode });
     },
     contentType: registry.contentType,
