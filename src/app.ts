@@ -37,6 +37,8 @@ import { createUsageService } from './services/usage.service';
 import { createWebhooksService } from './services/webhooks.service';
 import { createDispatcher } from './webhooks/dispatcher';
 import { createSender } from './webhooks/sender';
+import { createWorkspacesService } from './services/workspaces.service';
+import { createWorker } from './workspaces/worker';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { perCredentialRateLimit } from './http/rate-limit';
@@ -72,6 +74,7 @@ export function createServices(deps: AppDeps) {
     metrics: createMetrics(),
     health: () => repos.ping(),
     webhooks,
+    workspaces: createWorkspacesService(repos, contract, clock),
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
   const dispatcher = createDispatcher({
@@ -79,7 +82,8 @@ export function createServices(deps: AppDeps) {
     send: createSender({ allowPrivate: config.webhooks.allowPrivate, timeoutMs: config.webhooks.timeoutMs }),
     options: config.webhooks,
   });
-  return { services, authenticate, jwt, dispatcher };
+  const worker = createWorker({ repos, contract, clock, log, webhooks, options: config.worker });
+  return { services, authenticate, jwt, dispatcher, worker };
 }
 
 /**
@@ -116,7 +120,7 @@ function onlyWithCookies(parser: RequestHandler): RequestHandler {
  */
 export function createApp(deps: AppDeps): Express {
   const { config, contract, log, repos, clock } = deps;
-  const { services, authenticate, dispatcher } = createServices(deps);
+  const { services, authenticate, dispatcher, worker } = createServices(deps);
   const handlers = buildHandlers(contract, services);
   const validator = createValidatorStages(config.specPath, config.validateResponses);
 
@@ -152,8 +156,9 @@ export function createApp(deps: AppDeps): Express {
   // server.ts starts the webhook dispatcher (tests drive it with runOnce) and, on shutdown, stops it
   // and writes the batched usage counts.
   app.locals.dispatcher = dispatcher;
+  app.locals.worker = worker;
   app.locals.beforeShutdown = async () => {
-    await dispatcher.stop();
+    await Promise.all([dispatcher.stop(), worker.stop()]);
     await services.usage.flush();
   };
   return app;

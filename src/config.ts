@@ -41,6 +41,13 @@ export interface Config {
     readonly leaseSeconds: number;
     readonly pollMs: number;
   };
+  readonly worker: {
+    /** Run workspace runs inside the API process; false when `npm run worker` processes do it. */
+    readonly inProcess: boolean;
+    readonly leaseSeconds: number;
+    readonly pollMs: number;
+    readonly maxAttempts: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -144,6 +151,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       retryBaseSeconds: int(env, 'WEBHOOK_RETRY_BASE_SECONDS', 30),
       leaseSeconds: int(env, 'WEBHOOK_LEASE_SECONDS', 60),
       pollMs: int(env, 'WEBHOOK_POLL_MS', 1000),
+    },
+    worker: {
+      inProcess: bool(env, 'WORKER_IN_PROCESS', true),
+      leaseSeconds: int(env, 'WORKER_LEASE_SECONDS', 300),
+      pollMs: int(env, 'WORKER_POLL_MS', 1000),
+      maxAttempts: int(env, 'WORKER_MAX_ATTEMPTS', 3),
     },
     ...overrides,
   };

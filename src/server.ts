@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   });
   server.keepAliveTimeout = 65_000;
   app.locals.dispatcher.start();
+  if (config.worker.inProcess) app.locals.worker.start();
 
   let closing = false;
   const shutdown = (signal: string) => {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './migrations/001_initial';
 import * as contentAndAccount from './migrations/002_content_and_account';
 import * as webhooks from './migrations/003_webhooks';
+import * as workspaces from './migrations/004_workspaces';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['001_initial', initial],
   ['002_content_and_account', contentAndAccount],
   ['003_webhooks', webhooks],
+  ['004_workspaces', workspaces],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

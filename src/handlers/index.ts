@@ -14,10 +14,11 @@ import { placesHandlers } from './places.handlers';
 import { sharingHandlers } from './sharing.handlers';
 import { systemHandlers } from './system.handlers';
 import { webhooksHandlers } from './webhooks.handlers';
+import { workspacesHandlers } from './workspaces.handlers';
 
 const FACTORIES = [
   authHandlers, accountHandlers, tokensHandlers, postsHandlers, adminHandlers, programmaticHandlers,
-  placesHandlers, artifactsHandlers, notificationsHandlers, membershipsHandlers, sharingHandlers, webhooksHandlers, systemHandlers,
+  placesHandlers, artifactsHandlers, notificationsHandlers, membershipsHandlers, sharingHandlers, workspacesHandlers, webhooksHandlers, systemHandlers,
 ];
 
 /**

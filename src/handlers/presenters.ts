@@ -1,3 +1,4 @@
+import type { RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
 import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../db/repositories/webhooks.repository';
 import type { ArtifactRecord } from '../db/repositories/artifacts.repository';
 import type { MemberRecord, OrganizationRecord } from '../db/repositories/organizations.repository';
@@ -186,5 +187,37 @@ export function presentWebhookDelivery(delivery: WebhookDeliveryRecord): Schemas
     last_error: delivery.lastError,
     delivered_at: delivery.deliveredAt,
     created_at: delivery.createdAt,
+  };
+}
+
+export function presentWorkspace(workspace: WorkspaceRecord, token: TokenRecord | undefined): Schemas['Workspace'] {
+  return {
+    id: workspace.id,
+    name: workspace.name,
+    description: workspace.description,
+    default_prompt: workspace.defaultPrompt,
+    bound_token: token
+      ? { id: token.id, name: token.name, display_hint: token.displayHint, scopes: token.scopes as Schemas['Scope'][], role: token.role as Schemas['Role'] | null }
+      : null,
+    created_at: workspace.createdAt,
+    updated_at: workspace.updatedAt,
+  };
+}
+
+export function presentRun(run: RunRecord): Schemas['Run'] {
+  return {
+    id: run.id,
+    workspace_id: run.workspaceId,
+    status: run.status,
+    trigger: run.trigger,
+    prompt: run.prompt,
+    overrides: run.overrides,
+    attempts: run.attempts,
+    effective_scopes: run.effectiveScopes,
+    result_summary: run.resultSummary,
+    error: run.error,
+    queued_at: run.queuedAt,
+    started_at: run.startedAt,
+    finished_at: run.finishedAt,
   };
 }

@@ -13,6 +13,7 @@ import type { PlacesService } from '../services/places.service';
 import type { SharingService } from '../services/sharing.service';
 import type { UsageService } from '../services/usage.service';
 import type { WebhooksService } from '../services/webhooks.service';
+import type { WorkspacesService } from '../services/workspaces.service';
 
 export interface Services {
   config: Config;
@@ -32,4 +33,5 @@ export interface Services {
   /** Resolves when the database answers a trivial query. */
   health: () => Promise<void>;
   webhooks: WebhooksService;
+  workspaces: WorkspacesService;
 }

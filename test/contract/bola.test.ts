@@ -28,7 +28,7 @@ let intruderBrowser: BrowserSession;
 
 async function snapshot(): Promise<string> {
   const k = t.database.knex;
-  const tables = ['posts', 'places', 'artifacts', 'organizations', 'organization_members', 'organization_invitations', 'referral_links', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries'];
+  const tables = ['posts', 'places', 'artifacts', 'organizations', 'organization_members', 'organization_invitations', 'referral_links', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'workspaces', 'workspace_runs'];
   return JSON.stringify(await Promise.all(tables.map((table) => k(table).select('*').orderBy(table === 'organization_members' ? 'user_id' : 'id'))));
 }
 
@@ -45,6 +45,9 @@ beforeAll(async () => {
   const token = await createPat(t, owner, { scopes: ['posts:read'] });
   const endpoint = await request(t.app).post('/api/webhooks/endpoints').set(bearer(pat)).send({ url: 'http://127.0.0.1:9/private-hook', events: ['post.created'] });
   const delivery = await request(t.app).post(`/api/webhooks/endpoints/${endpoint.body.id}/test`).set(bearer(pat));
+  const workspace = await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'private workspace', default_prompt: 'private prompt' });
+  await request(t.app).put(`/api/workspaces/${workspace.body.id}/binding`).set(bearer(pat)).send({ token_id: token.id });
+  const run = await request(t.app).post(`/api/workspaces/${workspace.body.id}/runs`).set(bearer(pat)).send({});
   ids = {
     postId: post.body.id,
     artifactId: artifact.body.id,
@@ -55,6 +58,8 @@ beforeAll(async () => {
     tokenId: token.id,
     endpointId: endpoint.body.id,
     deliveryId: delivery.body.id,
+    workspaceId: workspace.body.id,
+    runId: run.body.id,
   };
   for (const [name, id] of Object.entries(ids)) if (!id) throw new Error(`fixture ${name} was not created`);
 

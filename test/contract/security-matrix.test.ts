@@ -82,6 +82,8 @@ async function databaseSnapshot(): Promise<string> {
     k('webhook_endpoints').select('*').orderBy('id'),
     k('webhook_events').select('*').orderBy('id'),
     k('webhook_deliveries').select('*').orderBy('id'),
+    k('workspaces').select('*').orderBy('id'),
+    k('workspace_runs').select('*').orderBy('id'),
   ]));
 }
 

@@ -1,0 +1,160 @@
+import type { Knex } from 'knex';
+import { NEWEST_FIRST, Page, pageOf } from '../page';
+
+export interface WorkspaceRecord {
+  id: string;
+  userId: string;
+  name: string;
+  description: string;
+  defaultPrompt: string;
+  boundTokenId: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type RunStatus = 'QUEUED' | 'CLAIMED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
+export const FINISHED: readonly RunStatus[] = ['SUCCEEDED', 'FAILED', 'CANCELED'];
+
+export interface RunRecord {
+  id: string;
+  workspaceId: string;
+  userId: string;
+  status: RunStatus;
+  trigger: string;
+  prompt: string;
+  overrides: Record<string, unknown>;
+  attempts: number;
+  claimedBy: string | null;
+  effectiveScopes: string[] | null;
+  resultSummary: string | null;
+  error: string | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  updatedAt: string;
+}
+
+function toWorkspace(row: Record<string, any>): WorkspaceRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    description: row.description,
+    defaultPrompt: row.default_prompt,
+    boundTokenId: row.bound_token_id ?? null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toRun(row: Record<string, any>): RunRecord {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    userId: row.user_id,
+    status: row.status,
+    trigger: row.trigger,
+    prompt: row.prompt,
+    overrides: JSON.parse(row.overrides),
+    attempts: Number(row.attempts),
+    claimedBy: row.claimed_by ?? null,
+    effectiveScopes: row.effective_scopes ? JSON.parse(row.effective_scopes) : null,
+    resultSummary: row.result_summary ?? null,
+    error: row.error ?? null,
+    queuedAt: row.queued_at,
+    startedAt: row.started_at ?? null,
+    finishedAt: row.finished_at ?? null,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
+  return {
+    async insert(w: WorkspaceRecord): Promise<void> {
+      await db('workspaces').insert({
+        id: w.id, user_id: w.userId, name: w.name, description: w.description, default_prompt: w.defaultPrompt,
+        bound_token_id: w.boundTokenId, created_at: w.createdAt, updated_at: w.updatedAt,
+      });
+    },
+    async find(userId: string, id: string): Promise<WorkspaceRecord | undefined> {
+      const row = await db('workspaces').where({ id, user_id: userId }).first();
+      return row ? toWorkspace(row) : undefined;
+    },
+    async byId(id: string): Promise<WorkspaceRecord | undefined> {
+      const row = await db('workspaces').where({ id }).first();
+      return row ? toWorkspace(row) : undefined;
+    },
+    list(userId: string, offset: number, limit: number): Promise<Page<WorkspaceRecord>> {
+      return pageOf(() => db('workspaces').where({ user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, toWorkspace);
+    },
+    async update(userId: string, id: string, patch: Partial<Pick<WorkspaceRecord, 'name' | 'description' | 'defaultPrompt' | 'boundTokenId'>>, now: string): Promise<boolean> {
+      const columns: Record<string, unknown> = { updated_at: now };
+      if (patch.name !== undefined) columns.name = patch.name;
+      if (patch.description !== undefined) columns.description = patch.description;
+      if (patch.defaultPrompt !== undefined) columns.default_prompt = patch.defaultPrompt;
+      if (patch.boundTokenId !== undefined) columns.bound_token_id = patch.boundTokenId;
+      return (await db('workspaces').where({ id, user_id: userId }).update(columns)) > 0;
+    },
+    async delete(userId: string, id: string): Promise<boolean> {
+      return (await db('workspaces').where({ id, user_id: userId }).delete()) > 0;
+    },
+
+    async insertRun(run: RunRecord): Promise<void> {
+      await db('workspace_runs').insert({
+        id: run.id, workspace_id: run.workspaceId, user_id: run.userId, status: run.status, trigger: run.trigger,
+        prompt: run.prompt, overrides: JSON.stringify(run.overrides), attempts: run.attempts, queued_at: run.queuedAt, updated_at: run.updatedAt,
+      });
+    },
+    async findRun(userId: string, workspaceId: string, id: string): Promise<RunRecord | undefined> {
+      const row = await db('workspace_runs').where({ id, workspace_id: workspaceId, user_id: userId }).first();
+      return row ? toRun(row) : undefined;
+    },
+    listRuns(userId: string, workspaceId: string, filter: { status?: string; trigger?: string }, offset: number, limit: number): Promise<Page<RunRecord>> {
+      const filtered = () => {
+        const q = db('workspace_runs').where({ workspace_id: workspaceId, user_id: userId });
+        if (filter.status) q.andWhere({ status: filter.status });
+        if (filter.trigger) q.andWhere({ trigger: filter.trigger });
+        return q;
+      };
+      const order = [{ column: 'queued_at', order: 'desc' as const }, { column: 'id', order: 'desc' as const }];
+      return pageOf(filtered, ['*'], order, offset, limit, toRun);
+    },
+    /** Cancels a run that has not finished; false when it already had. */
+    async cancel(userId: string, workspaceId: string, id: string, now: string): Promise<boolean> {
+      const changed = await db('workspace_runs').where({ id, workspace_id: workspaceId, user_id: userId })
+        .whereNotIn('status', FINISHED as RunStatus[])
+        .update({ status: 'CANCELED', finished_at: now, lease_until: null, updated_at: now });
+      return changed > 0;
+    },
+
+    /**
+     * Claims the oldest queued run for one worker in a single statement. PostgreSQL skips rows another
+     * transaction has locked (FOR UPDATE SKIP LOCKED); SQLite runs one writer at a time, so the
+     * sub-select and the update cannot interleave with another worker's.
+     */
+    async claimNext(workerId: string, now: string, leaseUntil: string): Promise<RunRecord | undefined> {
+      const lock = dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+      const result = await db.raw(
+        `UPDATE workspace_runs SET status = 'CLAIMED', claimed_by = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
+         WHERE id = (SELECT id FROM workspace_runs WHERE status = 'QUEUED' ORDER BY queued_at, id LIMIT 1 ${lock})
+         RETURNING *`,
+        [workerId, leaseUntil, now],
+      );
+      const rows = dialect === 'postgres' ? result.rows : result;
+      return rows?.[0] ? toRun(rows[0]) : undefined;
+    },
+    /** Moves a claimed run on; false when it was canceled (or reclaimed) meanwhile. */
+    async advance(id: string, workerId: string, from: RunStatus[], changes: Record<string, unknown>): Promise<boolean> {
+      const changed = await db('workspace_runs').where({ id, claimed_by: workerId }).whereIn('status', from).update(changes);
+      return changed > 0;
+    },
+    /** Runs whose worker died: back to the queue, or failed once they have had their attempts. */
+    async recoverExpired(now: string, maxAttempts: number): Promise<{ requeued: number; failed: number }> {
+      const expired = () => db('workspace_runs').whereIn('status', ['CLAIMED', 'RUNNING']).andWhere('lease_until', '<', now);
+      const failed = await expired().andWhere('attempts', '>=', maxAttempts)
+        .update({ status: 'FAILED', error: 'The worker stopped answering and the run used up its attempts.', finished_at: now, lease_until: null, updated_at: now });
+      const requeued = await expired().update({ status: 'QUEUED', claimed_by: null, lease_until: null, updated_at: now });
+      return { requeued, failed };
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import { Clock, iso } from '../auth/clock';
+import type { SignedInPrincipal } from '../auth/principal';
+import { difference, grantOf, intersect, roleScopes } from '../auth/scopes';
+import { newId } from '../auth/token-format';
+import type { Contract } from '../contract/spec';
+import type { Repositories } from '../db/repositories';
+import type { RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
+import { ApiError, conflict, notFound } from '../errors';
+
+export interface WorkspaceInput {
+  name?: string;
+  description?: string;
+  defaultPrompt?: string;
+}
+
+/**
+ * What a workspace's automation may do right now: its bound token's grant ∩ the owner's current role,
+ * exactly what the token itself could do on a request. Undefined when the token is gone, revoked or
+ * expired, so a revoked token stops its workspace's runs at once.
+ */
+export async function boundScopes(repos: Repositories, contract: Contract, workspace: WorkspaceRecord, now: string): Promise<string[] | undefined> {
+  if (!workspace.boundTokenId) return undefined;
+  const token = await repos.tokens.findActiveForUser(workspace.userId, workspace.boundTokenId);
+  const user = await repos.users.findById(workspace.userId);
+  if (!token || !user || user.disabledAt || (token.expiresAt && token.expiresAt <= now)) return undefined;
+  return intersect(grantOf(contract, token.scopes, token.role), roleScopes(contract, user.role));
+}
+
+export function createWorkspacesService(repos: Repositories, contract: Contract, clock: Clock) {
+  async function get(userId: string, id: string): Promise<WorkspaceRecord> {
+    const workspace = await repos.workspaces.find(userId, id);
+    if (!workspace) throw notFound('Workspace');
+    return workspace;
+  }
+
+  async function run(userId: string, workspaceId: string, id: string): Promise<RunRecord> {
+    const found = await repos.workspaces.findRun(userId, workspaceId, id);
+    if (!found) throw notFound('Run');
+    return found;
+  }
+
+  return {
+    get,
+    run,
+    list: (userId: string, offset: number, limit: number) => repos.workspaces.list(userId, offset, limit),
+    async create(userId: string, input: WorkspaceInput & { name: string }): Promise<WorkspaceRecord> {
+      const now = iso(clock());
+      const workspace: WorkspaceRecord = {
+        id: newId('wsp'), userId, name: input.name, description: input.description ?? '', defaultPrompt: input.defaultPrompt ?? '',
+        boundTokenId: null, createdAt: now, updatedAt: now,
+      };
+      await repos.workspaces.insert(workspace);
+      return workspace;
+    },
+    async update(userId: string, id: string, input: WorkspaceInput): Promise<WorkspaceRecord> {
+      if (!(await repos.workspaces.update(userId, id, input, iso(clock())))) throw notFound('Workspace');
+      return get(userId, id);
+    },
+    async remove(userId: string, id: string): Promise<void> {
+      if (!(await repos.workspaces.delete(userId, id))) throw notFound('Workspace');
+    },
+
+    /**
+     * Binds one of the owner's active tokens. A PAT caller may only bind a token within its own grant,
+     * so a workspace never gives automation more than the credential that set it up.
+     */
+    async bind(caller: SignedInPrincipal, id: string, tokenId: string): Promise<WorkspaceRecord> {
+      await get(caller.user.id, id);
+      const token = await repos.tokens.findActiveForUser(caller.user.id, tokenId);
+      if (!token || (token.expiresAt && token.expiresAt <= iso(clock()))) throw notFound('Token');
+      const excess = difference(grantOf(contract, token.scopes, token.role), caller.scopes);
+      if (excess.length > 0) {
+        throw new ApiError(403, 'grant_exceeds_permissions', `This credential cannot bind a token holding ${excess.join(', ')}.`, { excess_scopes: excess });
+      }
+      await repos.workspaces.update(caller.user.id, id, { boundTokenId: tokenId }, iso(clock()));
+      return get(caller.user.id, id);
+    },
+    async unbind(userId: string, id: string): Promise<WorkspaceRecord> {
+      if (!(await repos.workspaces.update(userId, id, { boundTokenId: null }, iso(clock())))) throw notFound('Workspace');
+      return get(userId, id);
+    },
+    async boundToken(workspace: WorkspaceRecord) {
+      return workspace.boundTokenId ? repos.tokens.findActiveForUser(workspace.userId, workspace.boundTokenId) : undefined;
+    },
+
+    /** Queues a manual run; overrides apply to this run only and never change the saved defaults. */
+    async queueRun(userId: string, workspaceId: string, input: { prompt?: string; overrides?: Record<string, unknown> }): Promise<RunRecord> {
+      const workspace = await get(userId, workspaceId);
+      if (!workspace.boundTokenId) {
+        throw conflict('workspace_token_required', 'Bind one of your tokens to this workspace first (PUT /api/workspaces/{id}/binding); runs act with its scopes.');
+      }
+      const prompt = input.prompt ?? workspace.defaultPrompt;
+      if (!prompt) throw new ApiError(400, 'prompt_required', 'Give a prompt, or save a default prompt on the workspace.');
+      const now = iso(clock());
+      const queued: RunRecord = {
+        id: newId('run'), workspaceId, userId, status: 'QUEUED', trigger: 'MANUAL', prompt, overrides: input.overrides ?? {},
+        attempts: 0, claimedBy: null, effectiveScopes: null, resultSummary: null, error: null, queuedAt: now, startedAt: null,
+        finishedAt: null, updatedAt: now,
+      };
+      await repos.workspaces.insertRun(queued);
+      return queued;
+    },
+    listRuns: (userId: string, workspaceId: string, filter: { status?: string; trigger?: string }, offset: number, limit: number) =>
+      get(userId, workspaceId).then(() => repos.workspaces.listRuns(userId, workspaceId, filter, offset, limit)),
+    async cancelRun(userId: string, workspaceId: string, id: string): Promise<RunRecord> {
+      const current = await run(userId, workspaceId, id);
+      if (!(await repos.workspaces.cancel(userId, workspaceId, id, iso(clock())))) {
+        throw conflict('run_finished', `The run already ended (${current.status}); only queued or running runs can be canceled.`);
+      }
+      return run(userId, workspaceId, id);
+    },
+  };
+}
+
+export type WorkspacesService = ReturnType<typeof createWorkspacesService>;
