@@ -888,6 +888,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspaceId}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a workspace's rules
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `workspaces:manage`.
+         */
+        get: operations["listRules"];
+        put?: never;
+        /**
+         * Create a rule that queues runs by itself
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `workspaces:manage`.
+         *
+         *     `SCHEDULE` fires on a cron expression in a time zone, once per due time; `WEBHOOK_EVENT` fires on a
+         *     signed `POST` to the returned hook URL (its URL and secret are shown **once**); `PURCHASE_SUCCEEDED`
+         *     fires when billing reports a purchase. `prompt_template` may use `{{fired_at}}`, `{{trigger}}` and
+         *     `{{event}}` (the inbound payload). A cooldown keeps a rule from firing again too soon.
+         */
+        post: operations["createRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/rules/{ruleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+                ruleId: components["parameters"]["RuleId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a rule
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `workspaces:manage`.
+         */
+        get: operations["getRule"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a rule
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `workspaces:manage`.
+         */
+        delete: operations["deleteRule"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a rule, or enable / disable it without deleting it
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `workspaces:manage`.
+         */
+        patch: operations["updateRule"];
+        trace?: never;
+    };
+    "/api/hooks/{pathToken}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                pathToken: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Signed inbound trigger of a WEBHOOK_EVENT rule
+         * @description **Access:** signed webhook. **Scopes:** none.
+         *
+         *     Send the rule's secret in `x-gpx-webhook-secret` and `x-gpx-signature: t=<unix seconds>,v1=<hex
+         *     HMAC-SHA256(secret, "<t>.<raw body>")>`. The timestamp may be at most 5 minutes from now and each
+         *     signature works once. A wrong secret or signature is a 401 with nothing queued; a disabled rule is a
+         *     404; a firing inside the cooldown is a 429. See docs/workspaces.md for a signing example.
+         */
+        post: operations["triggerWorkspaceHook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks/endpoints": {
         parameters: {
             query?: never;
@@ -1757,6 +1846,60 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /** @enum {string} */
+        RuleTrigger: "SCHEDULE" | "WEBHOOK_EVENT" | "PURCHASE_SUCCEEDED";
+        RuleFields: {
+            /** @example rule_9Zx7Yt2Qm4Kp */
+            id: string;
+            workspace_id: string;
+            name: string;
+            trigger: components["schemas"]["RuleTrigger"];
+            cron: string | null;
+            timezone: string | null;
+            prompt_template: string;
+            cooldown_seconds: number;
+            enabled: boolean;
+            next_fire_at: components["schemas"]["NullableTimestamp"];
+            last_fired_at: components["schemas"]["NullableTimestamp"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        Rule: components["schemas"]["RuleFields"];
+        CreatedRule: components["schemas"]["RuleFields"] & {
+            /** @description For WEBHOOK_EVENT rules only; shown this once. */
+            hook?: {
+                url: string;
+                secret: string;
+            };
+        };
+        RuleList: {
+            data: components["schemas"]["Rule"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        CreateRuleRequest: {
+            name: string;
+            trigger: components["schemas"]["RuleTrigger"];
+            /** @description Five fields (minute hour day month weekday); SCHEDULE only. */
+            cron?: string;
+            /** @description IANA time zone; SCHEDULE only; default UTC. */
+            timezone?: string;
+            prompt_template: string;
+            cooldown_seconds?: number;
+            enabled?: boolean;
+        };
+        UpdateRuleRequest: {
+            name?: string;
+            cron?: string;
+            timezone?: string;
+            prompt_template?: string;
+            cooldown_seconds?: number;
+            enabled?: boolean;
+        };
+        QueuedRun: {
+            run_id: string;
+            /** @constant */
+            status: "QUEUED";
+        };
         UsageCount: {
             total: number;
             by_operation: {
@@ -2020,6 +2163,7 @@ export interface components {
         DeliveryId: string;
         WorkspaceId: string;
         RunId: string;
+        RuleId: string;
     };
     requestBodies: {
         /** @description The raw bytes with their own content type, or JSON with the bytes in base64. */
@@ -3825,6 +3969,228 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRules: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Monday digest",
+                 *       "trigger": "SCHEDULE",
+                 *       "cron": "0 9 * * 1",
+                 *       "timezone": "Europe/Berlin",
+                 *       "prompt_template": "Summarise the week (fired {{fired_at}}).",
+                 *       "cooldown_seconds": 3600
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description The rule; for WEBHOOK_EVENT also `hook.url` and `hook.secret`, shown this once. */
+            201: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+                ruleId: components["parameters"]["RuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+                ruleId: components["parameters"]["RuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+                ruleId: components["parameters"]["RuleId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "enabled": false
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description The rule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    triggerWorkspaceHook: {
+        parameters: {
+            query?: never;
+            header?: {
+                "x-gpx-webhook-secret"?: string;
+                "x-gpx-signature"?: string;
+            };
+            path: {
+                pathToken: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event": "order.created",
+                 *       "order_id": "1001"
+                 *     }
+                 */
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description A WEBHOOK_EVENT run was queued. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];

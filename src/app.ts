@@ -39,6 +39,7 @@ import { createDispatcher } from './webhooks/dispatcher';
 import { createSender } from './webhooks/sender';
 import { createWorkspacesService } from './services/workspaces.service';
 import { createWorker } from './workspaces/worker';
+import { createRulesService } from './services/rules.service';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { perCredentialRateLimit } from './http/rate-limit';
@@ -75,6 +76,7 @@ export function createServices(deps: AppDeps) {
     health: () => repos.ping(),
     webhooks,
     workspaces: createWorkspacesService(repos, contract, clock),
+    rules: createRulesService(repos, clock, config.dataKey, config.publicUrl),
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
   const dispatcher = createDispatcher({
@@ -82,7 +84,7 @@ export function createServices(deps: AppDeps) {
     send: createSender({ allowPrivate: config.webhooks.allowPrivate, timeoutMs: config.webhooks.timeoutMs }),
     options: config.webhooks,
   });
-  const worker = createWorker({ repos, contract, clock, log, webhooks, options: config.worker });
+  const worker = createWorker({ repos, contract, clock, log, webhooks, options: config.worker, schedules: services.rules });
   return { services, authenticate, jwt, dispatcher, worker };
 }
 

@@ -2,6 +2,7 @@ import { systemClock } from '../auth/clock';
 import { loadConfig } from '../config';
 import { openContext } from '../context';
 import { createLogger } from '../logger';
+import { createRulesService } from '../services/rules.service';
 import { createWebhooksService } from '../services/webhooks.service';
 import { createWorker } from '../workspaces/worker';
 
@@ -15,7 +16,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const context = await openContext(config, log, systemClock);
   const webhooks = createWebhooksService(context.repos, systemClock, { dataKey: config.dataKey, allowPrivate: config.webhooks.allowPrivate });
-  const worker = createWorker({ repos: context.repos, contract: context.contract, clock: systemClock, log, webhooks, options: config.worker });
+  const schedules = createRulesService(context.repos, systemClock, config.dataKey, config.publicUrl);
+  const worker = createWorker({ repos: context.repos, contract: context.contract, clock: systemClock, log, webhooks, options: config.worker, schedules });
   worker.start();
   log.info({ worker_id: worker.workerId }, 'worker started');
   console.log(`GetPaidX worker ${worker.workerId} polling every ${config.worker.pollMs} ms`);

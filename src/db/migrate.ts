@@ -3,6 +3,7 @@ import * as initial from './migrations/001_initial';
 import * as contentAndAccount from './migrations/002_content_and_account';
 import * as webhooks from './migrations/003_webhooks';
 import * as workspaces from './migrations/004_workspaces';
+import * as workspaceRules from './migrations/005_workspace_rules';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['002_content_and_account', contentAndAccount],
   ['003_webhooks', webhooks],
   ['004_workspaces', workspaces],
+  ['005_workspace_rules', workspaceRules],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

@@ -1,4 +1,4 @@
-import type { RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
+import type { RuleRecord, RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
 import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../db/repositories/webhooks.repository';
 import type { ArtifactRecord } from '../db/repositories/artifacts.repository';
 import type { MemberRecord, OrganizationRecord } from '../db/repositories/organizations.repository';
@@ -219,5 +219,23 @@ export function presentRun(run: RunRecord): Schemas['Run'] {
     queued_at: run.queuedAt,
     started_at: run.startedAt,
     finished_at: run.finishedAt,
+  };
+}
+
+export function presentRule(rule: RuleRecord): Schemas['Rule'] {
+  return {
+    id: rule.id,
+    workspace_id: rule.workspaceId,
+    name: rule.name,
+    trigger: rule.trigger,
+    cron: rule.cron,
+    timezone: rule.timezone,
+    prompt_template: rule.promptTemplate,
+    cooldown_seconds: rule.cooldownSeconds,
+    enabled: rule.enabled,
+    next_fire_at: rule.nextFireAt,
+    last_fired_at: rule.lastFiredAt,
+    created_at: rule.createdAt,
+    updated_at: rule.updatedAt,
   };
 }

@@ -14,6 +14,7 @@ import type { SharingService } from '../services/sharing.service';
 import type { UsageService } from '../services/usage.service';
 import type { WebhooksService } from '../services/webhooks.service';
 import type { WorkspacesService } from '../services/workspaces.service';
+import type { RulesService } from '../services/rules.service';
 
 export interface Services {
   config: Config;
@@ -34,4 +35,5 @@ export interface Services {
   health: () => Promise<void>;
   webhooks: WebhooksService;
   workspaces: WorkspacesService;
+  rules: RulesService;
 }

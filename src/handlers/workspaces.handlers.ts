@@ -1,10 +1,10 @@
 import type { Request } from 'express';
 import type { WorkspaceRecord } from '../db/repositories/workspaces.repository';
-import { body, caller, HandlerMap, pageRequest, pathParam, queryString, sendPage } from './kit';
-import { presentRun, presentWorkspace } from './presenters';
+import { body, caller, HandlerMap, noStore, pageRequest, pathParam, queryString, sendPage } from './kit';
+import { presentRule, presentRun, presentWorkspace } from './presenters';
 import type { Services } from './services';
 
-export function workspacesHandlers({ workspaces }: Services): HandlerMap {
+export function workspacesHandlers({ workspaces, rules }: Services): HandlerMap {
   const present = async (workspace: WorkspaceRecord) => presentWorkspace(workspace, await workspaces.boundToken(workspace));
   const ids = (req: Request) => [caller(req).user.id, pathParam(req, 'workspaceId')] as const;
   return {
@@ -47,6 +47,37 @@ export function workspacesHandlers({ workspaces }: Services): HandlerMap {
     },
     async getRun(req, res) {
       res.json(presentRun(await workspaces.run(...ids(req), pathParam(req, 'runId'))));
+    },
+    async listRules(req, res) {
+      const page = pageRequest(req);
+      sendPage(res, page, await rules.list(...ids(req), page.offset, page.limit), presentRule);
+    },
+    async createRule(req, res) {
+      const input = body<'createRule'>(req);
+      const { rule, hook } = await rules.create(...ids(req), {
+        name: input.name, trigger: input.trigger, cron: input.cron, timezone: input.timezone,
+        promptTemplate: input.prompt_template, cooldownSeconds: input.cooldown_seconds, enabled: input.enabled,
+      });
+      noStore(res).status(201).json({ ...presentRule(rule), ...(hook ? { hook } : {}) });
+    },
+    async getRule(req, res) {
+      res.json(presentRule(await rules.get(...ids(req), pathParam(req, 'ruleId'))));
+    },
+    async updateRule(req, res) {
+      const input = body<'updateRule'>(req);
+      res.json(presentRule(await rules.update(...ids(req), pathParam(req, 'ruleId'), {
+        name: input.name, cron: input.cron, timezone: input.timezone, promptTemplate: input.prompt_template,
+        cooldownSeconds: input.cooldown_seconds, enabled: input.enabled,
+      })));
+    },
+    async deleteRule(req, res) {
+      await rules.remove(...ids(req), pathParam(req, 'ruleId'));
+      res.status(204).end();
+    },
+    async triggerWorkspaceHook(req, res) {
+      const raw = (req as { rawBody?: Buffer }).rawBody ?? Buffer.from('');
+      const run = await rules.fireHook(pathParam(req, 'pathToken'), { secret: req.get('x-gpx-webhook-secret'), signature: req.get('x-gpx-signature') }, raw);
+      res.status(202).json({ run_id: run.id, status: 'QUEUED' });
     },
     async cancelRun(req, res) {
       res.json(presentRun(await workspaces.cancelRun(...ids(req), pathParam(req, 'runId'))));

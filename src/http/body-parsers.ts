@@ -17,7 +17,13 @@ const base64Room = (bytes: number) => Math.ceil((bytes * 4) / 3) + 64 * 1024;
 export function parseBody(contract: Contract): RequestHandler {
   const standard = express.json({ limit: DEFAULT_BODY_LIMIT, strict: true });
   const special = new Map<string, Parsers>();
+  // Signed webhooks are verified over the exact bytes received: keep them beside the parsed JSON.
+  const keepRaw = express.json({ limit: DEFAULT_BODY_LIMIT, strict: true, verify: (req, _res, buf) => { (req as { rawBody?: Buffer }).rawBody = buf; } });
   for (const op of contract.operations.values()) {
+    if (op.modes.has('webhook')) {
+      special.set(op.operationId, { json: keepRaw });
+      continue;
+    }
     if (op.bodyLimit === DEFAULT_BODY_LIMIT && op.rawMediaTypes.length === 0) continue;
     special.set(op.operationId, {
       json: express.json({ limit: base64Room(op.bodyLimit), strict: true }),

@@ -41,6 +41,8 @@ export interface WorkerOptions {
 export function createWorker(deps: {
   repos: Repositories; contract: Contract; clock: Clock; log: Logger; webhooks: Pick<WebhooksService, 'emit'>;
   executor?: Executor; options: WorkerOptions;
+  /** Fires due SCHEDULE rules before each pass (once per due time across workers). */
+  schedules?: { fireDueSchedules(): Promise<number> };
 }) {
   const { repos, contract, clock, log, webhooks, options } = deps;
   const executor = deps.executor ?? recordingExecutor;
@@ -85,6 +87,7 @@ export function createWorker(deps: {
 
   /** Recovers expired leases, then claims and executes queued runs until none is left (or `limit`). */
   async function runOnce(limit = 50): Promise<number> {
+    await deps.schedules?.fireDueSchedules();
     const now = clock();
     const recovered = await repos.workspaces.recoverExpired(iso(now), options.maxAttempts);
     if (recovered.requeued || recovered.failed) log.warn({ worker_id: workerId, ...recovered }, 'recovered runs from a worker that stopped');

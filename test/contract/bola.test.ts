@@ -16,6 +16,7 @@ const contract = loadContract(require('node:path').resolve(__dirname, '../../ope
 /** Operations with ids that are not objects owned by a user, and why they are left out. */
 const NOT_OWNED: Record<string, string> = {
   followReferralLink: 'public by design: anyone holding the link may follow it',
+  triggerWorkspaceHook: 'signed webhooks carry no user credential; the path token and the HMAC signature are the authorization (tested in workspaces.test.ts)',
   acceptInvitation: 'the path holds a secret addressed to one email; a second user gets invitation_email_mismatch (tested in account.test.ts)',
 };
 const withIds = [...contract.operations.values()].filter((op) => op.path.includes('{') && !op.modes.has('admin') && !NOT_OWNED[op.operationId]);
@@ -28,7 +29,7 @@ let intruderBrowser: BrowserSession;
 
 async function snapshot(): Promise<string> {
   const k = t.database.knex;
-  const tables = ['posts', 'places', 'artifacts', 'organizations', 'organization_members', 'organization_invitations', 'referral_links', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'workspaces', 'workspace_runs'];
+  const tables = ['posts', 'places', 'artifacts', 'organizations', 'organization_members', 'organization_invitations', 'referral_links', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'workspaces', 'workspace_runs', 'workspace_rules'];
   return JSON.stringify(await Promise.all(tables.map((table) => k(table).select('*').orderBy(table === 'organization_members' ? 'user_id' : 'id'))));
 }
 
@@ -48,6 +49,7 @@ beforeAll(async () => {
   const workspace = await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'private workspace', default_prompt: 'private prompt' });
   await request(t.app).put(`/api/workspaces/${workspace.body.id}/binding`).set(bearer(pat)).send({ token_id: token.id });
   const run = await request(t.app).post(`/api/workspaces/${workspace.body.id}/runs`).set(bearer(pat)).send({});
+  const rule = await request(t.app).post(`/api/workspaces/${workspace.body.id}/rules`).set(bearer(pat)).send({ name: 'private rule', trigger: 'SCHEDULE', cron: '0 9 * * *', prompt_template: 'private' });
   ids = {
     postId: post.body.id,
     artifactId: artifact.body.id,
@@ -60,6 +62,7 @@ beforeAll(async () => {
     deliveryId: delivery.body.id,
     workspaceId: workspace.body.id,
     runId: run.body.id,
+    ruleId: rule.body.id,
   };
   for (const [name, id] of Object.entries(ids)) if (!id) throw new Error(`fixture ${name} was not created`);
 

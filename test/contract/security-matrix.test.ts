@@ -84,6 +84,7 @@ async function databaseSnapshot(): Promise<string> {
     k('webhook_deliveries').select('*').orderBy('id'),
     k('workspaces').select('*').orderBy('id'),
     k('workspace_runs').select('*').orderBy('id'),
+    k('workspace_rules').select('*').orderBy('id'),
   ]));
 }
 
@@ -100,8 +101,16 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 describe.each(protectedOps.map((op) => [op.operationId, op] as const))('%s', (_id, op) => {
-  it('without a credential: 401 with a bare Bearer challenge', async () => {
+  const signedWebhook = op.modes.size === 1 && op.modes.has('webhook');
+  it(signedWebhook ? 'without a signature: refused, nothing queued' : 'without a credential: 401 with a bare Bearer challenge', async () => {
+    const before = await databaseSnapshot();
     const res = await send(op, {});
+    if (signedWebhook) {
+      // Signed webhooks carry no bearer credential; an unknown hook or a missing signature is refused.
+      expect([400, 401, 404]).toContain(res.status);
+      expect(await databaseSnapshot()).toBe(before);
+      return;
+    }
     expectError(res, 401, 'authentication_required');
     expectChallenge(res);
   });

@@ -180,3 +180,112 @@ describe('two worker processes', () => {
     expect(a + b).toBe(10);
   });
 });
+
+describe('rules', () => {
+  const rulesPath = (id: string) => `/api/workspaces/${id}/rules`;
+
+  it('schedule on cron in a time zone and fire once per due time, even with two workers', async () => {
+    const { id } = await boundWorkspace();
+    const created = await request(t.app).post(rulesPath(id)).set(bearer(manager))
+      .send({ name: 'Morning', trigger: 'SCHEDULE', cron: '0 9 * * *', timezone: 'Europe/Berlin', prompt_template: 'Digest for {{fired_at}}' });
+    expect(created.status).toBe(201);
+    const due = created.body.next_fire_at as string;
+    // 09:00 in Berlin is 08:00 or 07:00 UTC depending on the season.
+    expect(due).toMatch(/T0[78]:00:00\.000Z$/);
+    expectError(await request(t.app).post(rulesPath(id)).set(bearer(manager)).send({ name: 'Bad', trigger: 'SCHEDULE', cron: '61 * * * *', prompt_template: 'x' }), 400, 'invalid_cron');
+    expectError(await request(t.app).post(rulesPath(id)).set(bearer(manager)).send({ name: 'Bad', trigger: 'SCHEDULE', cron: '0 9 * * *', timezone: 'Mars/Olympus', prompt_template: 'x' }), 400, 'invalid_timezone');
+
+    t.clock.set(new Date(Date.parse(due) + 1000));
+    const { createRulesService } = jest.requireActual('../../src/services/rules.service') as typeof import('../../src/services/rules.service');
+    const second = createWorker({
+      repos: t.repos, contract: t.contract, clock: t.clock, log: createLogger('silent'), webhooks: { emit: async () => undefined },
+      options: { ...t.config.worker, workerId: 'second' }, schedules: createRulesService(t.repos, t.clock, t.config.dataKey, t.config.publicUrl),
+    });
+    await Promise.all([worker().runOnce(), second.runOnce(), worker().runOnce()]);
+    const runs = (await request(t.app).get(`/api/workspaces/${id}/runs?trigger=SCHEDULE`).set(bearer(manager))).body.data;
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: 'SUCCEEDED', prompt: `Digest for ${due}` });
+    const after = (await request(t.app).get(`${rulesPath(id)}/${created.body.id}`).set(bearer(manager))).body;
+    expect(Date.parse(after.next_fire_at) - Date.parse(due)).toBe(24 * 3600_000);
+    expect(after.last_fired_at).not.toBeNull();
+
+    // Disabled, it keeps its settings and never fires.
+    const off = await request(t.app).patch(`${rulesPath(id)}/${created.body.id}`).set(bearer(manager)).send({ enabled: false });
+    expect(off.body).toMatchObject({ enabled: false, next_fire_at: null, cron: '0 9 * * *' });
+    t.clock.advance(2 * 24 * 3600);
+    await worker().runOnce();
+    expect((await request(t.app).get(`/api/workspaces/${id}/runs?trigger=SCHEDULE`).set(bearer(manager))).body.data).toHaveLength(1);
+    t.clock.set(new Date());
+  });
+
+  describe('signed inbound triggers', () => {
+    let hook: { url: string; secret: string };
+    let workspaceId: string;
+    let ruleId: string;
+    const pathOf = () => new URL(hook.url).pathname;
+    const sign = (body: string, at = Math.floor(t.clock().getTime() / 1000), secret = hook.secret) =>
+      `t=${at},v1=${require('node:crypto').createHmac('sha256', secret).update(`${at}.${body}`).digest('hex')}`;
+    const fire = (body: string, headers: Record<string, string>) =>
+      request(t.app).post(pathOf()).set('Content-Type', 'application/json').set(headers).send(body);
+    const runCount = async () => (await request(t.app).get(`/api/workspaces/${workspaceId}/runs?trigger=WEBHOOK_EVENT`).set(bearer(manager))).body.data.length;
+
+    beforeAll(async () => {
+      ({ id: workspaceId } = await boundWorkspace());
+      const created = await request(t.app).post(`/api/workspaces/${workspaceId}/rules`).set(bearer(manager))
+        .send({ name: 'On order', trigger: 'WEBHOOK_EVENT', prompt_template: 'Handle {{event}}', cooldown_seconds: 60 });
+      expect(created.status).toBe(201);
+      expect(created.headers['cache-control']).toContain('no-store');
+      hook = created.body.hook;
+      ruleId = created.body.id;
+      expect(hook.url).toMatch(/\/api\/hooks\/gpx_hook_[A-Za-z0-9]+$/);
+      expect((await request(t.app).get(`/api/workspaces/${workspaceId}/rules/${ruleId}`).set(bearer(manager))).body.hook).toBeUndefined();
+      const stored = JSON.stringify(await t.database.knex('workspace_rules').where({ id: ruleId }));
+      expect(stored).not.toContain(hook.secret);
+      expect(stored).not.toContain(hook.url.split('/').pop());
+    });
+
+    it('queue a WEBHOOK_EVENT run for a valid signature → 202', async () => {
+      const body = JSON.stringify({ order_id: '1001' });
+      const res = await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body) });
+      expect(res.status).toBe(202);
+      expect(res.body.run_id).toMatch(/^run_/);
+      const run = (await request(t.app).get(`/api/workspaces/${workspaceId}/runs/${res.body.run_id}`).set(bearer(manager))).body;
+      expect(run).toMatchObject({ trigger: 'WEBHOOK_EVENT', status: 'QUEUED', prompt: `Handle ${body}` });
+    });
+
+    it('refuse a wrong secret, a bad or old signature and a replay with 401, queuing nothing', async () => {
+      const body = JSON.stringify({ order_id: '1002' });
+      const before = await runCount();
+      expectError(await fire(body, { 'x-gpx-webhook-secret': 'gpx_hks_wrong', 'x-gpx-signature': sign(body) }), 401, 'invalid_signature');
+      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret }), 401, 'invalid_signature');
+      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body, undefined, 'another-secret') }), 401, 'invalid_signature');
+      expectError(await fire(JSON.stringify({ order_id: '9999' }), { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body) }), 401, 'invalid_signature');
+      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body, Math.floor(t.clock().getTime() / 1000) - 301) }), 401, 'invalid_signature');
+      expect(await runCount()).toBe(before);
+    });
+
+    it('refuse a replayed signature and a firing inside the cooldown', async () => {
+      t.clock.advance(61);
+      const body = JSON.stringify({ order_id: '1003' });
+      const signature = sign(body);
+      expect((await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': signature })).status).toBe(202);
+      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': signature }), 401, 'invalid_signature');
+      const other = JSON.stringify({ order_id: '1004' });
+      const cooling = await fire(other, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(other) });
+      expectError(cooling, 429, 'rule_cooldown');
+      expect(Number(cooling.headers['retry-after'])).toBeGreaterThan(0);
+    });
+
+    it('answer 404 for a disabled rule and an unknown hook', async () => {
+      t.clock.advance(61);
+      await request(t.app).patch(`/api/workspaces/${workspaceId}/rules/${ruleId}`).set(bearer(manager)).send({ enabled: false });
+      const body = JSON.stringify({ order_id: '1005' });
+      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body) }), 404, 'not_found');
+      expectError(await request(t.app).post(`/api/hooks/gpx_hook_${'A'.repeat(32)}`).send({}), 404, 'not_found');
+    });
+
+    it('refuse a bearer credential: the mode is signed webhooks only', async () => {
+      expectError(await request(t.app).post(pathOf()).set(bearer(manager)).send({}), 403, 'auth_mode_not_allowed');
+    });
+  });
+});

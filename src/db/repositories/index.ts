@@ -9,7 +9,7 @@ import { placesRepository } from './places.repository';
 import { referralLinksRepository } from './referral-links.repository';
 import { usageRepository } from './usage.repository';
 import { webhooksRepository } from './webhooks.repository';
-import { workspacesRepository } from './workspaces.repository';
+import { rulesRepository, workspacesRepository } from './workspaces.repository';
 import { postsRepository } from './posts.repository';
 import { sessionsRepository } from './sessions.repository';
 import { tokensRepository } from './tokens.repository';
@@ -32,6 +32,7 @@ export interface Repositories {
   idempotency: ReturnType<typeof idempotencyRepository>;
   webhooks: ReturnType<typeof webhooksRepository>;
   workspaces: ReturnType<typeof workspacesRepository>;
+  rules: ReturnType<typeof rulesRepository>;
   /** Runs `work` in one database transaction; everything it writes lands together or not at all. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
@@ -55,6 +56,7 @@ export function createRepositories(database: Database, executor: Knex = database
     idempotency: idempotencyRepository(executor),
     webhooks: webhooksRepository(executor),
     workspaces: workspacesRepository(executor, database.dialect),
+    rules: rulesRepository(executor),
     transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
     ping: async () => {
       await executor.raw('select 1');

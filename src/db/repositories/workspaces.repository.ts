@@ -158,3 +158,113 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
     },
   };
 }
+
+export type RuleTrigger = 'SCHEDULE' | 'WEBHOOK_EVENT' | 'PURCHASE_SUCCEEDED';
+
+export interface RuleRecord {
+  id: string;
+  workspaceId: string;
+  userId: string;
+  name: string;
+  trigger: RuleTrigger;
+  cron: string | null;
+  timezone: string | null;
+  promptTemplate: string;
+  cooldownSeconds: number;
+  enabled: boolean;
+  hookTokenHash: string | null;
+  hookSecretSealed: string | null;
+  nextFireAt: string | null;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type RulePatch = Partial<Pick<RuleRecord, 'name' | 'cron' | 'timezone' | 'promptTemplate' | 'cooldownSeconds' | 'enabled' | 'nextFireAt'>>;
+
+const RULE_COLUMNS: Record<string, string> = {
+  name: 'name', cron: 'cron', timezone: 'timezone', promptTemplate: 'prompt_template', cooldownSeconds: 'cooldown_seconds',
+  enabled: 'enabled', nextFireAt: 'next_fire_at', lastFiredAt: 'last_fired_at', hookTokenHash: 'hook_token_hash', hookSecretSealed: 'hook_secret_sealed',
+};
+
+function ruleColumns(patch: Record<string, unknown>): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch)) if (value !== undefined && RULE_COLUMNS[key]) columns[RULE_COLUMNS[key]] = value;
+  return columns;
+}
+
+function toRule(row: Record<string, any>): RuleRecord {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    userId: row.user_id,
+    name: row.name,
+    trigger: row.trigger,
+    cron: row.cron ?? null,
+    timezone: row.timezone ?? null,
+    promptTemplate: row.prompt_template,
+    cooldownSeconds: Number(row.cooldown_seconds),
+    enabled: Boolean(row.enabled),
+    hookTokenHash: row.hook_token_hash ?? null,
+    hookSecretSealed: row.hook_secret_sealed ?? null,
+    nextFireAt: row.next_fire_at ?? null,
+    lastFiredAt: row.last_fired_at ?? null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function rulesRepository(db: Knex) {
+  return {
+    async insert(rule: RuleRecord): Promise<void> {
+      await db('workspace_rules').insert({
+        id: rule.id, workspace_id: rule.workspaceId, user_id: rule.userId, trigger: rule.trigger,
+        created_at: rule.createdAt, updated_at: rule.updatedAt, ...ruleColumns({ ...rule }),
+      });
+    },
+    async find(userId: string, workspaceId: string, id: string): Promise<RuleRecord | undefined> {
+      const row = await db('workspace_rules').where({ id, workspace_id: workspaceId, user_id: userId }).first();
+      return row ? toRule(row) : undefined;
+    },
+    async byHookTokenHash(hash: string): Promise<RuleRecord | undefined> {
+      const row = await db('workspace_rules').where({ hook_token_hash: hash }).first();
+      return row ? toRule(row) : undefined;
+    },
+    list(userId: string, workspaceId: string, offset: number, limit: number): Promise<Page<RuleRecord>> {
+      return pageOf(() => db('workspace_rules').where({ workspace_id: workspaceId, user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, toRule);
+    },
+    async update(userId: string, workspaceId: string, id: string, patch: RulePatch, now: string): Promise<boolean> {
+      return (await db('workspace_rules').where({ id, workspace_id: workspaceId, user_id: userId }).update({ ...ruleColumns(patch), updated_at: now })) > 0;
+    },
+    async delete(userId: string, workspaceId: string, id: string): Promise<boolean> {
+      return (await db('workspace_rules').where({ id, workspace_id: workspaceId, user_id: userId }).delete()) > 0;
+    },
+    async dueSchedules(now: string, limit: number): Promise<RuleRecord[]> {
+      const rows = await db('workspace_rules').where({ trigger: 'SCHEDULE', enabled: true }).andWhere('next_fire_at', '<=', now).orderBy('next_fire_at').limit(limit);
+      return rows.map(toRule);
+    },
+    /**
+     * Moves a rule from one due time to the next; only the caller that moves it fires it, so two
+     * workers fire a schedule once per due time.
+     */
+    async takeFiring(id: string, dueAt: string, nextFireAt: string | null, firedAt: string | null, now: string): Promise<boolean> {
+      const changes: Record<string, unknown> = { next_fire_at: nextFireAt, updated_at: now };
+      if (firedAt) changes.last_fired_at = firedAt;
+      return (await db('workspace_rules').where({ id, next_fire_at: dueAt }).update(changes)) > 0;
+    },
+    /** Records a webhook firing if the cooldown allows: false when another firing is too recent. */
+    async takeCooldown(id: string, cooldownStartsBefore: string, now: string): Promise<boolean> {
+      const changed = await db('workspace_rules').where({ id })
+        .andWhere((q) => q.whereNull('last_fired_at').orWhere('last_fired_at', '<=', cooldownStartsBefore))
+        .update({ last_fired_at: now, updated_at: now });
+      return changed > 0;
+    },
+    /** Accepts a signature once; false when it was seen before (a replay). */
+    async rememberSignature(ruleId: string, signature: string, now: string, forgetBefore: string): Promise<boolean> {
+      await db('workspace_hook_signatures').where('seen_at', '<', forgetBefore).delete();
+      const inserted = await db('workspace_hook_signatures').insert({ rule_id: ruleId, signature, seen_at: now })
+        .onConflict(['rule_id', 'signature']).ignore().returning('signature');
+      return inserted.length === 1;
+    },
+  };
+}
