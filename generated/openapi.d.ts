@@ -1285,6 +1285,192 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your plan, subscription status and credits
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:read`.
+         */
+        get: operations["getBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a hosted checkout for the Pro plan, a credit package or a priced post
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:checkout`.
+         *
+         *     Returns the hosted page's `url`; payment happens there, then the browser returns to `success_url` or `cancel_url`. Completion is applied once, with a `checkout.completed` webhook event and any PURCHASE_SUCCEEDED rules.
+         */
+        post: operations["createCheckout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/subscription/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the subscription at the end of the period
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:manage`.
+         */
+        post: operations["cancelSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/subscription/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a subscription set to cancel at the end of the period
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:manage`.
+         */
+        post: operations["resumeSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/subscription/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change plan (free cancels at period end; pro resumes, or needs a checkout)
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:manage`.
+         */
+        post: operations["changePlan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived link to the hosted billing portal
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:manage`.
+         */
+        post: operations["createBillingPortalLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payouts/onboarding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived link to payout account onboarding
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `payouts:manage`.
+         */
+        post: operations["createPayoutOnboardingLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payouts/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payout account status
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `payouts:manage`.
+         */
+        get: operations["getPayoutAccount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your transfers, newest first
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `transfers:manage`.
+         */
+        get: operations["listTransfers"];
+        put?: never;
+        /**
+         * Transfer a referral share to your payout account
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `transfers:manage`.
+         */
+        post: operations["createTransfer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/usage": {
         parameters: {
             query?: never;
@@ -1899,6 +2085,78 @@ export interface components {
             run_id: string;
             /** @constant */
             status: "QUEUED";
+        };
+        BillingAccount: {
+            /** @enum {string} */
+            plan: "free" | "pro";
+            /** @enum {string} */
+            subscription_status: "none" | "active" | "cancels_at_period_end" | "canceled";
+            current_period_end: components["schemas"]["NullableTimestamp"];
+            /** @description Workspace credits balance. */
+            credits: number;
+        };
+        /** @description `pro_plan`; `credit_package` with `package` (small = 100 credits for $5, large = 1000 for $40); or `post` with a published, priced `post_id`. */
+        CheckoutItem: {
+            /** @enum {string} */
+            type: "pro_plan" | "credit_package" | "post";
+            /** @enum {string} */
+            package?: "small" | "large";
+            post_id?: string;
+        };
+        CreateCheckoutRequest: {
+            item: components["schemas"]["CheckoutItem"];
+            success_url: string;
+            cancel_url: string;
+        };
+        Checkout: {
+            /** @example chk_4Kp9Zx7Yt2Qm */
+            id: string;
+            /** @description The hosted checkout page. */
+            url: string;
+            /** @enum {string} */
+            status: "open" | "completed" | "canceled";
+            /** @enum {string} */
+            kind: "pro_plan" | "credit_package" | "post";
+            /** @description Minor units. */
+            amount: number;
+            currency: string;
+            credits: number;
+            created_at: components["schemas"]["Timestamp"];
+        };
+        ChangePlanRequest: {
+            /** @enum {string} */
+            plan: "free" | "pro";
+        };
+        HostedLink: {
+            url: string;
+            expires_at: components["schemas"]["Timestamp"];
+        };
+        PayoutAccount: {
+            /** @enum {string} */
+            payouts_status: "incomplete" | "pending_review" | "enabled" | "blocked";
+            charges_enabled: boolean;
+        };
+        CreateTransferRequest: {
+            /** @description Minor units. */
+            amount: number;
+            currency: string;
+            destination?: string;
+            description?: string;
+        };
+        Transfer: {
+            /** @example tr_8Hk2Lm9Qr4St */
+            id: string;
+            amount: number;
+            currency: string;
+            destination: string;
+            description: string;
+            /** @enum {string} */
+            status: "paid";
+            created_at: components["schemas"]["Timestamp"];
+        };
+        TransferList: {
+            data: components["schemas"]["Transfer"][];
+            meta: components["schemas"]["ListMeta"];
         };
         UsageCount: {
             total: number;
@@ -2999,7 +3257,7 @@ export interface operations {
                 /** @description Only operations accepting this auth mode. */
                 auth_mode?: "public" | "session" | "jwt" | "pat" | "pending" | "webhook" | "internal" | "admin";
                 /** @description Only operations with this tag. */
-                tag?: "auth" | "tokens" | "posts" | "account" | "admin" | "programmatic" | "places" | "artifacts" | "notifications" | "memberships" | "sharing" | "workspaces" | "webhooks" | "system";
+                tag?: "auth" | "tokens" | "posts" | "account" | "admin" | "programmatic" | "places" | "artifacts" | "notifications" | "memberships" | "sharing" | "workspaces" | "billing" | "webhooks" | "system";
                 /** @description With a credential, only what this caller can call. */
                 callable?: boolean;
                 /** @description `openapi` returns an OpenAPI 3.1 document of the PAT-supported operations (those this caller can call, when a credential is sent). */
@@ -4852,6 +5110,313 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBilling: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The billing account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingAccount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createCheckout: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "item": {
+                 *         "type": "credit_package",
+                 *         "package": "small"
+                 *       },
+                 *       "success_url": "https://app.example.com/billing/done",
+                 *       "cancel_url": "https://app.example.com/billing"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateCheckoutRequest"];
+            };
+        };
+        responses: {
+            /** @description The checkout and its hosted URL. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Checkout"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    cancelSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The billing account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingAccount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resumeSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The billing account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingAccount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    changePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "plan": "free"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChangePlanRequest"];
+            };
+        };
+        responses: {
+            /** @description The billing account. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingAccount"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createBillingPortalLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link (valid 15 minutes). */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostedLink"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPayoutOnboardingLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link (valid 15 minutes). */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HostedLink"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPayoutAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Whether payouts and charges are enabled. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutAccount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listTransfers: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of transfers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransferList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createTransfer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": 2500,
+                 *       "currency": "usd",
+                 *       "description": "March referral share"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateTransferRequest"];
+            };
+        };
+        responses: {
+            /** @description The transfer. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];

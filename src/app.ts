@@ -40,6 +40,8 @@ import { createSender } from './webhooks/sender';
 import { createWorkspacesService } from './services/workspaces.service';
 import { createWorker } from './workspaces/worker';
 import { createRulesService } from './services/rules.service';
+import { createBillingService } from './services/billing.service';
+import { hostedRouter } from './web/hosted';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { perCredentialRateLimit } from './http/rate-limit';
@@ -58,6 +60,7 @@ export function createServices(deps: AppDeps) {
   const audit = createAuditService(repos, clock);
   const throttle = createThrottle(clock, config.authThrottle);
   const webhooks = createWebhooksService(repos, clock, { dataKey: config.dataKey, allowPrivate: config.webhooks.allowPrivate });
+  const rules = createRulesService(repos, clock, config.dataKey, config.publicUrl);
   const services: Services = {
     config,
     audit,
@@ -76,7 +79,8 @@ export function createServices(deps: AppDeps) {
     health: () => repos.ping(),
     webhooks,
     workspaces: createWorkspacesService(repos, contract, clock),
-    rules: createRulesService(repos, clock, config.dataKey, config.publicUrl),
+    rules,
+    billing: createBillingService({ repos, clock, webhooks, rules, publicUrl: config.publicUrl, linkKey: config.dataKey }),
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
   const dispatcher = createDispatcher({
@@ -133,6 +137,7 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(docsRouter(contract, PROJECT_ROOT, config.specPath));
   app.use(webRouter(PROJECT_ROOT));
+  app.use(hostedRouter(services.billing));
   app.use(pipeline(
     catalogNotModified(services.catalog),
     requestContext(log, (req, res) => {

@@ -4,6 +4,7 @@ import * as contentAndAccount from './migrations/002_content_and_account';
 import * as webhooks from './migrations/003_webhooks';
 import * as workspaces from './migrations/004_workspaces';
 import * as workspaceRules from './migrations/005_workspace_rules';
+import * as billing from './migrations/006_billing';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['003_webhooks', webhooks],
   ['004_workspaces', workspaces],
   ['005_workspace_rules', workspaceRules],
+  ['006_billing', billing],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

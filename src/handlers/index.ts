@@ -15,10 +15,11 @@ import { sharingHandlers } from './sharing.handlers';
 import { systemHandlers } from './system.handlers';
 import { webhooksHandlers } from './webhooks.handlers';
 import { workspacesHandlers } from './workspaces.handlers';
+import { billingHandlers } from './billing.handlers';
 
 const FACTORIES = [
   authHandlers, accountHandlers, tokensHandlers, postsHandlers, adminHandlers, programmaticHandlers,
-  placesHandlers, artifactsHandlers, notificationsHandlers, membershipsHandlers, sharingHandlers, workspacesHandlers, webhooksHandlers, systemHandlers,
+  placesHandlers, artifactsHandlers, notificationsHandlers, membershipsHandlers, sharingHandlers, workspacesHandlers, billingHandlers, webhooksHandlers, systemHandlers,
 ];
 
 /**

@@ -15,6 +15,7 @@ import type { UsageService } from '../services/usage.service';
 import type { WebhooksService } from '../services/webhooks.service';
 import type { WorkspacesService } from '../services/workspaces.service';
 import type { RulesService } from '../services/rules.service';
+import type { BillingService } from '../services/billing.service';
 
 export interface Services {
   config: Config;
@@ -36,4 +37,5 @@ export interface Services {
   webhooks: WebhooksService;
   workspaces: WorkspacesService;
   rules: RulesService;
+  billing: BillingService;
 }

@@ -151,6 +151,18 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
       });
     },
 
+    /** Queues a run for each enabled PURCHASE_SUCCEEDED rule of the buyer, in the purchase's transaction. */
+    async firePurchase(tx: Repositories, userId: string, purchase: Record<string, unknown>): Promise<number> {
+      const now = clock();
+      let fired = 0;
+      for (const rule of await tx.rules.enabledByTrigger(userId, 'PURCHASE_SUCCEEDED')) {
+        if (!(await tx.rules.takeCooldown(rule.id, iso(addSeconds(now, -rule.cooldownSeconds)), iso(now)))) continue;
+        await tx.workspaces.insertRun(queued(rule, 'PURCHASE_SUCCEEDED', render(rule.promptTemplate, { event: JSON.stringify(purchase), trigger: 'PURCHASE_SUCCEEDED', fired_at: iso(now) }), iso(now)));
+        fired += 1;
+      }
+      return fired;
+    },
+
     /** Fires every SCHEDULE rule that is due, each once per due time however many workers call this. */
     async fireDueSchedules(): Promise<number> {
       const now = clock();

@@ -85,6 +85,9 @@ async function databaseSnapshot(): Promise<string> {
     k('workspaces').select('*').orderBy('id'),
     k('workspace_runs').select('*').orderBy('id'),
     k('workspace_rules').select('*').orderBy('id'),
+    k('billing_accounts').select('user_id', 'plan', 'subscription_status', 'cancel_at_period_end', 'credits', 'payouts_status').orderBy('user_id'),
+    k('billing_checkouts').select('*').orderBy('id'),
+    k('transfers').select('*').orderBy('id'),
   ]));
 }
 

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Database } from '../knex';
 import { artifactsRepository } from './artifacts.repository';
 import { auditRepository } from './audit.repository';
+import { billingRepository } from './billing.repository';
 import { idempotencyRepository } from './idempotency.repository';
 import { notificationPreferencesRepository } from './notification-preferences.repository';
 import { organizationsRepository } from './organizations.repository';
@@ -33,6 +34,7 @@ export interface Repositories {
   webhooks: ReturnType<typeof webhooksRepository>;
   workspaces: ReturnType<typeof workspacesRepository>;
   rules: ReturnType<typeof rulesRepository>;
+  billing: ReturnType<typeof billingRepository>;
   /** Runs `work` in one database transaction; everything it writes lands together or not at all. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
@@ -57,6 +59,7 @@ export function createRepositories(database: Database, executor: Knex = database
     webhooks: webhooksRepository(executor),
     workspaces: workspacesRepository(executor, database.dialect),
     rules: rulesRepository(executor),
+    billing: billingRepository(executor),
     transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
     ping: async () => {
       await executor.raw('select 1');

@@ -73,6 +73,11 @@ export function postsRepository(db: Knex, database: Database) {
       const row = await findOne(db, [id, userId]);
       return row ? toPost(row) : undefined;
     },
+    /** A post on sale: published and priced. Anyone may buy it, so it is read without an owner. */
+    async findPublishedPriced(id: string): Promise<PostRecord | undefined> {
+      const row = await db('posts').where({ id, status: 'published' }).whereNot({ pricing_model: 'none' }).first();
+      return row ? toPost(row) : undefined;
+    },
     listForUser(userId: string, filter: { status?: string }, offset: number, limit: number): Promise<Page<PostRecord>> {
       const filtered = () => {
         const q = db('posts').where({ user_id: userId });

@@ -239,6 +239,9 @@ export function rulesRepository(db: Knex) {
     async delete(userId: string, workspaceId: string, id: string): Promise<boolean> {
       return (await db('workspace_rules').where({ id, workspace_id: workspaceId, user_id: userId }).delete()) > 0;
     },
+    async enabledByTrigger(userId: string, trigger: RuleTrigger): Promise<RuleRecord[]> {
+      return (await db('workspace_rules').where({ user_id: userId, trigger, enabled: true })).map(toRule);
+    },
     async dueSchedules(now: string, limit: number): Promise<RuleRecord[]> {
       const rows = await db('workspace_rules').where({ trigger: 'SCHEDULE', enabled: true }).andWhere('next_fire_at', '<=', now).orderBy('next_fire_at').limit(limit);
       return rows.map(toRule);
