@@ -888,6 +888,79 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspaceId}/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a workspace's sessions, newest first
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `workspaces:manage`.
+         */
+        get: operations["listWorkspaceSessions"];
+        put?: never;
+        /**
+         * Start a session (costs credits)
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `workspaces:manage`.
+         */
+        post: operations["startWorkspaceSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/sessions/close-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close every open session of a workspace
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `workspaces:manage`.
+         *
+         *     A partial result is still a 200, with the counts of sessions closed and sessions that failed to close.
+         */
+        post: operations["closeAllWorkspaceSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/sessions/{sessionId}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+                sessionId: components["parameters"]["WorkspaceSessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close one session (closing a closed one changes nothing)
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `workspaces:manage`.
+         */
+        post: operations["closeWorkspaceSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspaceId}/rules": {
         parameters: {
             query?: never;
@@ -2158,6 +2231,24 @@ export interface components {
             data: components["schemas"]["Transfer"][];
             meta: components["schemas"]["ListMeta"];
         };
+        WorkspaceSession: {
+            /** @example wss_3Fq9ZkP2mX7a */
+            id: string;
+            workspace_id: string;
+            /** @enum {string} */
+            status: "open" | "closed";
+            credits_charged: number;
+            started_at: components["schemas"]["Timestamp"];
+            closed_at: components["schemas"]["NullableTimestamp"];
+        };
+        WorkspaceSessionList: {
+            data: components["schemas"]["WorkspaceSession"][];
+            meta: components["schemas"]["ListMeta"];
+        };
+        CloseAllResult: {
+            closed: number;
+            failed: number;
+        };
         UsageCount: {
             total: number;
             by_operation: {
@@ -2375,6 +2466,15 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description Not enough credits; buy more and retry. */
+        PaymentRequired: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The body is larger than this operation accepts. */
         PayloadTooLarge: {
             headers: {
@@ -2422,6 +2522,7 @@ export interface components {
         WorkspaceId: string;
         RunId: string;
         RuleId: string;
+        WorkspaceSessionId: string;
     };
     requestBodies: {
         /** @description The raw bytes with their own content type, or JSON with the bytes in base64. */
@@ -4227,6 +4328,135 @@ export interface operations {
                 content?: never;
             };
             400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listWorkspaceSessions: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+                status?: "open" | "closed";
+            };
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of sessions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceSessionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    startWorkspaceSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body replays the first response (marked
+                 *     `Idempotent-Replayed: true`); the same key with another body is refused with 409. Keys are kept
+                 *     24 hours per account. A response that carried a secret is never stored, so its replay is a 409
+                 *     naming the created resource.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The open session. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            402: components["responses"]["PaymentRequired"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    closeAllWorkspaceSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many were closed and how many failed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CloseAllResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    closeWorkspaceSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspaceId: components["parameters"]["WorkspaceId"];
+                sessionId: components["parameters"]["WorkspaceSessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];

@@ -37,7 +37,7 @@ import { createUsageService } from './services/usage.service';
 import { createWebhooksService } from './services/webhooks.service';
 import { createDispatcher } from './webhooks/dispatcher';
 import { createSender } from './webhooks/sender';
-import { createWorkspacesService } from './services/workspaces.service';
+import { createWorkspaceSessionsService, createWorkspacesService } from './services/workspaces.service';
 import { createWorker } from './workspaces/worker';
 import { createRulesService } from './services/rules.service';
 import { createBillingService } from './services/billing.service';
@@ -80,6 +80,7 @@ export function createServices(deps: AppDeps) {
     webhooks,
     workspaces: createWorkspacesService(repos, contract, clock),
     rules,
+    workspaceSessions: createWorkspaceSessionsService(repos, clock, config.workspaceSessions),
     billing: createBillingService({ repos, clock, webhooks, rules, publicUrl: config.publicUrl, linkKey: config.dataKey }),
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });

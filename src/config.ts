@@ -48,6 +48,13 @@ export interface Config {
     readonly pollMs: number;
     readonly maxAttempts: number;
   };
+  readonly workspaceSessions: {
+    /** Credits one session costs to start. */
+    readonly startCredits: number;
+    readonly maxPerUser: number;
+    /** Controller slots across all users; beyond it starts are refused with 503 controllers_busy. */
+    readonly capacity: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -157,6 +164,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       leaseSeconds: int(env, 'WORKER_LEASE_SECONDS', 300),
       pollMs: int(env, 'WORKER_POLL_MS', 1000),
       maxAttempts: int(env, 'WORKER_MAX_ATTEMPTS', 3),
+    },
+    workspaceSessions: {
+      startCredits: int(env, 'WORKSPACE_SESSION_CREDITS', 10),
+      maxPerUser: int(env, 'WORKSPACE_MAX_SESSIONS_PER_USER', 2),
+      capacity: int(env, 'WORKSPACE_CONTROLLER_CAPACITY', 50),
     },
     ...overrides,
   };

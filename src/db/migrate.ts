@@ -5,6 +5,7 @@ import * as webhooks from './migrations/003_webhooks';
 import * as workspaces from './migrations/004_workspaces';
 import * as workspaceRules from './migrations/005_workspace_rules';
 import * as billing from './migrations/006_billing';
+import * as workspaceSessions from './migrations/007_workspace_sessions';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['004_workspaces', workspaces],
   ['005_workspace_rules', workspaceRules],
   ['006_billing', billing],
+  ['007_workspace_sessions', workspaceSessions],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

@@ -13,7 +13,7 @@ import type { PlacesService } from '../services/places.service';
 import type { SharingService } from '../services/sharing.service';
 import type { UsageService } from '../services/usage.service';
 import type { WebhooksService } from '../services/webhooks.service';
-import type { WorkspacesService } from '../services/workspaces.service';
+import type { WorkspaceSessionsService, WorkspacesService } from '../services/workspaces.service';
 import type { RulesService } from '../services/rules.service';
 import type { BillingService } from '../services/billing.service';
 
@@ -38,4 +38,5 @@ export interface Services {
   workspaces: WorkspacesService;
   rules: RulesService;
   billing: BillingService;
+  workspaceSessions: WorkspaceSessionsService;
 }

@@ -1,10 +1,14 @@
 import type { Request } from 'express';
-import type { WorkspaceRecord } from '../db/repositories/workspaces.repository';
+import type { WorkspaceRecord, WorkspaceSessionRecord } from '../db/repositories/workspaces.repository';
 import { body, caller, HandlerMap, noStore, pageRequest, pathParam, queryString, sendPage } from './kit';
 import { presentRule, presentRun, presentWorkspace } from './presenters';
 import type { Services } from './services';
 
-export function workspacesHandlers({ workspaces, rules }: Services): HandlerMap {
+const presentSession = (s: WorkspaceSessionRecord) => ({
+  id: s.id, workspace_id: s.workspaceId, status: s.status, credits_charged: s.creditsCharged, started_at: s.startedAt, closed_at: s.closedAt,
+});
+
+export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Services): HandlerMap {
   const present = async (workspace: WorkspaceRecord) => presentWorkspace(workspace, await workspaces.boundToken(workspace));
   const ids = (req: Request) => [caller(req).user.id, pathParam(req, 'workspaceId')] as const;
   return {
@@ -47,6 +51,19 @@ export function workspacesHandlers({ workspaces, rules }: Services): HandlerMap 
     },
     async getRun(req, res) {
       res.json(presentRun(await workspaces.run(...ids(req), pathParam(req, 'runId'))));
+    },
+    async listWorkspaceSessions(req, res) {
+      const page = pageRequest(req);
+      sendPage(res, page, await workspaceSessions.list(...ids(req), queryString(req, 'status'), page.offset, page.limit), presentSession);
+    },
+    async startWorkspaceSession(req, res) {
+      res.status(201).json(presentSession(await workspaceSessions.start(...ids(req))));
+    },
+    async closeWorkspaceSession(req, res) {
+      res.json(presentSession(await workspaceSessions.close(...ids(req), pathParam(req, 'sessionId'))));
+    },
+    async closeAllWorkspaceSessions(req, res) {
+      res.json(await workspaceSessions.closeAll(...ids(req)));
     },
     async listRules(req, res) {
       const page = pageRequest(req);

@@ -113,3 +113,63 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
 }
 
 export type WorkspacesService = ReturnType<typeof createWorkspacesService>;
+
+/**
+ * Interactive sessions. Starting one is refused, in this order, when the user already holds their
+ * maximum (409 concurrency_limit), when every controller slot is taken (503 controllers_busy +
+ * Retry-After), or when the credits do not cover it (402 workspace_credits_required); the credits are
+ * spent in the same transaction as the session is opened.
+ */
+export function createWorkspaceSessionsService(repos: Repositories, clock: Clock, limits: { startCredits: number; maxPerUser: number; capacity: number }) {
+  async function ownWorkspace(userId: string, workspaceId: string) {
+    if (!(await repos.workspaces.find(userId, workspaceId))) throw notFound('Workspace');
+  }
+
+  return {
+    async start(userId: string, workspaceId: string) {
+      await ownWorkspace(userId, workspaceId);
+      const now = iso(clock());
+      const session = { id: newId('wss'), workspaceId, userId, status: 'open' as const, creditsCharged: limits.startCredits, startedAt: now, closedAt: null };
+      await repos.transaction(async (tx) => {
+        if ((await tx.workspaceSessions.openForUser(userId)) >= limits.maxPerUser) {
+          throw conflict('concurrency_limit', `You already have ${limits.maxPerUser} open sessions, the most allowed. Close one (POST …/sessions/{id}/close) or all of them (POST …/sessions/close-all) and try again.`, { max_open_sessions: limits.maxPerUser });
+        }
+        if ((await tx.workspaceSessions.openEverywhere()) >= limits.capacity) {
+          throw new ApiError(503, 'controllers_busy', 'Every session controller is busy right now; try again shortly.', { retry_after_seconds: 30 }, { 'Retry-After': '30' });
+        }
+        await tx.billing.account(userId, now);
+        if (!(await tx.billing.spendCredits(userId, limits.startCredits, now))) {
+          throw new ApiError(402, 'workspace_credits_required', `Starting a session costs ${limits.startCredits} credits; buy a credit package (POST /api/billing/checkout).`, { credits_required: limits.startCredits });
+        }
+        await tx.workspaceSessions.insert(session);
+      });
+      return session;
+    },
+    async list(userId: string, workspaceId: string, status: string | undefined, offset: number, limit: number) {
+      await ownWorkspace(userId, workspaceId);
+      return repos.workspaceSessions.list(userId, workspaceId, status, offset, limit);
+    },
+    async close(userId: string, workspaceId: string, id: string) {
+      const session = await repos.workspaceSessions.find(userId, workspaceId, id);
+      if (!session) throw notFound('Session');
+      await repos.workspaceSessions.close(id, iso(clock()));
+      return (await repos.workspaceSessions.find(userId, workspaceId, id))!;
+    },
+    /** Closes every open session; each is closed on its own, so a failure leaves the others closed. */
+    async closeAll(userId: string, workspaceId: string): Promise<{ closed: number; failed: number }> {
+      await ownWorkspace(userId, workspaceId);
+      let closed = 0;
+      let failed = 0;
+      for (const id of await repos.workspaceSessions.openIds(userId, workspaceId)) {
+        try {
+          if (await repos.workspaceSessions.close(id, iso(clock()))) closed += 1;
+        } catch {
+          failed += 1;
+        }
+      }
+      return { closed, failed };
+    },
+  };
+}
+
+export type WorkspaceSessionsService = ReturnType<typeof createWorkspaceSessionsService>;

@@ -29,7 +29,7 @@ let intruderBrowser: BrowserSession;
 
 async function snapshot(): Promise<string> {
   const k = t.database.knex;
-  const tables = ['posts', 'places', 'artifacts', 'organizations', 'organization_members', 'organization_invitations', 'referral_links', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'workspaces', 'workspace_runs', 'workspace_rules'];
+  const tables = ['posts', 'places', 'artifacts', 'organizations', 'organization_members', 'organization_invitations', 'referral_links', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'workspaces', 'workspace_runs', 'workspace_rules', 'workspace_sessions'];
   return JSON.stringify(await Promise.all(tables.map((table) => k(table).select('*').orderBy(table === 'organization_members' ? 'user_id' : 'id'))));
 }
 
@@ -49,6 +49,9 @@ beforeAll(async () => {
   const workspace = await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'private workspace', default_prompt: 'private prompt' });
   await request(t.app).put(`/api/workspaces/${workspace.body.id}/binding`).set(bearer(pat)).send({ token_id: token.id });
   const run = await request(t.app).post(`/api/workspaces/${workspace.body.id}/runs`).set(bearer(pat)).send({});
+  await t.repos.billing.account(owner.id, new Date().toISOString());
+  await t.repos.billing.addCredits(owner.id, 100, new Date().toISOString());
+  const session = await request(t.app).post(`/api/workspaces/${workspace.body.id}/sessions`).set(bearer(pat));
   const rule = await request(t.app).post(`/api/workspaces/${workspace.body.id}/rules`).set(bearer(pat)).send({ name: 'private rule', trigger: 'SCHEDULE', cron: '0 9 * * *', prompt_template: 'private' });
   ids = {
     postId: post.body.id,
@@ -63,6 +66,7 @@ beforeAll(async () => {
     workspaceId: workspace.body.id,
     runId: run.body.id,
     ruleId: rule.body.id,
+    sessionId: session.body.id,
   };
   for (const [name, id] of Object.entries(ids)) if (!id) throw new Error(`fixture ${name} was not created`);
 

@@ -88,6 +88,7 @@ async function databaseSnapshot(): Promise<string> {
     k('billing_accounts').select('user_id', 'plan', 'subscription_status', 'cancel_at_period_end', 'credits', 'payouts_status').orderBy('user_id'),
     k('billing_checkouts').select('*').orderBy('id'),
     k('transfers').select('*').orderBy('id'),
+    k('workspace_sessions').select('*').orderBy('id'),
   ]));
 }
 

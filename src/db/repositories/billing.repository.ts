@@ -89,6 +89,12 @@ export function billingRepository(db: Knex) {
     async addCredits(userId: string, credits: number, now: string): Promise<void> {
       await db('billing_accounts').where({ user_id: userId }).update({ credits: db.raw('credits + ?', [credits]), updated_at: now });
     },
+    /** Spends credits only if the balance covers them (one statement, so two spends never overdraw). */
+    async spendCredits(userId: string, credits: number, now: string): Promise<boolean> {
+      const changed = await db('billing_accounts').where({ user_id: userId }).andWhere('credits', '>=', credits)
+        .update({ credits: db.raw('credits - ?', [credits]), updated_at: now });
+      return changed > 0;
+    },
     async insertCheckout(c: CheckoutRecord): Promise<void> {
       await db('billing_checkouts').insert({
         id: c.id, user_id: c.userId, kind: c.kind, post_id: c.postId, credits: c.credits, amount: c.amount, currency: c.currency,

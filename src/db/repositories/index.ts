@@ -10,7 +10,7 @@ import { placesRepository } from './places.repository';
 import { referralLinksRepository } from './referral-links.repository';
 import { usageRepository } from './usage.repository';
 import { webhooksRepository } from './webhooks.repository';
-import { rulesRepository, workspacesRepository } from './workspaces.repository';
+import { rulesRepository, workspaceSessionsRepository, workspacesRepository } from './workspaces.repository';
 import { postsRepository } from './posts.repository';
 import { sessionsRepository } from './sessions.repository';
 import { tokensRepository } from './tokens.repository';
@@ -34,6 +34,7 @@ export interface Repositories {
   webhooks: ReturnType<typeof webhooksRepository>;
   workspaces: ReturnType<typeof workspacesRepository>;
   rules: ReturnType<typeof rulesRepository>;
+  workspaceSessions: ReturnType<typeof workspaceSessionsRepository>;
   billing: ReturnType<typeof billingRepository>;
   /** Runs `work` in one database transaction; everything it writes lands together or not at all. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
@@ -59,6 +60,7 @@ export function createRepositories(database: Database, executor: Knex = database
     webhooks: webhooksRepository(executor),
     workspaces: workspacesRepository(executor, database.dialect),
     rules: rulesRepository(executor),
+    workspaceSessions: workspaceSessionsRepository(executor),
     billing: billingRepository(executor),
     transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
     ping: async () => {

@@ -271,3 +271,52 @@ export function rulesRepository(db: Knex) {
     },
   };
 }
+
+export interface WorkspaceSessionRecord {
+  id: string;
+  workspaceId: string;
+  userId: string;
+  status: 'open' | 'closed';
+  creditsCharged: number;
+  startedAt: string;
+  closedAt: string | null;
+}
+
+function toSession(row: Record<string, any>): WorkspaceSessionRecord {
+  return {
+    id: row.id, workspaceId: row.workspace_id, userId: row.user_id, status: row.status, creditsCharged: Number(row.credits_charged),
+    startedAt: row.started_at, closedAt: row.closed_at ?? null,
+  };
+}
+
+export function workspaceSessionsRepository(db: Knex) {
+  const count = async (where: Record<string, unknown>) => Number((await db('workspace_sessions').where(where).count({ n: '*' }).first())?.n ?? 0);
+  return {
+    openForUser: (userId: string) => count({ user_id: userId, status: 'open' }),
+    openEverywhere: () => count({ status: 'open' }),
+    async insert(session: WorkspaceSessionRecord): Promise<void> {
+      await db('workspace_sessions').insert({
+        id: session.id, workspace_id: session.workspaceId, user_id: session.userId, status: session.status,
+        credits_charged: session.creditsCharged, started_at: session.startedAt,
+      });
+    },
+    async find(userId: string, workspaceId: string, id: string): Promise<WorkspaceSessionRecord | undefined> {
+      const row = await db('workspace_sessions').where({ id, workspace_id: workspaceId, user_id: userId }).first();
+      return row ? toSession(row) : undefined;
+    },
+    list(userId: string, workspaceId: string, status: string | undefined, offset: number, limit: number): Promise<Page<WorkspaceSessionRecord>> {
+      const filtered = () => {
+        const q = db('workspace_sessions').where({ workspace_id: workspaceId, user_id: userId });
+        if (status) q.andWhere({ status });
+        return q;
+      };
+      return pageOf(filtered, ['*'], [{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }], offset, limit, toSession);
+    },
+    async close(id: string, now: string): Promise<boolean> {
+      return (await db('workspace_sessions').where({ id, status: 'open' }).update({ status: 'closed', closed_at: now })) > 0;
+    },
+    async openIds(userId: string, workspaceId: string): Promise<string[]> {
+      return (await db('workspace_sessions').where({ user_id: userId, workspace_id: workspaceId, status: 'open' }).select('id')).map((r: { id: string }) => r.id);
+    },
+  };
+}
