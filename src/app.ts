@@ -42,6 +42,7 @@ import { createWorker } from './workspaces/worker';
 import { createRulesService } from './services/rules.service';
 import { createBillingService } from './services/billing.service';
 import { hostedRouter } from './web/hosted';
+import { createStripeAdapter } from './billing/stripe';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { perCredentialRateLimit } from './http/rate-limit';
@@ -81,7 +82,10 @@ export function createServices(deps: AppDeps) {
     workspaces: createWorkspacesService(repos, contract, clock),
     rules,
     workspaceSessions: createWorkspaceSessionsService(repos, clock, config.workspaceSessions),
-    billing: createBillingService({ repos, clock, webhooks, rules, publicUrl: config.publicUrl, linkKey: config.dataKey }),
+    billing: createBillingService({
+      repos, clock, webhooks, rules, publicUrl: config.publicUrl, linkKey: config.dataKey,
+      stripe: config.billing.stripe ? createStripeAdapter(config.billing.stripe, repos, config.publicUrl) : undefined,
+    }),
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
   const dispatcher = createDispatcher({

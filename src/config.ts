@@ -48,6 +48,16 @@ export interface Config {
     readonly pollMs: number;
     readonly maxAttempts: number;
   };
+  readonly billing: {
+    readonly provider: 'local' | 'stripe';
+    readonly stripe?: {
+      readonly secretKey: string;
+      readonly webhookSecret: string;
+      readonly host?: string;
+      readonly port?: number;
+      readonly protocol?: 'http' | 'https';
+    };
+  };
   readonly workspaceSessions: {
     /** Credits one session costs to start. */
     readonly startCredits: number;
@@ -165,6 +175,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       pollMs: int(env, 'WORKER_POLL_MS', 1000),
       maxAttempts: int(env, 'WORKER_MAX_ATTEMPTS', 3),
     },
+    billing: billingConfig(env),
     workspaceSessions: {
       startCredits: int(env, 'WORKSPACE_SESSION_CREDITS', 10),
       maxPerUser: int(env, 'WORKSPACE_MAX_SESSIONS_PER_USER', 2),
@@ -173,6 +184,25 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     ...overrides,
   };
   return Object.freeze(config);
+}
+
+function billingConfig(env: Env): Config['billing'] {
+  const provider = env.BILLING_PROVIDER || 'local';
+  if (provider === 'local') return { provider };
+  if (provider !== 'stripe') throw new Error(`BILLING_PROVIDER must be local or stripe, got "${provider}"`);
+  if (!env.STRIPE_SECRET_KEY || !env.STRIPE_WEBHOOK_SECRET) throw new Error('BILLING_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET');
+  const protocol = env.STRIPE_API_PROTOCOL;
+  if (protocol && protocol !== 'http' && protocol !== 'https') throw new Error(`STRIPE_API_PROTOCOL must be http or https, got "${protocol}"`);
+  return {
+    provider,
+    stripe: {
+      secretKey: env.STRIPE_SECRET_KEY,
+      webhookSecret: env.STRIPE_WEBHOOK_SECRET,
+      host: env.STRIPE_API_HOST || undefined,
+      port: env.STRIPE_API_PORT ? int(env, 'STRIPE_API_PORT', 443) : undefined,
+      protocol: protocol as 'http' | 'https' | undefined,
+    },
+  };
 }
 
 export function resolveFromRoot(path: string): string {

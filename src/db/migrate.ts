@@ -6,6 +6,7 @@ import * as workspaces from './migrations/004_workspaces';
 import * as workspaceRules from './migrations/005_workspace_rules';
 import * as billing from './migrations/006_billing';
 import * as workspaceSessions from './migrations/007_workspace_sessions';
+import * as stripe from './migrations/008_stripe';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['005_workspace_rules', workspaceRules],
   ['006_billing', billing],
   ['007_workspace_sessions', workspaceSessions],
+  ['008_stripe', stripe],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

@@ -32,10 +32,10 @@ export function billingHandlers({ billing }: Services): HandlerMap {
       res.json(presentAccount(await billing.changePlan(caller(req).user.id, body<'changePlan'>(req).plan)));
     },
     async createBillingPortalLink(req, res) {
-      noStore(res).json({ url: billing.portalLink(caller(req).user.id), expires_at: billing.linkExpiresAt() });
+      noStore(res).json({ url: await billing.portalLink(caller(req).user.id), expires_at: billing.linkExpiresAt() });
     },
     async createPayoutOnboardingLink(req, res) {
-      noStore(res).json({ url: billing.onboardingLink(caller(req).user.id), expires_at: billing.linkExpiresAt() });
+      noStore(res).json({ url: await billing.onboardingLink(caller(req).user.id), expires_at: billing.linkExpiresAt() });
     },
     async getPayoutAccount(req, res) {
       const account = await billing.account(caller(req).user.id);
@@ -43,6 +43,11 @@ export function billingHandlers({ billing }: Services): HandlerMap {
     },
     async createTransfer(req, res) {
       res.status(201).json(presentTransfer(await billing.createTransfer(caller(req).user.id, body<'createTransfer'>(req))));
+    },
+    async receiveStripeEvent(req, res) {
+      const raw = (req as { rawBody?: Buffer }).rawBody ?? Buffer.from('');
+      const result = await billing.applyStripeEvent(raw, req.get('stripe-signature'));
+      res.json({ received: true, applied: result.applied, type: result.type });
     },
     async listTransfers(req, res) {
       const page = pageRequest(req);

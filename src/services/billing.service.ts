@@ -6,6 +6,7 @@ import type { BillingAccountRecord, CheckoutRecord, TransferRecord } from '../db
 import { ApiError, badRequest, conflict, notFound } from '../errors';
 import type { RulesService } from './rules.service';
 import type { WebhooksService } from './webhooks.service';
+import type { StripeAdapter } from '../billing/stripe';
 
 export const PRO_PLAN = { amount: 1200, currency: 'usd' };
 export const CREDIT_PACKAGES = { small: { credits: 100, amount: 500 }, large: { credits: 1000, amount: 4000 } } as const;
@@ -38,8 +39,19 @@ function absoluteUrl(raw: string, name: string): string {
 export function createBillingService(deps: {
   repos: Repositories; clock: Clock; webhooks: Pick<WebhooksService, 'emit'>; rules: Pick<RulesService, 'firePurchase'>;
   publicUrl: string; linkKey: Buffer;
+  /** The Stripe adapter when BILLING_PROVIDER=stripe; the local provider otherwise. */
+  stripe?: StripeAdapter;
 }) {
-  const { repos, clock, webhooks, rules, publicUrl, linkKey } = deps;
+  const { repos, clock, webhooks, rules, publicUrl, linkKey, stripe } = deps;
+
+  /** A provider that does not answer is a 503: nothing was decided, try again. */
+  async function viaProvider<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw new ApiError(503, 'provider_unavailable', `The payment provider did not complete the request: ${(err as Error).message}`, undefined, { 'Retry-After': '10' });
+    }
+  }
   const now = () => iso(clock());
 
   /** A short-lived link that stands for one user on a hosted page (HMAC-signed, like a provider's session URL). */
@@ -85,7 +97,10 @@ export function createBillingService(deps: {
         createdAt: now(), completedAt: null,
       };
       await repos.billing.insertCheckout(checkout);
-      return { checkout, url: `${publicUrl}/hosted/checkout/${checkout.id}` };
+      const url = stripe
+        ? await viaProvider(() => stripe.checkoutUrl(checkout, account, now()))
+        : `${publicUrl}/hosted/checkout/${checkout.id}`;
+      return { checkout, url };
     },
 
     checkout: (id: string) => repos.billing.checkout(id),
@@ -141,10 +156,18 @@ export function createBillingService(deps: {
       throw conflict('checkout_required', 'Moving to Pro needs a payment: create a checkout for the pro_plan item.');
     },
 
-    portalLink: (userId: string) => signedLink('portal', userId),
+    async portalLink(userId: string): Promise<string> {
+      if (!stripe) return signedLink('portal', userId);
+      const account = await repos.billing.account(userId, now());
+      return viaProvider(() => stripe.portalUrl(account, now()));
+    },
     linkExpiresAt: () => iso(addSeconds(clock(), LINK_TTL_SECONDS)),
     portalUser: (token: string) => verifyLink('portal', token),
-    onboardingLink: (userId: string) => signedLink('onboarding', userId),
+    async onboardingLink(userId: string): Promise<string> {
+      if (!stripe) return signedLink('onboarding', userId);
+      const account = await repos.billing.account(userId, now());
+      return viaProvider(() => stripe.onboardingUrl(account, now()));
+    },
     onboardingUser: (token: string) => verifyLink('onboarding', token),
     /** The provider's `account.updated` after onboarding: payouts and charges enabled (local provider). */
     async completeOnboarding(userId: string): Promise<BillingAccountRecord> {
@@ -163,11 +186,60 @@ export function createBillingService(deps: {
         id: newId('tr'), userId, amount: input.amount, currency: input.currency, destination: input.destination ?? 'default',
         description: input.description ?? '', status: 'paid', createdAt: now(),
       };
+      if (stripe) await viaProvider(() => stripe.transfer(account, transfer));
       await repos.transaction(async (tx) => {
         await tx.billing.insertTransfer(transfer);
         await webhooks.emit(tx, userId, 'transfer.created', { id: transfer.id, amount: transfer.amount, currency: transfer.currency, destination: transfer.destination });
       });
       return transfer;
+    },
+    /**
+     * `POST /api/webhooks/stripe`: verified with the SDK, each event applied once (Stripe retries),
+     * checkout completion through the same path as the local provider's pay button.
+     */
+    async applyStripeEvent(rawBody: Buffer, signature: string | undefined): Promise<{ applied: boolean; type: string }> {
+      if (!stripe) throw notFound('Stripe webhooks (BILLING_PROVIDER is local)');
+      let event;
+      try {
+        event = stripe.parseEvent(rawBody, signature ?? '');
+      } catch (err) {
+        throw new ApiError(400, 'invalid_signature', `The Stripe-Signature header does not verify: ${(err as Error).message}`);
+      }
+      if (!(await repos.billing.rememberEvent(event.id, event.type, now()))) return { applied: false, type: event.type };
+      const object = event.data.object as unknown as Record<string, any>;
+      switch (event.type) {
+        case 'checkout.session.completed': {
+          const checkoutId = object.metadata?.checkout_id ?? object.client_reference_id;
+          if (checkoutId) await this.completeCheckout(checkoutId);
+          break;
+        }
+        case 'customer.subscription.updated':
+        case 'customer.subscription.deleted': {
+          const account = await repos.billing.accountByStripe('stripe_customer_id', object.customer);
+          if (!account) break;
+          const ended = event.type === 'customer.subscription.deleted' || object.status === 'canceled';
+          await repos.billing.updateAccount(account.userId, {
+            plan: ended ? 'free' : 'pro',
+            subscriptionStatus: ended ? 'canceled' : object.status === 'active' || object.status === 'trialing' ? 'active' : account.subscriptionStatus,
+            cancelAtPeriodEnd: Boolean(object.cancel_at_period_end) && !ended,
+            currentPeriodEnd: object.current_period_end ? new Date(object.current_period_end * 1000).toISOString() : account.currentPeriodEnd,
+          }, now());
+          break;
+        }
+        case 'account.updated': {
+          const account = await repos.billing.accountByStripe('stripe_account_id', object.id);
+          if (!account) break;
+          const disabled = String(object.requirements?.disabled_reason ?? '');
+          const payoutsStatus = object.payouts_enabled ? 'enabled'
+            : disabled.startsWith('rejected') ? 'blocked'
+              : disabled === 'under_review' || (object.details_submitted && disabled) ? 'pending_review' : 'incomplete';
+          await repos.billing.updateAccount(account.userId, { payoutsStatus, chargesEnabled: Boolean(object.charges_enabled) }, now());
+          break;
+        }
+        default:
+          break;
+      }
+      return { applied: true, type: event.type };
     },
     listTransfers: (userId: string, offset: number, limit: number) => repos.billing.listTransfers(userId, offset, limit),
   };

@@ -10,6 +10,8 @@ export interface BillingAccountRecord {
   credits: number;
   payoutsStatus: 'incomplete' | 'pending_review' | 'enabled' | 'blocked';
   chargesEnabled: boolean;
+  stripeCustomerId: string | null;
+  stripeAccountId: string | null;
   updatedAt: string;
 }
 
@@ -41,7 +43,7 @@ export interface TransferRecord {
 
 const ACCOUNT_COLUMNS: Record<string, string> = {
   plan: 'plan', subscriptionStatus: 'subscription_status', cancelAtPeriodEnd: 'cancel_at_period_end', currentPeriodEnd: 'current_period_end',
-  payoutsStatus: 'payouts_status', chargesEnabled: 'charges_enabled',
+  payoutsStatus: 'payouts_status', chargesEnabled: 'charges_enabled', stripeCustomerId: 'stripe_customer_id', stripeAccountId: 'stripe_account_id',
 };
 
 function toAccount(row: Record<string, any>): BillingAccountRecord {
@@ -54,6 +56,8 @@ function toAccount(row: Record<string, any>): BillingAccountRecord {
     credits: Number(row.credits),
     payoutsStatus: row.payouts_status,
     chargesEnabled: Boolean(row.charges_enabled),
+    stripeCustomerId: row.stripe_customer_id ?? null,
+    stripeAccountId: row.stripe_account_id ?? null,
     updatedAt: row.updated_at,
   };
 }
@@ -108,6 +112,15 @@ export function billingRepository(db: Knex) {
     /** Settles an open checkout; false when it was settled already (events are applied once). */
     async settleCheckout(id: string, status: 'completed' | 'canceled', now: string): Promise<boolean> {
       return (await db('billing_checkouts').where({ id, status: 'open' }).update({ status, completed_at: now })) > 0;
+    },
+    async accountByStripe(column: 'stripe_customer_id' | 'stripe_account_id', id: string): Promise<BillingAccountRecord | undefined> {
+      const row = await db('billing_accounts').where({ [column]: id }).first();
+      return row ? toAccount(row) : undefined;
+    },
+    /** Records a provider event as applied; false when it was applied before (providers retry). */
+    async rememberEvent(id: string, type: string, now: string): Promise<boolean> {
+      const inserted = await db('stripe_events').insert({ id, type, received_at: now }).onConflict('id').ignore().returning('id');
+      return inserted.length === 1;
     },
     async insertTransfer(t: TransferRecord): Promise<void> {
       await db('transfers').insert({
