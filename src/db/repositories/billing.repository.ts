@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { columnsOf } from '../columns';
 import { NEWEST_FIRST, Page, pageOf } from '../page';
 
 export interface BillingAccountRecord {
@@ -86,9 +87,7 @@ export function billingRepository(db: Knex) {
       return toAccount(await db('billing_accounts').where({ user_id: userId }).first());
     },
     async updateAccount(userId: string, patch: Partial<BillingAccountRecord>, now: string): Promise<void> {
-      const columns: Record<string, unknown> = { updated_at: now };
-      for (const [key, value] of Object.entries(patch)) if (value !== undefined && ACCOUNT_COLUMNS[key]) columns[ACCOUNT_COLUMNS[key]] = value;
-      await db('billing_accounts').where({ user_id: userId }).update(columns);
+      await db('billing_accounts').where({ user_id: userId }).update({ ...columnsOf(patch, ACCOUNT_COLUMNS), updated_at: now });
     },
     async addCredits(userId: string, credits: number, now: string): Promise<void> {
       await db('billing_accounts').where({ user_id: userId }).update({ credits: db.raw('credits + ?', [credits]), updated_at: now });

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { columnsOf } from '../columns';
 import { NEWEST_FIRST, Page, pageOf } from '../page';
 
 export interface WebhookEndpointRecord {
@@ -67,20 +68,13 @@ function toEndpoint(row: Record<string, any>): WebhookEndpointRecord {
   };
 }
 
-function endpointColumns(patch: EndpointPatch): Record<string, unknown> {
-  const map: Record<string, string> = {
-    url: 'url', description: 'description', enabled: 'enabled', secretSealed: 'secret_sealed',
-    previousSecretSealed: 'previous_secret_sealed', previousSecretExpiresAt: 'previous_secret_expires_at',
-    consecutiveFailures: 'consecutive_failures', lastError: 'last_error', lastErrorAt: 'last_error_at', disabledReason: 'disabled_reason',
-  };
-  const columns: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === undefined) continue;
-    if (key === 'events') columns.events = JSON.stringify(value);
-    else if (map[key]) columns[map[key]] = value;
-  }
-  return columns;
-}
+const ENDPOINT_COLUMNS: Record<string, string> = {
+  url: 'url', description: 'description', events: 'events', enabled: 'enabled', secretSealed: 'secret_sealed',
+  previousSecretSealed: 'previous_secret_sealed', previousSecretExpiresAt: 'previous_secret_expires_at',
+  consecutiveFailures: 'consecutive_failures', lastError: 'last_error', lastErrorAt: 'last_error_at', disabledReason: 'disabled_reason',
+};
+
+const endpointColumns = (patch: EndpointPatch) => columnsOf(patch, ENDPOINT_COLUMNS, { events: (v) => JSON.stringify(v) });
 
 function toDelivery(row: Record<string, any>): WebhookDeliveryRecord {
   return {

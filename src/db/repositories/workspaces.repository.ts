@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { columnsOf } from '../columns';
 import { NEWEST_FIRST, Page, pageOf } from '../page';
 
 export interface WorkspaceRecord {
@@ -187,11 +188,7 @@ const RULE_COLUMNS: Record<string, string> = {
   enabled: 'enabled', nextFireAt: 'next_fire_at', lastFiredAt: 'last_fired_at', hookTokenHash: 'hook_token_hash', hookSecretSealed: 'hook_secret_sealed',
 };
 
-function ruleColumns(patch: Record<string, unknown>): Record<string, unknown> {
-  const columns: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(patch)) if (value !== undefined && RULE_COLUMNS[key]) columns[RULE_COLUMNS[key]] = value;
-  return columns;
-}
+const ruleColumns = (patch: object) => columnsOf(patch, RULE_COLUMNS);
 
 function toRule(row: Record<string, any>): RuleRecord {
   return {
@@ -219,7 +216,7 @@ export function rulesRepository(db: Knex) {
     async insert(rule: RuleRecord): Promise<void> {
       await db('workspace_rules').insert({
         id: rule.id, workspace_id: rule.workspaceId, user_id: rule.userId, trigger: rule.trigger,
-        created_at: rule.createdAt, updated_at: rule.updatedAt, ...ruleColumns({ ...rule }),
+        created_at: rule.createdAt, updated_at: rule.updatedAt, ...ruleColumns(rule),
       });
     },
     async find(userId: string, workspaceId: string, id: string): Promise<RuleRecord | undefined> {
