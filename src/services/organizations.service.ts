@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { addSeconds, Clock, iso } from '../auth/clock';
-import { newId, randomBase62 } from '../auth/token-format';
+import { hashToken, newId, randomBase62 } from '../auth/token-format';
 import type { Repositories } from '../db/repositories';
 import type { InvitationRecord, MemberRecord, OrganizationRecord } from '../db/repositories/organizations.repository';
 import type { UserRecord } from '../db/repositories/users.repository';
@@ -10,8 +9,6 @@ import { normaliseEmail } from './accounts.service';
 export const INVITATION_PREFIX = 'gpx_inv_';
 export const INVITATION_TTL_SECONDS = 7 * 24 * 3600;
 const MANAGERS = ['owner', 'admin'];
-
-const hashInvitation = (token: string) => createHash('sha256').update(token).digest('hex');
 
 function notManager(): ApiError {
   return new ApiError(403, 'organization_role_required', 'Only the organization\'s owners and admins may do this.');
@@ -75,11 +72,11 @@ export function createOrganizationsService(repos: Repositories, clock: Clock) {
         expiresAt: iso(addSeconds(now, INVITATION_TTL_SECONDS)),
         acceptedAt: null,
       };
-      await repos.organizations.createInvitation({ ...invitation, tokenHash: hashInvitation(token) });
+      await repos.organizations.createInvitation({ ...invitation, tokenHash: hashToken(token) });
       return { invitation, token };
     },
     async accept(user: UserRecord, token: string): Promise<MemberRecord> {
-      const invitation = await repos.organizations.findInvitationByHash(hashInvitation(token));
+      const invitation = await repos.organizations.findInvitationByHash(hashToken(token));
       const now = iso(clock());
       if (!invitation || invitation.acceptedAt || invitation.expiresAt <= now) throw notFound('Invitation');
       if (invitation.email !== normaliseEmail(user.email)) {

@@ -1,8 +1,8 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import { addSeconds, Clock, iso } from '../auth/clock';
 import { seal, unseal } from '../auth/seal';
-import { newId, randomBase62 } from '../auth/token-format';
+import { hashToken, newId, randomBase62 } from '../auth/token-format';
 import type { Repositories } from '../db/repositories';
 import type { RuleRecord, RuleTrigger, RunRecord } from '../db/repositories/workspaces.repository';
 import { ApiError, badRequest, notFound } from '../errors';
@@ -20,8 +20,6 @@ export interface RuleInput {
   cooldownSeconds?: number;
   enabled?: boolean;
 }
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
 function checkedTimezone(timezone: string): string {
   try {
@@ -93,7 +91,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
         id: newId('rule'), workspaceId, userId, name: input.name, trigger: input.trigger,
         cron: input.trigger === 'SCHEDULE' ? input.cron! : null, timezone,
         promptTemplate: input.promptTemplate, cooldownSeconds: input.cooldownSeconds ?? 0, enabled,
-        hookTokenHash: hook ? sha256(hook.token) : null, hookSecretSealed: hook ? seal(dataKey, hook.secret) : null,
+        hookTokenHash: hook ? hashToken(hook.token) : null, hookSecretSealed: hook ? seal(dataKey, hook.secret) : null,
         nextFireAt: input.trigger === 'SCHEDULE' && enabled ? nextFire(input.cron!, timezone!, now) : null,
         lastFiredAt: null, createdAt: iso(now), updatedAt: iso(now),
       };
@@ -122,7 +120,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
      * never seen before. Nothing is queued unless all of that holds.
      */
     async fireHook(pathToken: string, headers: { secret?: string; signature?: string }, rawBody: Buffer): Promise<RunRecord> {
-      const rule = await repos.rules.byHookTokenHash(sha256(pathToken));
+      const rule = await repos.rules.byHookTokenHash(hashToken(pathToken));
       if (!rule || !rule.hookSecretSealed) throw notFound('Hook');
       const secret = unseal(dataKey, rule.hookSecretSealed);
       const given = Buffer.from(headers.secret ?? '');
