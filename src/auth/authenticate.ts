@@ -9,7 +9,7 @@ import { addSeconds, Clock, iso } from './clock';
 import { InvalidJwt, JwtService } from './jwt';
 import type { Principal } from './principal';
 import { csrfTokenFor, sha256 } from './session-secrets';
-import { grantOf, intersect, roleScopes } from './scopes';
+import { effectiveScopes, grantOf, roleScopes } from './scopes';
 import { hashToken, isWellFormedPat, PAT_PREFIX } from './token-format';
 import { authenticationRequired, invalidRequest, invalidToken } from './www-authenticate';
 
@@ -70,8 +70,7 @@ export function createAuthenticator(deps: Deps) {
     const key = `${scopes.join(' ')}|${tokenRole ?? ''}|${userRole}`;
     let found = grants.get(key);
     if (!found) {
-      const grant = grantOf(contract, scopes, tokenRole);
-      found = { grant, effective: intersect(grant, roleScopes(contract, userRole)) };
+      found = { grant: grantOf(contract, scopes, tokenRole), effective: effectiveScopes(contract, scopes, tokenRole, userRole) };
       if (grants.size > 10_000) grants.clear();
       grants.set(key, found);
     }

@@ -11,6 +11,14 @@ export function grantOf(contract: Contract, scopes: readonly string[], role: str
   return union(scopes, roleScopes(contract, role));
 }
 
+/**
+ * What a token may do at this moment: its grant ∩ its creator's current role, so a demotion shrinks
+ * every token (and every workspace acting with one) at once.
+ */
+export function effectiveScopes(contract: Contract, scopes: readonly string[], tokenRole: string | null, userRole: string): string[] {
+  return intersect(grantOf(contract, scopes, tokenRole), roleScopes(contract, userRole));
+}
+
 export function union(a: readonly string[], b: readonly string[]): string[] {
   return sortScopes([...new Set([...a, ...b])]);
 }

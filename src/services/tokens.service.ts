@@ -26,6 +26,16 @@ export interface CreateTokenInput {
   expires_at?: string;
 }
 
+/** 403 grant_exceeds_permissions naming the excess scopes, when `grant` goes beyond `allowed`. */
+export function assertGrantWithin(grant: readonly string[], allowed: readonly string[], rule: string): void {
+  const excess = difference(grant, allowed);
+  if (excess.length > 0) {
+    throw new ApiError(403, 'grant_exceeds_permissions',
+      `${rule}: ${excess.join(', ')} ${excess.length > 1 ? 'are' : 'is'} beyond this credential's permissions.`,
+      { excess_scopes: excess, requested_scopes: grant, allowed_scopes: allowed });
+  }
+}
+
 export function createTokensService(deps: Deps) {
   const { repos, contract, audit, clock, webhooks } = deps;
 
@@ -34,12 +44,7 @@ export function createTokensService(deps: Deps) {
    * that PAT's grant and lifetime, so a leaked PAT cannot mint or reveal a stronger one.
    */
   function assertWithinCaller(caller: SignedInPrincipal, grant: readonly string[], expiresAt: string | null) {
-    const excess = difference(grant, caller.scopes);
-    if (excess.length > 0) {
-      throw new ApiError(403, 'grant_exceeds_permissions',
-        `A token cannot hold more than its creator: ${excess.join(', ')} ${excess.length > 1 ? 'are' : 'is'} beyond this credential's permissions.`,
-        { excess_scopes: excess, requested_scopes: grant, allowed_scopes: caller.scopes });
-    }
+    assertGrantWithin(grant, caller.scopes, 'A token cannot hold more than its creator');
     if (caller.kind === 'pat' && caller.token.expiresAt && (!expiresAt || expiresAt > caller.token.expiresAt)) {
       throw new ApiError(403, 'expiry_exceeds_parent',
         `A token made with a token must expire no later than it (${caller.token.expiresAt}).`,

@@ -1,11 +1,12 @@
 import { Clock, iso } from '../auth/clock';
 import type { SignedInPrincipal } from '../auth/principal';
-import { difference, grantOf, intersect, roleScopes } from '../auth/scopes';
+import { effectiveScopes, grantOf } from '../auth/scopes';
 import { newId } from '../auth/token-format';
 import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
 import type { RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
 import { ApiError, conflict, notFound } from '../errors';
+import { assertGrantWithin } from './tokens.service';
 
 export interface WorkspaceInput {
   name?: string;
@@ -23,7 +24,7 @@ export async function boundScopes(repos: Repositories, contract: Contract, works
   const token = await repos.tokens.findActiveForUser(workspace.userId, workspace.boundTokenId);
   const user = await repos.users.findById(workspace.userId);
   if (!token || !user || user.disabledAt || (token.expiresAt && token.expiresAt <= now)) return undefined;
-  return intersect(grantOf(contract, token.scopes, token.role), roleScopes(contract, user.role));
+  return effectiveScopes(contract, token.scopes, token.role, user.role);
 }
 
 export function createWorkspacesService(repos: Repositories, contract: Contract, clock: Clock) {
@@ -68,10 +69,7 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
       await get(caller.user.id, id);
       const token = await repos.tokens.findActiveForUser(caller.user.id, tokenId);
       if (!token || (token.expiresAt && token.expiresAt <= iso(clock()))) throw notFound('Token');
-      const excess = difference(grantOf(contract, token.scopes, token.role), caller.scopes);
-      if (excess.length > 0) {
-        throw new ApiError(403, 'grant_exceeds_permissions', `This credential cannot bind a token holding ${excess.join(', ')}.`, { excess_scopes: excess });
-      }
+      assertGrantWithin(grantOf(contract, token.scopes, token.role), caller.scopes, 'A workspace cannot act with more than the credential that binds it');
       await repos.workspaces.update(caller.user.id, id, { boundTokenId: tokenId }, iso(clock()));
       return get(caller.user.id, id);
     },
