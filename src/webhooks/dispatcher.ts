@@ -39,18 +39,17 @@ export function createDispatcher(deps: {
   let running: Promise<number> | undefined;
 
   async function deliver(id: string): Promise<void> {
-    const delivery = await repos.webhooks.deliveryById(id);
-    const endpoint = delivery && await repos.webhooks.endpointById(delivery.endpointId);
-    const event = delivery && await repos.webhooks.eventById(delivery.eventId);
-    if (!delivery || !endpoint || !event) return;
+    const found = await repos.webhooks.toSend(id);
+    if (!found) return;
+    const { delivery, endpoint, payload } = found;
 
     const timestamp = Math.floor(clock().getTime() / 1000);
     const headers = {
-      'webhook-id': event.id,
+      'webhook-id': delivery.eventId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader(webhooks.signingSecrets(endpoint), event.id, timestamp, event.payload),
+      'webhook-signature': signatureHeader(webhooks.signingSecrets(endpoint), delivery.eventId, timestamp, payload),
     };
-    const result = await send(endpoint.url, headers, event.payload);
+    const result = await send(endpoint.url, headers, payload);
     const now = clock();
     const attempts = delivery.attempts + 1;
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
@@ -82,7 +81,7 @@ export function createDispatcher(deps: {
         ...(disabledReason ? { enabled: false, disabledReason } : {}),
       }, iso(now));
     });
-    log.info({ delivery_id: id, event_id: event.id, endpoint_id: endpoint.id, status, attempts, http_status: result.statusCode, duration_ms: result.durationMs }, 'webhook delivery');
+    log.info({ delivery_id: id, event_id: delivery.eventId, endpoint_id: endpoint.id, status, attempts, http_status: result.statusCode, duration_ms: result.durationMs }, 'webhook delivery');
   }
 
   /** One pass: lease and send what is due. Returns how many deliveries were attempted. */

@@ -96,6 +96,7 @@ function toDelivery(row: Record<string, any>): WebhookDeliveryRecord {
 }
 
 const DELIVERY_COLUMNS = ['d.*', 'e.type as event_type'];
+const ENDPOINT_TABLE_COLUMNS = ['id', 'user_id', 'created_at', 'updated_at', ...Object.values(ENDPOINT_COLUMNS)];
 
 export function webhooksRepository(db: Knex) {
   const deliveries = () => db('webhook_deliveries as d').join('webhook_events as e', 'e.id', 'd.event_id');
@@ -114,10 +115,6 @@ export function webhooksRepository(db: Knex) {
       const row = await db('webhook_endpoints').where({ id, user_id: userId }).first();
       return row ? toEndpoint(row) : undefined;
     },
-    async endpointById(id: string): Promise<WebhookEndpointRecord | undefined> {
-      const row = await db('webhook_endpoints').where({ id }).first();
-      return row ? toEndpoint(row) : undefined;
-    },
     listEndpoints(userId: string, offset: number, limit: number): Promise<Page<WebhookEndpointRecord>> {
       return pageOf(() => db('webhook_endpoints').where({ user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, toEndpoint);
     },
@@ -133,10 +130,6 @@ export function webhooksRepository(db: Knex) {
     },
     async insertEvent(event: WebhookEventRecord): Promise<void> {
       await db('webhook_events').insert({ id: event.id, user_id: event.userId, type: event.type, payload: event.payload, created_at: event.createdAt });
-    },
-    async eventById(id: string): Promise<WebhookEventRecord | undefined> {
-      const row = await db('webhook_events').where({ id }).first();
-      return row ? { id: row.id, userId: row.user_id, type: row.type, payload: row.payload, createdAt: row.created_at } : undefined;
     },
     async insertDelivery(d: { id: string; eventId: string; endpointId: string; userId: string; now: string }): Promise<void> {
       await db('webhook_deliveries').insert({
@@ -167,9 +160,13 @@ export function webhooksRepository(db: Knex) {
         .update({ lease_until: until, updated_at: now });
       return changed > 0;
     },
-    async deliveryById(id: string): Promise<WebhookDeliveryRecord | undefined> {
-      const row = await deliveries().where({ 'd.id': id }).first(DELIVERY_COLUMNS);
-      return row ? toDelivery(row) : undefined;
+    /** A leased delivery with its endpoint and its event's payload: everything a send needs, in one read. */
+    async toSend(id: string): Promise<{ delivery: WebhookDeliveryRecord; endpoint: WebhookEndpointRecord; payload: string } | undefined> {
+      const row = await deliveries().join('webhook_endpoints as w', 'w.id', 'd.endpoint_id').where({ 'd.id': id })
+        .first([...DELIVERY_COLUMNS, 'e.payload as event_payload', ...ENDPOINT_TABLE_COLUMNS.map((c) => `w.${c} as w_${c}`)]);
+      if (!row) return undefined;
+      const endpoint = toEndpoint(Object.fromEntries(ENDPOINT_TABLE_COLUMNS.map((c) => [c, row[`w_${c}`]])));
+      return { delivery: toDelivery(row), endpoint, payload: row.event_payload };
     },
     async recordAttempt(id: string, result: {
       status: WebhookDeliveryRecord['status']; attempts: number; nextAttemptAt: string; statusCode: number | null;
