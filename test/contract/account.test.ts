@@ -2,10 +2,10 @@
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import request from 'supertest';
-import { createJwtService } from '../../src/auth/jwt';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
-import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+import { asBytes, asText } from '../helpers/bodies';
+import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -117,8 +117,7 @@ describe('organizations', () => {
     const org = (await request(t.app).post('/api/organizations').set(bearer(owner.pat)).send({ name: 'Slow' })).body;
     const inv = await request(t.app).post(`/api/organizations/${org.id}/invitations`).set(bearer(owner.pat)).send({ email: guest.email, role: 'viewer' });
     t.clock.advance(7 * 24 * 3600 + 1);
-    const { tokenVersion } = (await t.repos.users.findById(guest.id))!;
-    const jwt = (await createJwtService(t.config, t.clock).issueAccess(guest.id, tokenVersion, true)).token;
+    const jwt = await freshJwt(t, guest.id);
     expectError(await request(t.app).post(inv.body.accept_path).set(bearer(jwt)), 404, 'not_found');
   });
 
@@ -169,11 +168,11 @@ describe('referral links', () => {
   it('come as QR codes in SVG and PNG that encode the link', async () => {
     const { pat } = await userWith(['sharing:manage']);
     const link = await request(t.app).post('/api/referral-links').set(bearer(pat)).send({ target: { type: 'profile' } });
-    const svg = await request(t.app).get(`/api/referral-links/${link.body.id}/qr`).set(bearer(pat)).buffer(true).parse(text);
+    const svg = await request(t.app).get(`/api/referral-links/${link.body.id}/qr`).set(bearer(pat)).buffer(true).parse(asText);
     expect(svg.status).toBe(200);
     expect(svg.headers['content-type']).toMatch(/^image\/svg\+xml/);
     expect(svg.body).toMatch(/^<svg[^>]+xmlns="http:\/\/www.w3.org\/2000\/svg"/);
-    const png = await request(t.app).get(`/api/referral-links/${link.body.id}/qr?format=png&size=128`).set(bearer(pat)).buffer(true).parse(bytes);
+    const png = await request(t.app).get(`/api/referral-links/${link.body.id}/qr?format=png&size=128`).set(bearer(pat)).buffer(true).parse(asBytes);
     expect(png.headers['content-type']).toBe('image/png');
     expect(png.body.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
     // Decoded by an independent reader (jsQR), the code is the link's URL.
@@ -218,16 +217,3 @@ describe('usage', () => {
     expect(Number((await t.database.knex('usage_counters').where({ token_id: pat.id }).sum({ n: 'count' }).first())!.n)).toBe(3);
   });
 });
-
-function text(res: any, done: (err: Error | null, body: string) => void) {
-  let data = '';
-  res.setEncoding('utf8');
-  res.on('data', (c: string) => (data += c));
-  res.on('end', () => done(null, data));
-}
-
-function bytes(res: any, done: (err: Error | null, body: Buffer) => void) {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
-}

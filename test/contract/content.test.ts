@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { rowCount, startTestApp, TestApp } from '../helpers/app';
+import { asBytes } from '../helpers/bodies';
 import { expectError } from '../helpers/errors';
 import { BrowserSession, signInBrowser } from '../helpers/session';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
@@ -120,11 +121,7 @@ describe('artifacts', () => {
     expect((await request(t.app).get(`/api/posts/${postId}/artifacts/${id}`).set(bearer(writer))).body).toEqual(created.body);
     const list = await request(t.app).get(`/api/posts/${postId}/artifacts`).set(bearer(writer));
     expect(list.body.data.map((a: any) => a.id)).toEqual([id]);
-    const download = await request(t.app).get(`/api/posts/${postId}/artifacts/${id}/content`).set(bearer(writer)).buffer(true).parse((res, done) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done(null, Buffer.concat(chunks)));
-    });
+    const download = await request(t.app).get(`/api/posts/${postId}/artifacts/${id}/content`).set(bearer(writer)).buffer(true).parse(asBytes);
     expect(download.status).toBe(200);
     expect(Buffer.compare(download.body, png)).toBe(0);
     expect(download.headers['content-disposition']).toContain('attachment; filename="cover.png"');

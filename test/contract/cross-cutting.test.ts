@@ -1,9 +1,8 @@
 /** Idempotency keys, per-credential rate limits, the health check and the metrics endpoint. */
 import request from 'supertest';
-import { createJwtService } from '../../src/auth/jwt';
 import { rowCount, startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
-import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
 
 let t: TestApp;
 let user: TestUser;
@@ -71,7 +70,7 @@ describe('Idempotency-Key', () => {
     expect(replay.status).toBe(400);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     t.clock.advance(24 * 3600 + 1);
-    const fresh = (await createPat(t, { ...user, jwt: await freshJwt() }, { scopes: ['posts:write'] })).token;
+    const fresh = (await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes: ['posts:write'] })).token;
     const later = await request(t.app).post('/api/posts').set(bearer(fresh)).set('Idempotency-Key', 'price').send({ title: 'y' });
     expect(later.status).toBe(201);
   });
@@ -85,10 +84,6 @@ describe('Idempotency-Key', () => {
   });
 });
 
-async function freshJwt(): Promise<string> {
-  const { tokenVersion } = (await t.repos.users.findById(user.id))!;
-  return (await createJwtService(t.config, t.clock).issueAccess(user.id, tokenVersion, true)).token;
-}
 
 describe('rate limits', () => {
   it('count per credential with RateLimit-* headers, then answer 429 with Retry-After', async () => {
@@ -139,7 +134,7 @@ describe('GET /internal/metrics', () => {
   it('counts requests by operation and status and auth failures by reason, in Prometheus text', async () => {
     await request(t.app).get('/api/posts').set(bearer(pat)).expect(200);
     await request(t.app).get('/api/posts').set(bearer('gpx_pat_nonsense'));
-    const reader = (await createPat(t, { ...user, jwt: await freshJwt() }, { scopes: ['posts:read'] })).token;
+    const reader = (await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes: ['posts:read'] })).token;
     await request(t.app).post('/api/posts').set(bearer(reader)).send({ title: 'no' }).expect(403);
     const res = await request(t.app).get('/internal/metrics').set(bearer(TEST_SECRETS.INTERNAL_API_KEY));
     expect(res.status).toBe(200);

@@ -10,7 +10,7 @@ import { startTestApp, TestApp } from '../helpers/app';
 import { testClock } from '../helpers/clock';
 import { expectChallenge, expectError } from '../helpers/errors';
 import { signInBrowser } from '../helpers/session';
-import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
 
 const AUTH_REFUSALS = ['authentication_required', 'invalid_token', 'insufficient_scope', 'auth_mode_not_allowed', 'two_factor_required', 'admin_required', 'csrf_failed', 'invalid_request'];
 
@@ -47,8 +47,7 @@ async function patWith(scopes: readonly string[]): Promise<string> {
   const key = [...scopes].sort().join(' ');
   if (!patsByGrant.has(key)) {
     // The matrix moves the clock on as it signs browsers in; keep the owner's 60-minute JWT fresh.
-    const { tokenVersion } = (await t.repos.users.findById(owner.id))!;
-    owner.jwt = (await createJwtService(t.config, t.clock).issueAccess(owner.id, tokenVersion, true)).token;
+    owner.jwt = await freshJwt(t, owner.id);
     const pat = await createPat(t, owner, { scopes: [...scopes], name: `matrix ${patsByGrant.size}` });
     // Use it once so that the matrix's own calls do not write last_used_at.
     await request(t.app).get('/api/tokens/self').set(bearer(pat.token));

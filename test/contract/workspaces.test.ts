@@ -4,14 +4,13 @@
  * the same run twice (SQLite and PostgreSQL).
  */
 import request from 'supertest';
-import { createJwtService } from '../../src/auth/jwt';
 import type { Worker } from '../../src/workspaces/worker';
 import { createWorker } from '../../src/workspaces/worker';
 import { createLogger } from '../../src/logger';
 import { startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { killStartedProcesses, startProcess } from '../helpers/server';
-import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
 
 let t: TestApp;
 let user: TestUser;
@@ -28,15 +27,11 @@ afterAll(async () => {
   await t.close();
 });
 
-async function freshJwt(): Promise<string> {
-  const { tokenVersion } = (await t.repos.users.findById(user.id))!;
-  return (await createJwtService(t.config, t.clock).issueAccess(user.id, tokenVersion, true)).token;
-}
 
 async function boundWorkspace(scopes = ['posts:read']) {
   const ws = await request(t.app).post('/api/workspaces').set(bearer(manager)).send({ name: 'Digest', default_prompt: 'Summarise the week.' });
   expect(ws.status).toBe(201);
-  const token = await createPat(t, { ...user, jwt: await freshJwt() }, { scopes, name: 'automation' });
+  const token = await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes, name: 'automation' });
   const bound = await request(t.app).put(`/api/workspaces/${ws.body.id}/binding`).set(bearer(manager)).send({ token_id: token.id });
   expect(bound.status).toBe(200);
   return { id: ws.body.id as string, token };
@@ -59,12 +54,12 @@ describe('workspaces', () => {
     const stranger = await createUser(t, { twoFactor: true });
     const theirs = await createPat(t, stranger, { scopes: ['posts:read'] });
     expectError(await request(t.app).put(`/api/workspaces/${ws.id}/binding`).set(bearer(manager)).send({ token_id: theirs.id }), 404, 'not_found');
-    const strong = await createPat(t, { ...user, jwt: await freshJwt() }, { scopes: ['posts:write'] });
+    const strong = await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes: ['posts:write'] });
     const refused = await request(t.app).put(`/api/workspaces/${ws.id}/binding`).set(bearer(manager)).send({ token_id: strong.id });
     expectError(refused, 403, 'grant_exceeds_permissions');
     expect(refused.body.error.details.excess_scopes).toEqual(['posts:write']);
     // A 2FA-verified JWT stands for the whole role, so it may bind it.
-    const bound = await request(t.app).put(`/api/workspaces/${ws.id}/binding`).set(bearer(await freshJwt())).send({ token_id: strong.id });
+    const bound = await request(t.app).put(`/api/workspaces/${ws.id}/binding`).set(bearer(await freshJwt(t, user.id))).send({ token_id: strong.id });
     expect(bound.body.bound_token).toMatchObject({ id: strong.id, scopes: ['posts:write'] });
     expect((await request(t.app).delete(`/api/workspaces/${ws.id}/binding`).set(bearer(manager))).body.bound_token).toBeNull();
   });
@@ -96,7 +91,7 @@ describe('runs', () => {
   it('never get more than the token has now: a revoked token fails the run', async () => {
     const { id, token } = await boundWorkspace(['posts:read']);
     const queued = await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ prompt: 'Go.' });
-    await request(t.app).delete(`/api/tokens/${token.id}`).set(bearer(await freshJwt())).expect(204);
+    await request(t.app).delete(`/api/tokens/${token.id}`).set(bearer(await freshJwt(t, user.id))).expect(204);
     await worker().runOnce();
     const run = (await request(t.app).get(`/api/workspaces/${id}/runs/${queued.body.id}`).set(bearer(manager))).body;
     expect(run).toMatchObject({ status: 'FAILED', effective_scopes: null });
@@ -114,7 +109,7 @@ describe('runs', () => {
   });
 
   it('raise run.succeeded and run.failed webhook events with the outcome', async () => {
-    const hook = await request(t.app).post('/api/webhooks/endpoints').set(bearer(await freshJwt())).send({ url: 'http://127.0.0.1:9/runs', events: ['run.succeeded', 'run.failed'] });
+    const hook = await request(t.app).post('/api/webhooks/endpoints').set(bearer(await freshJwt(t, user.id))).send({ url: 'http://127.0.0.1:9/runs', events: ['run.succeeded', 'run.failed'] });
     expect(hook.status).toBe(201);
     const { id } = await boundWorkspace();
     const queued = await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ prompt: 'Hooked.' });

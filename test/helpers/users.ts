@@ -1,5 +1,6 @@
 import * as OTPAuth from 'otpauth';
 import request from 'supertest';
+import { createJwtService } from '../../src/auth/jwt';
 import type { TestApp } from './app';
 
 export interface TestUser {
@@ -59,4 +60,13 @@ export async function createPat(t: TestApp, user: TestUser, grant: { scopes?: st
   const res = await request(t.app).post('/api/tokens').set(bearer(user.jwt)).send({ name: grant.name ?? 'test token', ...grant });
   if (res.status !== 201) throw new Error(`token create failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.id as string, token: res.body.token as string };
+}
+
+/**
+ * A new 2FA-verified 60-minute JWT for a user, at the test clock's time: for tests that move the clock
+ * past the hour (a sign-in with a code would need the next TOTP step).
+ */
+export async function freshJwt(t: TestApp, userId: string): Promise<string> {
+  const { tokenVersion } = (await t.repos.users.findById(userId))!;
+  return (await createJwtService(t.config, t.clock).issueAccess(userId, tokenVersion, true)).token;
 }
