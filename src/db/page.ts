@@ -11,6 +11,11 @@ type Order = Array<{ column: string; order?: 'asc' | 'desc' }>;
 export const NEWEST_FIRST: Order = [{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }];
 export const OLDEST_FIRST: Order = [{ column: 'created_at' }, { column: 'id' }];
 
+/** An order on a joined query: the columns of the table under `alias` (computed once, at load). */
+export function ofTable(order: Order, alias: string): Order {
+  return order.map((o) => ({ ...o, column: `${alias}.${o.column}` }));
+}
+
 /** One page of `filtered()` and the total count of rows it matches. */
 export async function pageOf<T>(
   filtered: () => Knex.QueryBuilder,

@@ -47,19 +47,25 @@ export function createUsageService(repos: Repositories, clock: Clock, log: Logge
       await repos.usage.add(batch);
     } catch (err) {
       // Put the counts back so a passing database hiccup loses nothing.
-      for (const inc of batch) record(inc.userId, inc.tokenId, inc.operationId, inc.count, inc.hour);
+      for (const inc of batch) add(inc);
+      oldest ||= clock().getTime();
       throw err;
     }
   }
 
-  function record(userId: string, tokenId: string, operationId: string, count = 1, hour = iso(clock()).slice(0, 13)): void {
-    const key = `${userId}\t${tokenId}\t${operationId}\t${hour}`;
+  function add(inc: UsageIncrement): void {
+    const key = `${inc.userId}\t${inc.tokenId}\t${inc.operationId}\t${inc.hour}`;
     const entry = pending.get(key);
-    if (entry) entry.count += count;
-    else pending.set(key, { userId, tokenId, operationId, hour, count });
-    const now = clock().getTime();
-    if (oldest === 0) oldest = now;
-    else if (now - oldest >= USAGE_FLUSH_SECONDS * 1000) {
+    if (entry) entry.count += inc.count;
+    else pending.set(key, { ...inc });
+  }
+
+  /** One request: one clock read serves both the hour bucket and the flush check. */
+  function record(userId: string, tokenId: string, operationId: string): void {
+    const now = clock();
+    add({ userId, tokenId, operationId, hour: iso(now).slice(0, 13), count: 1 });
+    if (oldest === 0) oldest = now.getTime();
+    else if (now.getTime() - oldest >= USAGE_FLUSH_SECONDS * 1000) {
       flush().catch((err: Error) => log.warn({ err: err.message }, 'usage counters not written yet; kept for the next flush'));
     }
   }

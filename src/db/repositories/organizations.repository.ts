@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
-import { OLDEST_FIRST, Page, pageOf } from '../page';
+import { OLDEST_FIRST, ofTable, Page, pageOf } from '../page';
+
+const ORGANIZATION_ORDER = ofTable(OLDEST_FIRST, 'o');
 
 export interface OrganizationRecord {
   id: string;
@@ -87,8 +89,7 @@ export function organizationsRepository(db: Knex) {
       return row ? toOrganization(row) : undefined;
     },
     listForMember(userId: string, offset: number, limit: number): Promise<Page<OrganizationRecord>> {
-      const order = OLDEST_FIRST.map((o) => ({ ...o, column: `o.${o.column}` }));
-      return pageOf(() => visibleTo(userId), orgColumns(db) as string[], order, offset, limit, toOrganization);
+      return pageOf(() => visibleTo(userId), orgColumns(db) as string[], ORGANIZATION_ORDER, offset, limit, toOrganization);
     },
     async addMember(member: { organizationId: string; userId: string; role: string; tags: string[]; joinedAt: string }): Promise<void> {
       await db('organization_members').insert({

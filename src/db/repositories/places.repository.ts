@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
-import { NEWEST_FIRST, Page, pageOf } from '../page';
+import { NEWEST_FIRST, ofTable, Page, pageOf } from '../page';
+
+const PLACE_ORDER = ofTable(NEWEST_FIRST, 'p');
 
 export interface PlaceRecord {
   id: string;
@@ -66,8 +68,7 @@ export function placesRepository(db: Knex) {
         }
         return q;
       };
-      const order = NEWEST_FIRST.map((o) => ({ ...o, column: `p.${o.column}` }));
-      return pageOf(filtered, COLUMNS, order, offset, limit, toPlace);
+      return pageOf(filtered, COLUMNS, PLACE_ORDER, offset, limit, toPlace);
     },
     async update(userId: string, id: string, patch: Partial<PlaceFields>, now: string): Promise<boolean> {
       return (await db('places').where({ id, user_id: userId }).update({ ...patch, updated_at: now })) > 0;

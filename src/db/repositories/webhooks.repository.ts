@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 import { columnsOf } from '../columns';
-import { NEWEST_FIRST, Page, pageOf } from '../page';
+import { NEWEST_FIRST, ofTable, Page, pageOf } from '../page';
+
+const DELIVERY_ORDER = ofTable(NEWEST_FIRST, 'd');
 
 export interface WebhookEndpointRecord {
   id: string;
@@ -142,8 +144,7 @@ export function webhooksRepository(db: Knex) {
       return row ? toDelivery(row) : undefined;
     },
     listDeliveries(userId: string, endpointId: string, offset: number, limit: number): Promise<Page<WebhookDeliveryRecord>> {
-      const order = NEWEST_FIRST.map((o) => ({ ...o, column: `d.${o.column}` }));
-      return pageOf(() => deliveries().where({ 'd.endpoint_id': endpointId, 'd.user_id': userId }), DELIVERY_COLUMNS, order, offset, limit, toDelivery);
+      return pageOf(() => deliveries().where({ 'd.endpoint_id': endpointId, 'd.user_id': userId }), DELIVERY_COLUMNS, DELIVERY_ORDER, offset, limit, toDelivery);
     },
     /** Pending deliveries of enabled endpoints that are due and not leased by a live dispatcher. */
     async dueDeliveryIds(now: string, limit: number): Promise<string[]> {
