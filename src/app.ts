@@ -126,6 +126,15 @@ function onlyWithCookies(parser: RequestHandler): RequestHandler {
 }
 
 /**
+ * Pages, docs and hosted checkout never live under /api/: API calls skip their routers' route scans
+ * (a few µs each on every call, measured with `npm run bench`).
+ */
+function outsideApi(...routers: RequestHandler[]): RequestHandler {
+  const pages = pipeline(...routers);
+  return (req, res, next) => (req.url.startsWith('/api/') ? next() : pages(req, res, next));
+}
+
+/**
  * route match (404/405) → authorization → rate limit → body parse → validation → idempotency → handler → errors.
  * Builds the app; never listens (server.ts does).
  */
@@ -133,16 +142,14 @@ export function createApp(deps: AppDeps): Express {
   const { config, contract, log, repos, clock } = deps;
   const { services, authenticate, dispatcher, worker } = createServices(deps);
   const handlers = buildHandlers(contract, services);
-  const validator = createValidatorStages(config.specPath, config.validateResponses);
+  const validator = createValidatorStages(contract, config.specPath, config.validateResponses);
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
   app.set('trust proxy', config.trustProxy);
 
-  app.use(docsRouter(contract, PROJECT_ROOT, config.specPath));
-  app.use(webRouter(PROJECT_ROOT));
-  app.use(hostedRouter(services.billing));
+  app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT), hostedRouter(services.billing)));
   app.use(pipeline(
     catalogNotModified(services.catalog),
     requestContext(log, (req, res) => {

@@ -17,6 +17,10 @@ export const INTERNAL_KEY_PREFIX = 'gpx_int_';
 export const LAST_USED_RESOLUTION_SECONDS = 60;
 const QUERY_TOKEN_PARAMS = ['access_token', 'token', 'api_key'];
 
+function hasQueryToken(query: Request['query']): boolean {
+  return QUERY_TOKEN_PARAMS.some((p) => query[p] !== undefined);
+}
+
 export function sessionCookieName(config: Pick<Config, 'cookieSecure'>): string {
   // __Host- binds the cookie to this exact origin (Secure, Path=/, no Domain); browsers refuse it
   // without Secure, so plain-HTTP development uses the unprefixed name.
@@ -47,7 +51,8 @@ export function createAuthenticator(deps: Deps) {
   return async function authenticate(req: Request): Promise<Principal | undefined> {
     const header = req.headers.authorization;
     const cookie = (req.cookies as Record<string, string> | undefined)?.[cookieName];
-    const queryToken = QUERY_TOKEN_PARAMS.some((p) => req.query[p] !== undefined);
+    // req.query re-parses the query string on every read (express 5): look only when there is one.
+    const queryToken = req.url.includes('?') && hasQueryToken(req.query);
 
     // RFC 6750 §2.3 would allow a query token; we never do, because URLs end up in logs and history.
     if (queryToken && (header || cookie)) throw invalidRequest('Send exactly one credential; tokens in the URL are never accepted.');

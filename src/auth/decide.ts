@@ -9,8 +9,13 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export interface RequestFacts {
   method: string;
-  /** `X-CSRF-Token` header, for cookie-authenticated writes. */
-  csrfHeader: string | undefined;
+  /** Read only for cookie-authenticated writes, so bearer calls never pay for the header lookups. */
+  csrf: () => CsrfFacts;
+}
+
+export interface CsrfFacts {
+  /** `X-CSRF-Token` header. */
+  header: string | undefined;
   origin: string | undefined;
   /** The origin this server is reached at (scheme://host[:port]). */
   selfOrigin: string;
@@ -34,7 +39,7 @@ export function decide(op: OperationInfo, principal: Principal | undefined, fact
   }
 
   if (principal.kind === 'session' && !SAFE_METHODS.has(facts.method)) {
-    const csrf = checkCsrf(principal.session.csrfToken, facts);
+    const csrf = checkCsrf(principal.session.csrfToken, facts.csrf());
     if (csrf) return csrf;
   }
 
@@ -80,11 +85,11 @@ function twoFactorRequired(op: OperationInfo): ApiError {
   );
 }
 
-function checkCsrf(expected: string, facts: RequestFacts): ApiError | undefined {
+function checkCsrf(expected: string, facts: CsrfFacts): ApiError | undefined {
   if (facts.origin && facts.origin !== facts.selfOrigin) {
     return new ApiError(403, 'csrf_failed', 'Cross-origin writes with a session cookie are refused.');
   }
-  const given = Buffer.from(facts.csrfHeader ?? '');
+  const given = Buffer.from(facts.header ?? '');
   const want = Buffer.from(expected);
   if (given.length !== want.length || !timingSafeEqual(given, want)) {
     return new ApiError(403, 'csrf_failed', 'Send the session\'s csrf_token in the X-CSRF-Token header.');

@@ -1,5 +1,7 @@
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import { compilePathParameterChecks } from './path-parameters';
+import type { Contract } from './spec';
 
 export interface ValidatorStages {
   /** Validates parameters and the parsed body, and (in tests) every response; runs after authorization. */
@@ -15,7 +17,7 @@ export interface ValidatorStages {
  * With response validation on (tests), the validator's own route matching also runs, after ours, only
  * to attach the response schemas that its response stage reads; production never runs that scan.
  */
-export function createValidatorStages(specPath: string, validateResponses: boolean): ValidatorStages {
+export function createValidatorStages(contract: Contract, specPath: string, validateResponses: boolean): ValidatorStages {
   const chain = OpenApiValidator.middleware({
     apiSpec: specPath,
     validateRequests: { allowUnknownQueryParameters: false },
@@ -31,8 +33,18 @@ export function createValidatorStages(specPath: string, validateResponses: boole
     if (!mw) throw new Error(`express-openapi-validator has no ${name} stage; its internals changed (stages: ${[...byName.keys()].join(', ')})`);
     return mw;
   };
-  const validate = validateResponses
-    ? [pick('metadataMiddleware'), pick('requestMiddleware'), pick('responseMiddleware')]
-    : [pick('requestMiddleware')];
+  const request = requestStage(contract, pick('requestMiddleware'));
+  const validate = validateResponses ? [pick('metadataMiddleware'), request, pick('responseMiddleware')] : [request];
   return { validate };
+}
+
+/** The validator's request stage, except for path-parameter-only calls (see path-parameters.ts). */
+function requestStage(contract: Contract, validatorStage: RequestHandler): RequestHandler {
+  const checks = compilePathParameterChecks(contract);
+  return (req, res, next) => {
+    const check = checks.get(req.operation!.operationId);
+    if (!check || req.url.includes('?')) return validatorStage(req, res, next);
+    const refusal = check(req.openapi!.pathParams as Record<string, string>);
+    next(refusal);
+  };
 }

@@ -24,9 +24,7 @@ export function authorize(authenticate: Authenticate): RequestHandler {
     req.auth = await authenticate(req);
     const refusal = decide(operation, req.auth, {
       method: req.method,
-      csrfHeader: req.get('x-csrf-token'),
-      origin: req.get('origin'),
-      selfOrigin: `${req.protocol}://${req.get('host')}`,
+      csrf: () => ({ header: req.get('x-csrf-token'), origin: req.get('origin'), selfOrigin: `${req.protocol}://${req.get('host')}` }),
     });
     if (refusal) throw refusal;
     next();

@@ -31,6 +31,8 @@ export function parseBody(contract: Contract): RequestHandler {
     });
   }
   return (req, res, next) => {
+    // Most calls are GETs without a body: no parser needs to look at them (the test is body-parser's own).
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return next();
     const parsers = special.get(req.operation!.operationId);
     if (!parsers) return standard(req, res, next);
     parsers.json(req, res, (err?: unknown) => {

@@ -32,8 +32,9 @@ export function idempotency(repos: Repositories, clock: Clock, log: Logger): Req
   let lastPurge = 0;
 
   return async (req: Request, res: Response, next: NextFunction) => {
+    if (!req.operation?.creates) return next();
     const key = req.get('idempotency-key');
-    if (!key || !req.operation?.creates) return next();
+    if (!key) return next();
     const owner = ownerOf(req);
     const operationId = req.operation.operationId;
     const requestHash = fingerprint(req);
