@@ -99,7 +99,7 @@ export function createAuthenticator(deps: Deps) {
     if (token.revokedAt) throw invalidToken('The token was revoked.');
     if (token.expiresAt && token.expiresAt <= iso(now)) throw invalidToken('The token has expired.');
     assertActive(user);
-    await recordUse(token.id, token.userId, token.lastUsedAt, req.ip ?? null, now);
+    await recordUse(token.id, token.userId, token.lastUsedAt, req, now);
     // Never more than the creator may do *now*: a demotion shrinks every token at once.
     const { grant, effective } = effectiveGrant(token.scopes, token.role, user.role);
     return { kind: 'pat', user, token, grant, scopes: effective, twoFactorVerified: false };
@@ -109,13 +109,16 @@ export function createAuthenticator(deps: Deps) {
    * last_used_at is written at most once a minute per token (DESIGN §7): the in-memory map spares
    * the query, and the conditional UPDATE keeps several instances from writing more often.
    */
-  async function recordUse(tokenId: string, userId: string, lastUsedAt: string | null, ip: string | null, now: Date) {
-    const staleBefore = iso(addSeconds(now, -LAST_USED_RESOLUTION_SECONDS));
-    if (lastUsedAt && lastUsedAt >= staleBefore) return;
+  async function recordUse(tokenId: string, userId: string, lastUsedAt: string | null, req: Request, now: Date) {
+    // Cheapest test first: this instance wrote it within the minute (a number compare, no strings).
     const touchedAt = recentlyTouched.get(tokenId);
     if (touchedAt && touchedAt >= now.getTime() - LAST_USED_RESOLUTION_SECONDS * 1000) return;
+    const staleBefore = iso(addSeconds(now, -LAST_USED_RESOLUTION_SECONDS));
+    if (lastUsedAt && lastUsedAt >= staleBefore) return;
     recentlyTouched.set(tokenId, now.getTime());
     if (recentlyTouched.size > 50_000) recentlyTouched.clear();
+    // req.ip walks X-Forwarded-For through the trust-proxy rules: read it only when it is written.
+    const ip = req.ip ?? null;
     const { updated } = await repos.tokens.touch(tokenId, iso(now), ip, staleBefore);
     if (updated && !lastUsedAt) {
       await deps.audit.record({ userId, type: 'token.first_used', tokenId, ip });
