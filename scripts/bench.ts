@@ -2,7 +2,9 @@
  * npm run bench: req/s and p99 of the hot path (a PAT-authenticated GET /api/posts/{postId}) beside a
  * bare express route returning the same body, in the same run, and their ratio (DESIGN §7).
  * Servers run as child processes pinned to core 0 (when taskset exists); the load generator runs here,
- * pinned to core 1. Figures, not assertions: this is not a test.
+ * pinned to core 1. Beside them, a floor route (scripts/bench-floor.mjs) that does only the work the hot
+ * path cannot skip, so the cost of our pipeline's stages shows as a figure of its own. Figures, not
+ * assertions: this is not a test.
  */
 import { ChildProcess, execFileSync, fork } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -80,7 +82,8 @@ async function measureOnce(name: string, url: string, server: ChildProcess, head
 
 async function main() {
   pinSelf(1);
-  if (!existsSync(join(root, 'dist/src/server.js'))) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  // Always from the current source: a stale dist/ would measure yesterday's code.
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'gpx-bench-'));
   const children: ChildProcess[] = [];
   try {
@@ -104,22 +107,32 @@ async function main() {
       PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'bare')}`] : []));
     await waitFor(`http://127.0.0.1:${barePort}/api/posts/x`);
 
+    // The floor reads the app's own database and sends the headers the app sent on the same call.
+    const sample = await fetch(`${base}/api/posts/${post.id}`, { headers: { authorization: `Bearer ${pat}` } });
+    const SET_BY_EXPRESS_OR_NODE = new Set(['content-type', 'content-length', 'etag', 'date', 'connection', 'keep-alive']);
+    const appHeaders = Object.fromEntries([...sample.headers].filter(([name]) => !SET_BY_EXPRESS_OR_NODE.has(name)));
+    const floorPort = '3903';
+    children.push(await start(join(root, 'scripts/bench-floor.mjs'), { PORT: floorPort, BENCH_DB: join(dir, 'bench.sqlite3'), BENCH_HEADERS: JSON.stringify(appHeaders) }));
+    await waitFor(`http://127.0.0.1:${floorPort}/api/posts/x`);
+
     console.log(`GetPaidX bench: ${CONNECTIONS} connections, median of ${RUNS} runs of ${DURATION}s after a ${WARMUP}s warm-up; servers ${canPin ? 'pinned to core 0, load on core 1' : 'not pinned (no taskset or one core)'}.`);
-    const [appServer, bareServer] = children as [ChildProcess, ChildProcess];
+    const [appServer, bareServer, floorServer] = children as [ChildProcess, ChildProcess, ChildProcess];
     const catalogEtag = (await fetch(`${base}/api/programmatic/catalog`)).headers.get('etag') ?? '';
     const scenarios: Array<[string, string, ChildProcess, Record<string, string>]> = [
       ['bare express 5, same body', `http://127.0.0.1:${barePort}/api/posts/${post.id}`, bareServer, {}],
+      ['floor: express + only the essential work', `http://127.0.0.1:${floorPort}/api/posts/${post.id}`, floorServer, { authorization: `Bearer ${pat}` }],
       ['PAT GET /api/posts/{postId}', `${base}/api/posts/${post.id}`, appServer, { authorization: `Bearer ${pat}` }],
       ['JWT GET /api/posts/{postId}', `${base}/api/posts/${post.id}`, appServer, { authorization: `Bearer ${verified}` }],
       ['PAT GET /api/tokens/self', `${base}/api/tokens/self`, appServer, { authorization: `Bearer ${pat}` }],
       ['catalog 200 (anonymous)', `${base}/api/programmatic/catalog`, appServer, {}],
       ['catalog 304 (If-None-Match)', `${base}/api/programmatic/catalog`, appServer, { 'if-none-match': catalogEtag }],
     ];
-    // BENCH_ONLY=2 runs only the second scenario (handy with BENCH_PROFILE_DIR).
+    // BENCH_ONLY=3 runs only the third scenario, the PAT hot path (handy with BENCH_PROFILE_DIR); the
+    // two baselines always run.
     const only = process.env.BENCH_ONLY ? Number(process.env.BENCH_ONLY) - 1 : undefined;
     const rows: Array<Awaited<ReturnType<typeof measure>>> = [];
     for (const [i, [name, url, server, headers]] of scenarios.entries()) {
-      if (only === undefined || only === i || i === 0) rows.push(await measure(name, url, server, headers));
+      if (only === undefined || only === i || i <= 1) rows.push(await measure(name, url, server, headers));
     }
     const bare = rows[0]!.rps;
     console.log('');
@@ -133,6 +146,8 @@ async function main() {
     const ratio = (name: string) => rows.find((r) => r.name === name);
     const hotPath = ratio('PAT GET /api/posts/{postId}');
     if (hotPath) console.log(`${hotPath.name}: ${(hotPath.rps / bare).toFixed(2)} of bare express (target ≥ 0.60, later 0.75).`);
+    const floor = ratio('floor: express + only the essential work');
+    if (floor && hotPath) console.log(`The floor (the same reads, hash and headers with no pipeline) is ${(floor.rps / bare).toFixed(2)} of bare express; the pipeline's stages cost ${Math.round(hotPath.cpuUs - floor.cpuUs)} µs of CPU a request beyond it.`);
     const notModified = ratio('catalog 304 (If-None-Match)');
     if (notModified) console.log(`${notModified.name}: ${(notModified.rps / bare).toFixed(2)} of bare express (target ≥ 0.90).`);
   } finally {

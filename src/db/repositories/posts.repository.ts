@@ -24,6 +24,9 @@ export interface PostRecord {
 
 export type PostPatch = Partial<Pick<PostRecord, 'title' | 'body' | 'status' | 'audienceTags' | 'pricing' | 'publishAt'>>;
 
+/** A post read by id and owner; exported for the bench's floor route (scripts/bench-floor.mjs). */
+export const POST_BY_OWNER_SQL = 'SELECT * FROM posts WHERE id = ? AND user_id = ?';
+
 function toPost(row: Record<string, any>): PostRecord {
   return {
     id: row.id,
@@ -56,7 +59,7 @@ function toColumns(patch: PostPatch): Record<string, unknown> {
 
 export function postsRepository(db: Knex, database: Database) {
   // Reading one post is the API's most common call: it takes the prepared path.
-  const findOne = preparedGet(database, 'SELECT * FROM posts WHERE id = ? AND user_id = ?');
+  const findOne = preparedGet(database, POST_BY_OWNER_SQL);
 
   return {
     async insert(post: PostRecord): Promise<void> {

@@ -41,7 +41,8 @@ const TOKEN_COLUMNS = [
 
 // The hot path: one indexed lookup by hash, joined with the creator, whose *current* role and status
 // bound what the token may do. Never cached, so a revoke or a disable counts on the very next request.
-const LOOKUP_SQL = `SELECT ${TOKEN_COLUMNS.map((c) => `t.${c}`).join(', ')},
+// Exported for the bench's floor route (scripts/bench-floor.mjs), which runs the very same read.
+export const PAT_LOOKUP_SQL = `SELECT ${TOKEN_COLUMNS.map((c) => `t.${c}`).join(', ')},
   u.id AS u_id, u.email AS u_email, u.name AS u_name, u.role AS u_role, u.is_platform_admin AS u_is_platform_admin,
   u.disabled_at AS u_disabled_at, u.totp_enabled_at AS u_totp_enabled_at, u.token_version AS u_token_version,
   u.created_at AS u_created_at
@@ -66,7 +67,7 @@ function toToken(row: Record<string, any>): TokenRecord {
 }
 
 export function tokensRepository(db: Knex, database: Database) {
-  const lookup = preparedGet(database, LOOKUP_SQL);
+  const lookup = preparedGet(database, PAT_LOOKUP_SQL);
   const active = (userId: string) => db('personal_access_tokens').where({ user_id: userId }).whereNull('revoked_at');
 
   return {
