@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, type Options, type Store } from 'express-rate-limit';
 import type { Config } from '../config';
 import { tooManyRequests } from '../errors';
 
@@ -16,24 +16,38 @@ export function rateLimitKey(req: Request): string {
 }
 
 /**
- * Per-credential limits with the IETF `RateLimit-Limit/Remaining/Reset` headers (draft 6), through
- * express-rate-limit. Runs after authorization, so the bucket is the caller's credential; a request
- * over the limit gets 429 in the error envelope with `Retry-After`.
+ * Per-credential limits with the IETF `RateLimit-Policy/Limit/Remaining/Reset` headers (draft 6).
+ * Runs after authorization, so the bucket is the caller's credential; a request over the limit gets
+ * 429 in the error envelope with `Retry-After`, and `req.rateLimit` tells GET /api/usage the state.
+ *
+ * The counting is express-rate-limit's store (its fixed window, expiry sweep and Store interface, so a
+ * shared store such as rate-limit-redis can replace the in-memory one). Its middleware is not used:
+ * around one Map update it awaited five times, ran its misconfiguration checks and read `req.ip` for a
+ * debug line on every request, 15 µs of a ~155 µs hot path; this one costs ~2 µs (`npm run bench`).
  */
-export function perCredentialRateLimit(config: Pick<Config, 'rateLimit'>): RequestHandler {
-  const windowMs = config.rateLimit.windowSeconds * 1000;
-  const limiter = rateLimit({
-    windowMs,
-    limit: config.rateLimit.requests,
-    standardHeaders: 'draft-6',
-    legacyHeaders: false,
-    keyGenerator: rateLimitKey,
-    skip: (req) => req.operation?.rateLimited === false || req.auth?.kind === 'internal',
-    handler: (req, _res, next) => {
-      const resetTime = req.rateLimit?.resetTime?.getTime() ?? Date.now() + windowMs;
-      const seconds = Math.max(1, Math.ceil((resetTime - Date.now()) / 1000));
-      next(tooManyRequests(seconds, `Rate limit of ${config.rateLimit.requests} requests per ${config.rateLimit.windowSeconds} s reached for this credential; retry after ${seconds} s.`));
-    },
-  });
-  return limiter;
+export function perCredentialRateLimit(config: Pick<Config, 'rateLimit'>, store: Store = new MemoryStore()): RequestHandler {
+  const { requests: limit, windowSeconds } = config.rateLimit;
+  const windowMs = windowSeconds * 1000;
+  store.init?.({ windowMs } as Options);
+  const policy = `${limit};w=${windowSeconds}`;
+  const limitHeader = String(limit);
+
+  return async (req, res, next) => {
+    if (req.operation?.rateLimited === false || req.auth?.kind === 'internal') return next();
+    const { totalHits, resetTime } = await store.increment(rateLimitKey(req));
+    const now = Date.now();
+    const resetAt = resetTime?.getTime() ?? now + windowMs;
+    const resetSeconds = Math.max(0, Math.ceil((resetAt - now) / 1000));
+    const remaining = Math.max(limit - totalHits, 0);
+    req.rateLimit = { limit, used: totalHits, remaining, resetTime: new Date(resetAt) };
+    res.setHeader('RateLimit-Policy', policy);
+    res.setHeader('RateLimit-Limit', limitHeader);
+    res.setHeader('RateLimit-Remaining', String(remaining));
+    res.setHeader('RateLimit-Reset', String(resetSeconds));
+    if (totalHits > limit) {
+      const retryAfter = Math.max(1, resetSeconds);
+      throw tooManyRequests(retryAfter, `Rate limit of ${limit} requests per ${windowSeconds} s reached for this credential; retry after ${retryAfter} s.`);
+    }
+    next();
+  };
 }

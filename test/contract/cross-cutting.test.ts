@@ -99,6 +99,7 @@ describe('rate limits', () => {
       for (let i = 0; i < 9; i++) await request(limited.app).get('/api/posts').set(bearer(a)).expect(200);
       const refused = await request(limited.app).get('/api/posts').set(bearer(a));
       expectError(refused, 429, 'rate_limited');
+      expect(refused.headers['ratelimit-remaining']).toBe('0');
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
       // Another token of the same user has its own budget.
