@@ -1,7 +1,8 @@
 // The floor: a bare express 5 route doing only the work the hot path cannot skip — SHA-256 of the PAT,
 // the same two prepared reads on the app's own SQLite file (token + creator, then the post), a scope
 // check, and the same response headers the app sends. The gap between this and the app is what our
-// pipeline stages cost; the gap between bare express and this is the work itself.
+// pipeline stages cost; the gap between bare express and this is the work itself. It runs on the
+// server `npm start` uses (src/http/server.ts), so the gap is our stages' alone.
 import { hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
@@ -10,6 +11,7 @@ import express from 'express';
 const require = createRequire(import.meta.url);
 const { PAT_LOOKUP_SQL } = require('../dist/src/db/repositories/tokens.repository.js');
 const { POST_BY_OWNER_SQL } = require('../dist/src/db/repositories/posts.repository.js');
+const { createAppServer } = require('../dist/src/http/server.js');
 
 const db = new Database(process.env.BENCH_DB, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
@@ -32,5 +34,5 @@ app.get('/api/posts/:postId', (req, res) => {
     pricing: null, publish_at: post.publish_at, live: true, created_at: post.created_at, updated_at: post.updated_at,
   });
 });
-const server = app.listen(Number(process.env.PORT), '127.0.0.1', () => process.send?.('ready'));
+const server = createAppServer(app).listen(Number(process.env.PORT), '127.0.0.1', () => process.send?.('ready'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

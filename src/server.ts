@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { createApp } from './app';
+import { createAppServer } from './http/server';
 import { loadConfig } from './config';
 import { openContext } from './context';
 import { createLogger } from './logger';
@@ -9,7 +10,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const context = await openContext(config, log);
   const app = createApp({ ...context, log });
-  const server: Server = app.listen(config.port, config.host, () => {
+  const server: Server = createAppServer(app).listen(config.port, config.host, () => {
     const dialect = context.database.dialect === 'sqlite' ? `SQLite (${config.databaseUrl})` : 'PostgreSQL';
     log.info({ port: config.port, host: config.host, database: context.database.dialect }, 'listening');
     console.log(`GetPaidX API listening on http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port} with ${dialect}`);
