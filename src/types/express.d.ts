@@ -3,6 +3,7 @@ import type { OperationInfo } from '../contract/spec';
 
 declare global {
   namespace Express {
+    // A property added here is also declared on ShapedRequest (src/http/server.ts), so requests keep one shape.
     interface Request {
       /** Set by the request-id middleware; echoed in X-Request-Id and every error body. */
       requestId: string;
@@ -10,7 +11,7 @@ declare global {
       operation?: OperationInfo;
       /** The resolved credential, set by the authorization middleware. */
       auth?: Principal;
-      /** Set by express-rate-limit for the caller's bucket (GET /api/usage reports it). */
+      /** Set by the rate limiter for the caller's bucket (GET /api/usage reports it). */
       rateLimit?: { limit: number; used: number; remaining: number; resetTime?: Date };
       /** Set by express-openapi-validator's route matching. */
       openapi?: {
