@@ -3,7 +3,6 @@
 // check, and the same response headers the app sends. The gap between this and the app is what our
 // pipeline stages cost; the gap between bare express and this is the work itself. It runs on the
 // server `npm start` uses (src/http/server.ts), so the gap is our stages' alone.
-import { hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import express from 'express';
@@ -12,6 +11,8 @@ const require = createRequire(import.meta.url);
 const { PAT_LOOKUP_SQL } = require('../dist/src/db/repositories/tokens.repository.js');
 const { POST_BY_OWNER_SQL } = require('../dist/src/db/repositories/posts.repository.js');
 const { createAppServer } = require('../dist/src/http/server.js');
+const { BEARER_CREDENTIAL } = require('../dist/src/auth/authenticate.js');
+const { hashToken } = require('../dist/src/auth/token-format.js');
 
 const db = new Database(process.env.BENCH_DB, { fileMustExist: true });
 db.pragma('busy_timeout = 5000');
@@ -24,8 +25,8 @@ const app = express();
 app.disable('x-powered-by');
 app.get('/api/posts/:postId', (req, res) => {
   for (const [name, value] of headers) res.setHeader(name, value);
-  const match = /^Bearer +([^\s]+) *$/i.exec(req.headers.authorization ?? '');
-  const token = match ? lookup.get(hash('sha256', match[1], 'hex')) : undefined;
+  const match = BEARER_CREDENTIAL.exec(req.headers.authorization ?? '');
+  const token = match ? lookup.get(hashToken(match[1])) : undefined;
   if (!token || token.revoked_at || !JSON.parse(token.scopes).includes('posts:read')) return res.status(401).json({ error: 'unauthorized' });
   const post = postById.get(req.params.postId, token.user_id);
   if (!post) return res.status(404).json({ error: 'not_found' });

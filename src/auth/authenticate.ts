@@ -16,6 +16,8 @@ import { authenticationRequired, invalidRequest, invalidToken } from './www-auth
 export const INTERNAL_KEY_PREFIX = 'gpx_int_';
 export const LAST_USED_RESOLUTION_SECONDS = 60;
 const QUERY_TOKEN_PARAMS = ['access_token', 'token', 'api_key'];
+/** RFC 6750 §2.1: `Authorization: Bearer <token>`; the token is the first group. */
+export const BEARER_CREDENTIAL = /^Bearer +([^\s]+) *$/i;
 
 function hasQueryToken(query: Request['query']): boolean {
   return QUERY_TOKEN_PARAMS.some((p) => query[p] !== undefined);
@@ -60,7 +62,7 @@ export function createAuthenticator(deps: Deps) {
     if (queryToken) throw authenticationRequired('Tokens in the URL are never accepted; send Authorization: Bearer <token>.');
 
     if (header) {
-      const match = /^Bearer +([^\s]+) *$/i.exec(header);
+      const match = BEARER_CREDENTIAL.exec(header);
       if (!match) throw invalidToken('Use the Bearer scheme: Authorization: Bearer <token>.');
       const raw = match[1]!;
       if (raw.startsWith(PAT_PREFIX)) return resolvePat(req, raw);

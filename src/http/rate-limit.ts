@@ -36,10 +36,12 @@ export function perCredentialRateLimit(config: Pick<Config, 'rateLimit'>, store:
     if (req.operation?.rateLimited === false || req.auth?.kind === 'internal') return next();
     const { totalHits, resetTime } = await store.increment(rateLimitKey(req));
     const now = Date.now();
-    const resetAt = resetTime?.getTime() ?? now + windowMs;
-    const resetSeconds = Math.max(0, Math.ceil((resetAt - now) / 1000));
+    // The memory store gives each window a new Date, so it is safe to keep; a store without one
+    // (some shared stores) counts from now.
+    const resetAt = resetTime ?? new Date(now + windowMs);
+    const resetSeconds = Math.max(0, Math.ceil((resetAt.getTime() - now) / 1000));
     const remaining = Math.max(limit - totalHits, 0);
-    req.rateLimit = { limit, used: totalHits, remaining, resetTime: new Date(resetAt) };
+    req.rateLimit = { limit, used: totalHits, remaining, resetTime: resetAt };
     res.setHeader('RateLimit-Policy', policy);
     res.setHeader('RateLimit-Limit', limitHeader);
     res.setHeader('RateLimit-Remaining', String(remaining));
