@@ -1378,6 +1378,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/balance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your money, per currency, and your credits
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:read`.
+         *
+         *     Derived from the ledger: `available` (settled, transferable), `pending` (sales not yet settled),
+         *     `in_flight` (reserved by unconfirmed transfers) and `owed` (a refund or dispute of money already
+         *     paid out). Sales that are due settle before the answer.
+         */
+        get: operations["getBalance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/balance/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The ledger lines of your balances, newest first
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:read`.
+         *
+         *     Every change to your available, pending, in-flight and credit balances, with its cause (sale,
+         *     fee, referral share, settlement, transfer, reversal, refund, dispute, credits) and its source.
+         */
+        get: operations["listBalanceTransactions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/billing/checkout": {
         parameters: {
             query?: never;
@@ -1391,7 +1438,11 @@ export interface paths {
          * Create a hosted checkout for the Pro plan, a credit package or a priced post
          * @description **Access:** browser session, JWT, personal access token. **Scopes:** `billing:checkout`.
          *
-         *     Returns the hosted page's `url`; payment happens there, then the browser returns to `success_url` or `cancel_url`. Completion is applied once, with a `checkout.completed` webhook event and any PURCHASE_SUCCEEDED rules.
+         *     Returns the hosted page's `url`; payment happens there, then the browser returns to `success_url`
+         *     or `cancel_url` (both on the product site). Nothing is granted until the provider says the payment
+         *     is **paid**; then it is applied once, with a `checkout.completed` webhook event and any
+         *     PURCHASE_SUCCEEDED rules. A post's sale earns its seller the price minus the platform fee (and the
+         *     referral share, when `referral_code` names a link that earns one), pending until it settles.
          */
         post: operations["createCheckout"];
         delete?: never;
@@ -1534,9 +1585,12 @@ export interface paths {
          * @description **Access:** signed webhook. **Scopes:** none.
          *
          *     Verifies `Stripe-Signature` with the official SDK over the raw body and applies
-         *     `checkout.session.completed`, `customer.subscription.updated` / `.deleted` and `account.updated`,
-         *     each event once (Stripe retries; a repeat answers `applied: false`). 404 when billing runs on the
-         *     local provider.
+         *     `checkout.session.completed` / `.async_payment_succeeded` (only with `payment_status: paid` and
+         *     the checkout's amount), `.async_payment_failed` / `.expired`, `customer.subscription.*`,
+         *     `account.updated`, `charge.refunded` and `charge.dispute.created`. Each event is recorded in the
+         *     same transaction as its effects: a repeat answers `applied: false`, and an event that fails
+         *     half-way answers 503 with nothing recorded, so Stripe's retry applies it. 404 when billing runs on
+         *     the local provider.
          */
         post: operations["receiveStripeEvent"];
         delete?: never;
@@ -1559,8 +1613,16 @@ export interface paths {
         get: operations["listTransfers"];
         put?: never;
         /**
-         * Transfer a referral share to your payout account
-         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `transfers:manage`.
+         * Transfer available earnings to your payout account
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `transfers:manage`. A session or JWT must be 2FA-verified.
+         *
+         *     Takes the amount from your **available** balance in that currency, or is refused with
+         *     `409 insufficient_funds` (naming the available amount) and nothing written or sent. The amount is
+         *     reserved first, then sent to the provider with the transfer id as idempotency key, then settled
+         *     (`201`, `paid`). A refusal by the provider returns it to available (`409 transfer_failed`). When
+         *     the provider does not answer, the answer is `202` with `pending`: the transfer is resolved in the
+         *     background (looked up, or sent again with the same key), never paid twice. Needs a 2FA-verified
+         *     sign-in, or a PAT whose creator has 2FA enabled.
          */
         post: operations["createTransfer"];
         delete?: never;
@@ -2005,7 +2067,7 @@ export interface components {
             utm?: components["schemas"]["Utm"];
         };
         /** @enum {string} */
-        WebhookEventType: "post.created" | "post.updated" | "post.deleted" | "token.created" | "token.revoked" | "run.succeeded" | "run.failed" | "checkout.completed" | "transfer.created";
+        WebhookEventType: "post.created" | "post.updated" | "post.deleted" | "token.created" | "token.revoked" | "run.succeeded" | "run.failed" | "checkout.completed" | "transfer.created" | "transfer.paid" | "transfer.failed";
         WebhookEndpoint: components["schemas"]["WebhookEndpointFields"];
         WebhookEndpointFields: {
             /** @example wh_4Kp9Zx7Yt2Qm */
@@ -2203,8 +2265,16 @@ export interface components {
         };
         CreateCheckoutRequest: {
             item: components["schemas"]["CheckoutItem"];
+            /** @description Where the browser returns after paying; must be on the product site (`SITE_URL`). */
             success_url: string;
+            /** @description Where the browser returns when the buyer cancels; must be on the product site (`SITE_URL`). */
             cancel_url: string;
+            /**
+             * @description For a `post` item: the code of the referral link the buyer came through (the `ref` parameter of
+             *     its redirect). When the link points at this post and belongs to neither the buyer nor the seller,
+             *     its owner earns the referral share of the sale. Any other code is ignored.
+             */
+            referral_code?: string;
         };
         Checkout: {
             /** @example chk_4Kp9Zx7Yt2Qm */
@@ -2212,13 +2282,15 @@ export interface components {
             /** @description The hosted checkout page. */
             url: string;
             /** @enum {string} */
-            status: "open" | "completed" | "canceled";
+            status: "open" | "completed" | "canceled" | "failed";
             /** @enum {string} */
             kind: "pro_plan" | "credit_package" | "post";
             /** @description Minor units. */
             amount: number;
             currency: string;
             credits: number;
+            /** @description Whether a referral link earns its owner a share of this sale. */
+            referral_applied: boolean;
             created_at: components["schemas"]["Timestamp"];
         };
         ChangePlanRequest: {
@@ -2244,13 +2316,62 @@ export interface components {
         Transfer: {
             /** @example tr_8Hk2Lm9Qr4St */
             id: string;
+            /** @description Minor units. */
             amount: number;
             currency: string;
             destination: string;
             description: string;
-            /** @enum {string} */
-            status: "paid";
+            /**
+             * @description `pending`: the amount is reserved (in flight) and the provider has not confirmed yet; it is
+             *     resolved without paying twice, even across a crash. `paid`: settled. `failed`: the provider
+             *     refused; the amount is back in your available balance.
+             * @enum {string}
+             */
+            status: "pending" | "paid" | "failed";
+            failure_reason: string | null;
             created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        Balance: {
+            /** @description One entry per currency you hold or held money in; amounts in minor units. */
+            data: {
+                /** @example usd */
+                currency: string;
+                /** @description Settled earnings you can transfer. */
+                available: number;
+                /** @description What a refund or dispute took back after it was paid out; later earnings pay it off first. */
+                owed: number;
+                /** @description Earnings not yet settled (see the settlement delay). */
+                pending: number;
+                /** @description Reserved by transfers the provider has not confirmed yet. */
+                in_flight: number;
+            }[];
+            /** @description Workspace credits. */
+            credits: number;
+        };
+        BalanceTransaction: {
+            /** @example ble_42 */
+            id: string;
+            /** @description The ledger transaction this line is part of; its lines across all accounts sum to zero. */
+            transaction_id: string;
+            /** @enum {string} */
+            balance: "available" | "pending" | "in_flight" | "credits";
+            /** @description Minor units (or credits); negative takes from the balance. */
+            amount: number;
+            currency: string;
+            balance_after: number;
+            /** @enum {string} */
+            cause: "sale" | "fee" | "referral_share" | "settlement" | "transfer" | "reversal" | "refund" | "dispute" | "purchase" | "credits_purchased" | "credits_spent" | "opening_balance";
+            /** @description What caused the line (a checkout, a transfer, a workspace session …). */
+            source: {
+                type: string;
+                id: string;
+            };
+            created_at: components["schemas"]["Timestamp"];
+        };
+        BalanceTransactionList: {
+            data: components["schemas"]["BalanceTransaction"][];
+            meta: components["schemas"]["ListMeta"];
         };
         TransferList: {
             data: components["schemas"]["Transfer"][];
@@ -5394,6 +5515,60 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getBalance: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Balances per currency and credits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Balance"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listBalanceTransactions: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number. */
+                page?: components["parameters"]["Page"];
+                /** @description Items per page. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of ledger lines. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceTransactionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     createCheckout: {
         parameters: {
             query?: never;
@@ -5704,15 +5879,24 @@ export interface operations {
                  * @example {
                  *       "amount": 2500,
                  *       "currency": "usd",
-                 *       "description": "March referral share"
+                 *       "description": "March earnings"
                  *     }
                  */
                 "application/json": components["schemas"]["CreateTransferRequest"];
             };
         };
         responses: {
-            /** @description The transfer. */
+            /** @description The transfer, paid. */
             201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Transfer"];
+                };
+            };
+            /** @description The transfer, reserved and sent; the provider has not confirmed yet (`pending`). */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -41,8 +41,13 @@ import { createWorkspaceSessionsService, createWorkspacesService } from './servi
 import { createWorker } from './workspaces/worker';
 import { createRulesService } from './services/rules.service';
 import { createBillingService } from './services/billing.service';
+import { createBalanceService } from './services/balance.service';
+import { createTransfersService } from './services/transfers.service';
 import { hostedRouter } from './web/hosted';
-import { createStripeAdapter } from './billing/stripe';
+import { createLocalProvider, LocalProvider } from './billing/local';
+import type { BillingProvider } from './billing/provider';
+import { createStripeProvider } from './billing/stripe';
+import { createMoneyJobs } from './jobs/money';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { perCredentialRateLimit } from './http/rate-limit';
@@ -62,6 +67,11 @@ export function createServices(deps: AppDeps) {
   const throttle = createThrottle(clock, config.authThrottle);
   const webhooks = createWebhooksService(repos, clock, { dataKey: config.dataKey, allowPrivate: config.webhooks.allowPrivate });
   const rules = createRulesService(repos, clock, config.dataKey, config.publicUrl);
+  // One provider for the whole app; the local one's hosted pages are mounted only when it is the one.
+  const localProvider = config.billing.stripe ? undefined : createLocalProvider({ repos, clock, publicUrl: config.publicUrl, linkKey: config.dataKey });
+  const provider: BillingProvider = config.billing.stripe ? createStripeProvider(config.billing.stripe, repos, config.publicUrl) : localProvider!;
+  const balance = createBalanceService(repos, clock, config.billing.money);
+  const transfers = createTransfersService({ repos, clock, log, provider, balance, webhooks, settings: config.billing.money });
   const services: Services = {
     config,
     audit,
@@ -81,11 +91,10 @@ export function createServices(deps: AppDeps) {
     webhooks,
     workspaces: createWorkspacesService(repos, contract, clock),
     rules,
-    workspaceSessions: createWorkspaceSessionsService(repos, clock, config.workspaceSessions),
-    billing: createBillingService({
-      repos, clock, webhooks, rules, publicUrl: config.publicUrl, linkKey: config.dataKey,
-      stripe: config.billing.stripe ? createStripeAdapter(config.billing.stripe, repos, config.publicUrl) : undefined,
-    }),
+    workspaceSessions: createWorkspaceSessionsService(repos, clock, balance, config.workspaceSessions),
+    billing: createBillingService({ repos, clock, log, provider, balance, webhooks, rules, siteUrl: config.siteUrl }),
+    balance,
+    transfers,
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
   const dispatcher = createDispatcher({
@@ -94,7 +103,8 @@ export function createServices(deps: AppDeps) {
     options: config.webhooks,
   });
   const worker = createWorker({ repos, contract, clock, log, webhooks, options: config.worker, schedules: services.rules });
-  return { services, authenticate, jwt, dispatcher, worker };
+  const moneyJobs = createMoneyJobs({ balance, transfers, log, pollMs: config.worker.pollMs });
+  return { services, authenticate, jwt, dispatcher, worker, moneyJobs, localProvider };
 }
 
 /**
@@ -134,13 +144,18 @@ function outsideApi(...routers: RequestHandler[]): RequestHandler {
   return (req, res, next) => (req.url.startsWith('/api/') ? next() : pages(req, res, next));
 }
 
+/** The local provider's hosted pages; with a real provider there are none (a 404, like any unknown path). */
+function hostedPages(local: LocalProvider | undefined, services: Services): RequestHandler[] {
+  return local ? [hostedRouter(local, services.billing)] : [];
+}
+
 /**
  * route match (404/405) → authorization → rate limit → body parse → validation → idempotency → handler → errors.
  * Builds the app; never listens (server.ts does).
  */
 export function createApp(deps: AppDeps): Express {
   const { config, contract, log, repos, clock } = deps;
-  const { services, authenticate, dispatcher, worker } = createServices(deps);
+  const { services, authenticate, dispatcher, worker, moneyJobs, localProvider } = createServices(deps);
   const handlers = buildHandlers(contract, services);
   const validator = createValidatorStages(contract, config.specPath, config.validateResponses);
 
@@ -149,7 +164,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'extended');
   app.set('trust proxy', config.trustProxy);
 
-  app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT), hostedRouter(services.billing)));
+  app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT), ...hostedPages(localProvider, services)));
   app.use(pipeline(
     catalogNotModified(services.catalog),
     requestContext(log, (req, res) => {
@@ -176,8 +191,9 @@ export function createApp(deps: AppDeps): Express {
   // and writes the batched usage counts.
   app.locals.dispatcher = dispatcher;
   app.locals.worker = worker;
+  app.locals.moneyJobs = moneyJobs;
   app.locals.beforeShutdown = async () => {
-    await Promise.all([dispatcher.stop(), worker.stop()]);
+    await Promise.all([dispatcher.stop(), worker.stop(), moneyJobs.stop()]);
     await services.usage.flush();
   };
   return app;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { MoneySettings } from './billing/money';
 
 /** The project root, found from this file whether it runs from src/ (tsx, jest) or dist/src/ (compiled). */
 export const PROJECT_ROOT = findProjectRoot(__dirname);
@@ -50,6 +51,8 @@ export interface Config {
   };
   readonly billing: {
     readonly provider: 'local' | 'stripe';
+    /** Fees, referral shares, settlement delay and transfer leases (docs/billing.md). */
+    readonly money: MoneySettings;
     readonly stripe?: {
       readonly secretKey: string;
       readonly webhookSecret: string;
@@ -186,15 +189,31 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   return Object.freeze(config);
 }
 
+function moneyConfig(env: Env): MoneySettings {
+  const platformFeeBps = int(env, 'PLATFORM_FEE_BPS', 1000);
+  const referralShareBps = int(env, 'REFERRAL_SHARE_BPS', 1000);
+  if (platformFeeBps + referralShareBps > 10_000) {
+    throw new Error(`PLATFORM_FEE_BPS + REFERRAL_SHARE_BPS must not exceed 10000 (100 %), got ${platformFeeBps} + ${referralShareBps}`);
+  }
+  return {
+    platformFeeBps,
+    referralShareBps,
+    settlementDelaySeconds: int(env, 'SETTLEMENT_DELAY_SECONDS', 7 * 24 * 3600),
+    transferLeaseSeconds: Math.max(1, int(env, 'TRANSFER_LEASE_SECONDS', 120)),
+  };
+}
+
 function billingConfig(env: Env): Config['billing'] {
   const provider = env.BILLING_PROVIDER || 'local';
-  if (provider === 'local') return { provider };
+  const money = moneyConfig(env);
+  if (provider === 'local') return { provider, money };
   if (provider !== 'stripe') throw new Error(`BILLING_PROVIDER must be local or stripe, got "${provider}"`);
   if (!env.STRIPE_SECRET_KEY || !env.STRIPE_WEBHOOK_SECRET) throw new Error('BILLING_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET');
   const protocol = env.STRIPE_API_PROTOCOL;
   if (protocol && protocol !== 'http' && protocol !== 'https') throw new Error(`STRIPE_API_PROTOCOL must be http or https, got "${protocol}"`);
   return {
     provider,
+    money,
     stripe: {
       secretKey: env.STRIPE_SECRET_KEY,
       webhookSecret: env.STRIPE_WEBHOOK_SECRET,

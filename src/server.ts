@@ -17,7 +17,10 @@ async function main(): Promise<void> {
   });
   server.keepAliveTimeout = 65_000;
   app.locals.dispatcher.start();
-  if (config.worker.inProcess) app.locals.worker.start();
+  if (config.worker.inProcess) {
+    app.locals.worker.start();
+    app.locals.moneyJobs.start();
+  }
 
   let closing = false;
   const shutdown = (signal: string) => {

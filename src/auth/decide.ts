@@ -48,7 +48,7 @@ export function decide(op: OperationInfo, principal: Principal | undefined, fact
     if (!principal.user.isPlatformAdmin) {
       return new ApiError(403, 'admin_required', 'This operation is for platform staff only.', { operation_id: op.operationId });
     }
-    if (!principal.twoFactorVerified) return twoFactorRequired(op);
+    if (!principal.twoFactorVerified) return twoFactorRequired(op, principal.kind);
     return undefined;
   }
   if (!op.modes.has(principal.kind)) return modeNotAllowed(op, principal.kind);
@@ -62,7 +62,11 @@ export function decide(op: OperationInfo, principal: Principal | undefined, fact
       missing_scopes: missing,
     });
   }
-  if (op.requires2fa && principal.kind !== 'pat' && !principal.twoFactorVerified) return twoFactorRequired(op);
+  if (op.requires2fa) {
+    // A PAT was minted by a 2FA-verified credential; it keeps that strength only while its creator still
+    // has 2FA on (money movement and token minting are never weaker than signing in with a code).
+    if (principal.kind === 'pat' ? !principal.user.totpEnabledAt : !principal.twoFactorVerified) return twoFactorRequired(op, principal.kind);
+  }
   return undefined;
 }
 
@@ -76,11 +80,13 @@ function modeNotAllowed(op: OperationInfo, presented: string): ApiError {
   );
 }
 
-function twoFactorRequired(op: OperationInfo): ApiError {
+function twoFactorRequired(op: OperationInfo, kind?: string): ApiError {
   return new ApiError(
     403,
     'two_factor_required',
-    `${op.operationId} needs a 2FA-verified sign-in: enable 2FA, then sign in with your code.`,
+    kind === 'pat'
+      ? `${op.operationId} needs a token whose creator has 2FA enabled: enable 2FA on the account that made this token.`
+      : `${op.operationId} needs a 2FA-verified sign-in: enable 2FA, then sign in with your code.`,
     { operation_id: op.operationId },
   );
 }

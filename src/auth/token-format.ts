@@ -1,29 +1,14 @@
-import { hash, randomInt } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { base62, randomBase62 } from '../core/ids';
+
+export { base62, newId, randomBase62 } from '../core/ids';
 
 export const PAT_PREFIX = 'gpx_pat_';
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** 30 base62 characters carry 178 bits, above the 160 the design asks for. */
 const RANDOM_LENGTH = 30;
 const CHECKSUM_LENGTH = 6;
 const PAT_PATTERN = new RegExp(`^${PAT_PREFIX}[0-9A-Za-z]{${RANDOM_LENGTH + CHECKSUM_LENGTH}}$`);
-
-/** Uniform base62 from the CSPRNG (randomInt rejects biased draws, so no modulo bias). */
-export function randomBase62(length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i++) out += BASE62[randomInt(62)];
-  return out;
-}
-
-export function base62(value: number, width: number): string {
-  let out = '';
-  let rest = value;
-  while (rest > 0) {
-    out = BASE62[rest % 62] + out;
-    rest = Math.floor(rest / 62);
-  }
-  return out.padStart(width, '0');
-}
 
 function checksum(body: string): string {
   return base62(crc32(body) >>> 0, CHECKSUM_LENGTH);
@@ -54,9 +39,4 @@ export function hashToken(token: string): string {
 
 export function displayHint(token: string): string {
   return `${PAT_PREFIX}…${token.slice(-4)}`;
-}
-
-/** Prefixed random ids (`tok_…`, `post_…`); 20 base62 characters, 119 bits. */
-export function newId(prefix: string): string {
-  return `${prefix}_${randomBase62(20)}`;
 }

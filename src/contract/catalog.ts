@@ -150,7 +150,7 @@ export function buildCatalog(contract: Contract) {
       return { callable: principal.user.isPlatformAdmin && principal.twoFactorVerified, missing: [] };
     }
     const modeOk = op.auth_modes.includes(principal.kind);
-    const twoFactorOk = !op.requires_two_factor || principal.kind === 'pat' || principal.twoFactorVerified;
+    const twoFactorOk = !op.requires_two_factor || (principal.kind === 'pat' ? Boolean(principal.user.totpEnabledAt) : principal.twoFactorVerified);
     return { callable: modeOk && missing.length === 0 && twoFactorOk, missing };
   }
 

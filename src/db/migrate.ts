@@ -7,6 +7,7 @@ import * as workspaceRules from './migrations/005_workspace_rules';
 import * as billing from './migrations/006_billing';
 import * as workspaceSessions from './migrations/007_workspace_sessions';
 import * as stripe from './migrations/008_stripe';
+import * as ledger from './migrations/009_ledger';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,6 +27,7 @@ const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['006_billing', billing],
   ['007_workspace_sessions', workspaceSessions],
   ['008_stripe', stripe],
+  ['009_ledger', ledger],
 ];
 
 const source: Knex.MigrationSource<[string, Migration]> = {

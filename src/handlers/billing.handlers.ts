@@ -1,25 +1,44 @@
-import type { BillingAccountRecord, CheckoutRecord, TransferRecord } from '../db/repositories/billing.repository';
-import { subscriptionState } from '../services/billing.service';
+import type { CheckoutRecord, TransferRecord } from '../db/repositories/billing.repository';
+import type { LedgerLine } from '../db/repositories/ledger.repository';
+import { BillingAccountView, CheckoutInput, subscriptionState } from '../services/billing.service';
+import { transferFailed } from '../services/transfers.service';
 import { body, caller, HandlerMap, noStore, pageRequest, sendPage, Schemas } from './kit';
 import type { Services } from './services';
 
-const presentAccount = (a: BillingAccountRecord): Schemas['BillingAccount'] => ({
+const presentAccount = (a: BillingAccountView): Schemas['BillingAccount'] => ({
   plan: a.plan, subscription_status: subscriptionState(a), current_period_end: a.currentPeriodEnd, credits: a.credits,
 });
 const presentCheckout = (c: CheckoutRecord, url: string): Schemas['Checkout'] => ({
-  id: c.id, url, status: c.status, kind: c.kind, amount: c.amount, currency: c.currency, credits: c.credits, created_at: c.createdAt,
+  id: c.id, url, status: c.status, kind: c.kind, amount: c.amount, currency: c.currency, credits: c.credits,
+  referral_applied: c.referralLinkId !== null, created_at: c.createdAt,
 });
 const presentTransfer = (t: TransferRecord): Schemas['Transfer'] => ({
-  id: t.id, amount: t.amount, currency: t.currency, destination: t.destination, description: t.description, status: t.status, created_at: t.createdAt,
+  id: t.id, amount: t.amount, currency: t.currency, destination: t.destination, description: t.description, status: t.status,
+  failure_reason: t.failureReason, created_at: t.createdAt, updated_at: t.updatedAt,
+});
+const presentLine = (l: LedgerLine): Schemas['BalanceTransaction'] => ({
+  id: `ble_${l.seq}`, transaction_id: l.transactionId, balance: l.balance, amount: l.amount, currency: l.currency, balance_after: l.balanceAfter,
+  cause: l.cause, source: { type: l.reference.type, id: l.reference.id }, created_at: l.createdAt,
 });
 
-export function billingHandlers({ billing }: Services): HandlerMap {
+export function billingHandlers({ billing, balance, transfers }: Services): HandlerMap {
   return {
     async getBilling(req, res) {
       res.json(presentAccount(await billing.account(caller(req).user.id)));
     },
+    async getBalance(req, res) {
+      const { currencies, credits } = await balance.balances(caller(req).user.id);
+      res.json({
+        data: currencies.map((c) => ({ currency: c.currency, available: c.available, owed: c.owed, pending: c.pending, in_flight: c.inFlight })),
+        credits,
+      });
+    },
+    async listBalanceTransactions(req, res) {
+      const page = pageRequest(req);
+      sendPage(res, page, await balance.lines(caller(req).user.id, page.offset, page.limit), presentLine);
+    },
     async createCheckout(req, res) {
-      const { checkout, url } = await billing.createCheckout(caller(req).user.id, body<'createCheckout'>(req) as Parameters<typeof billing.createCheckout>[1]);
+      const { checkout, url } = await billing.createCheckout(caller(req).user.id, body<'createCheckout'>(req) as CheckoutInput);
       res.status(201).json(presentCheckout(checkout, url));
     },
     async cancelSubscription(req, res) {
@@ -42,16 +61,19 @@ export function billingHandlers({ billing }: Services): HandlerMap {
       res.json({ payouts_status: account.payoutsStatus, charges_enabled: account.chargesEnabled });
     },
     async createTransfer(req, res) {
-      res.status(201).json(presentTransfer(await billing.createTransfer(caller(req).user.id, body<'createTransfer'>(req))));
+      const transfer = await transfers.create(caller(req).user.id, body<'createTransfer'>(req));
+      if (transfer.status === 'failed') throw transferFailed(transfer);
+      // 202: reserved and sent, but the provider has not confirmed yet; GET /api/transfers shows the outcome.
+      res.status(transfer.status === 'paid' ? 201 : 202).json(presentTransfer(transfer));
     },
     async receiveStripeEvent(req, res) {
       const raw = (req as { rawBody?: Buffer }).rawBody ?? Buffer.from('');
-      const result = await billing.applyStripeEvent(raw, req.get('stripe-signature'));
+      const result = await billing.receiveEvent(raw, req.get('stripe-signature'));
       res.json({ received: true, applied: result.applied, type: result.type });
     },
     async listTransfers(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await billing.listTransfers(caller(req).user.id, page.offset, page.limit), presentTransfer);
+      sendPage(res, page, await transfers.list(caller(req).user.id, page.offset, page.limit), presentTransfer);
     },
   };
 }

@@ -16,6 +16,8 @@ import type { WebhooksService } from '../services/webhooks.service';
 import type { WorkspaceSessionsService, WorkspacesService } from '../services/workspaces.service';
 import type { RulesService } from '../services/rules.service';
 import type { BillingService } from '../services/billing.service';
+import type { BalanceService } from '../services/balance.service';
+import type { TransfersService } from '../services/transfers.service';
 
 export interface Services {
   config: Config;
@@ -38,5 +40,7 @@ export interface Services {
   workspaces: WorkspacesService;
   rules: RulesService;
   billing: BillingService;
+  balance: BalanceService;
+  transfers: TransfersService;
   workspaceSessions: WorkspaceSessionsService;
 }

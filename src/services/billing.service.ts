@@ -1,19 +1,27 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
 import { addSeconds, Clock, iso } from '../auth/clock';
-import { newId } from '../auth/token-format';
+import { HOSTED_LINK_TTL_SECONDS } from '../billing/local';
+import { AccountRef, BillingProvider, InvalidProviderSignature, ProviderEvent, ProviderUnavailable, SubscriptionState } from '../billing/provider';
+import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
-import type { BillingAccountRecord, CheckoutRecord, TransferRecord } from '../db/repositories/billing.repository';
+import type { BillingAccountRecord, CheckoutRecord } from '../db/repositories/billing.repository';
 import { ApiError, badRequest, conflict, notFound } from '../errors';
+import type { BalanceService } from './balance.service';
 import type { RulesService } from './rules.service';
 import type { WebhooksService } from './webhooks.service';
-import type { StripeAdapter } from '../billing/stripe';
 
 export const PRO_PLAN = { amount: 1200, currency: 'usd' };
 export const CREDIT_PACKAGES = { small: { credits: 100, amount: 500 }, large: { credits: 1000, amount: 4000 } } as const;
 const PERIOD_SECONDS = 30 * 24 * 3600;
-const LINK_TTL_SECONDS = 15 * 60;
 
-export type CheckoutItem = { type: 'pro_plan' } | { type: 'credit_package'; package: keyof typeof CREDIT_PACKAGES } | { type: 'post'; post_id: string };
+export interface CheckoutInput {
+  item: { type: 'pro_plan' | 'credit_package' | 'post'; package?: 'small' | 'large'; post_id?: string };
+  success_url: string;
+  cancel_url: string;
+  referral_code?: string;
+}
+
+export type BillingAccountView = BillingAccountRecord & { credits: number };
 
 /** The subscription as users read it: active, cancels at period end, canceled, or none. */
 export function subscriptionState(account: BillingAccountRecord): 'none' | 'active' | 'cancels_at_period_end' | 'canceled' {
@@ -21,227 +29,259 @@ export function subscriptionState(account: BillingAccountRecord): 'none' | 'acti
   return account.subscriptionStatus;
 }
 
-function absoluteUrl(raw: string, name: string): string {
+/** A provider that gives no definite answer is a 503: nothing was decided, try again. */
+async function viaProvider<T>(call: () => Promise<T>): Promise<T> {
   try {
-    const url = new URL(raw);
-    if (url.protocol === 'https:' || url.protocol === 'http:') return url.toString();
-  } catch {
-    // fall through
+    return await call();
+  } catch (err) {
+    if (!(err instanceof ProviderUnavailable)) throw err;
+    throw new ApiError(503, 'provider_unavailable', `The payment provider did not complete the request: ${err.message}`, undefined, { 'Retry-After': '10' });
   }
-  throw badRequest('invalid_return_url', `${name} must be an absolute http(s) URL.`);
 }
 
 /**
- * Billing through the `local` provider: checkouts, the billing portal and payout onboarding are hosted
- * by this server under /hosted/ (pay / cancel buttons), and completing them applies the same events a
- * real provider would send, each at most once. The Stripe adapter is not built yet.
+ * Plans, checkouts and the provider's events. The provider is the truth about payments: nothing is
+ * granted before it says paid, each of its events is applied once, in the same transaction as its
+ * effects, and subscription changes are asked of it, with local state following its answer.
  */
 export function createBillingService(deps: {
-  repos: Repositories; clock: Clock; webhooks: Pick<WebhooksService, 'emit'>; rules: Pick<RulesService, 'firePurchase'>;
-  publicUrl: string; linkKey: Buffer;
-  /** The Stripe adapter when BILLING_PROVIDER=stripe; the local provider otherwise. */
-  stripe?: StripeAdapter;
+  repos: Repositories; clock: Clock; log: Logger; provider: BillingProvider; balance: BalanceService;
+  webhooks: Pick<WebhooksService, 'emit'>; rules: Pick<RulesService, 'firePurchase'>;
+  /** Checkouts may only return the browser to this origin (the product site). */
+  siteUrl: string;
 }) {
-  const { repos, clock, webhooks, rules, publicUrl, linkKey, stripe } = deps;
-
-  /** A provider that does not answer is a 503: nothing was decided, try again. */
-  async function viaProvider<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      throw new ApiError(503, 'provider_unavailable', `The payment provider did not complete the request: ${(err as Error).message}`, undefined, { 'Retry-After': '10' });
-    }
-  }
+  const { repos, clock, log, provider, balance, webhooks, rules } = deps;
+  const siteOrigin = new URL(deps.siteUrl).origin;
   const now = () => iso(clock());
 
-  /** A short-lived link that stands for one user on a hosted page (HMAC-signed, like a provider's session URL). */
-  function signedLink(kind: string, userId: string): string {
-    const expires = Math.floor(addSeconds(clock(), LINK_TTL_SECONDS).getTime() / 1000);
-    const mac = createHmac('sha256', linkKey).update(`${kind}:${userId}:${expires}`).digest('base64url');
-    return `${publicUrl}/hosted/${kind}/${userId}.${expires}.${mac}`;
-  }
-
-  function verifyLink(kind: string, token: string): string {
-    const [userId, expires, mac] = token.split('.');
-    const expected = createHmac('sha256', linkKey).update(`${kind}:${userId}:${expires}`).digest();
-    const given = Buffer.from(mac ?? '', 'base64url');
-    if (!userId || given.length !== expected.length || !timingSafeEqual(given, expected)) throw notFound('Link');
-    if (Number(expires) * 1000 < clock().getTime()) throw new ApiError(410, 'link_expired', 'This link has expired; ask for a new one.');
-    return userId;
-  }
-
-  async function priceOf(item: CheckoutItem): Promise<Pick<CheckoutRecord, 'kind' | 'postId' | 'credits' | 'amount' | 'currency'>> {
-    if (item.type === 'pro_plan') return { kind: 'pro_plan', postId: null, credits: 0, ...PRO_PLAN };
-    if (item.type === 'credit_package') {
-      const pack = CREDIT_PACKAGES[item.package];
-      return { kind: 'credit_package', postId: null, credits: pack.credits, amount: pack.amount, currency: 'usd' };
+  function returnUrl(raw: string, name: string): string {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw badRequest('invalid_return_url', `${name} must be an absolute URL on ${siteOrigin}.`);
     }
+    // Anywhere else would make the hosted checkout an open redirect.
+    if (url.origin !== siteOrigin) throw badRequest('invalid_return_url', `${name} must be on ${siteOrigin} (the product site), not ${url.origin}.`, { allowed_origin: siteOrigin });
+    return url.toString();
+  }
+
+  async function priceOf(input: CheckoutInput, buyerId: string): Promise<Pick<CheckoutRecord, 'kind' | 'postId' | 'credits' | 'amount' | 'currency' | 'sellerId'>> {
+    const { item } = input;
+    if (item.type === 'pro_plan') return { kind: 'pro_plan', postId: null, sellerId: null, credits: 0, ...PRO_PLAN };
+    if (item.type === 'credit_package') {
+      if (!item.package) throw badRequest('package_required', 'A credit_package item names its package: small or large.');
+      const pack = CREDIT_PACKAGES[item.package];
+      return { kind: 'credit_package', postId: null, sellerId: null, credits: pack.credits, amount: pack.amount, currency: 'usd' };
+    }
+    if (!item.post_id) throw badRequest('post_id_required', 'A post item names the post in post_id.');
     // A published, priced post is an offer anyone may buy; anything else is not found.
     const post = await repos.posts.findPublishedPriced(item.post_id);
     if (!post || post.pricing.amount === null || post.pricing.currency === null) throw notFound('Post');
-    return { kind: 'post', postId: post.id, credits: 0, amount: post.pricing.amount, currency: post.pricing.currency };
+    if (post.userId === buyerId) throw conflict('own_post', 'You cannot buy your own post.');
+    return { kind: 'post', postId: post.id, credits: 0, amount: post.pricing.amount, currency: post.pricing.currency, sellerId: post.userId };
+  }
+
+  /**
+   * The referral link a sale came through earns its owner a share when it points at the post bought,
+   * and its owner is neither the buyer (no buying at a discount through your own link) nor the seller
+   * (the share would come back to them anyway). Any other code is ignored, not refused.
+   */
+  async function referralFor(code: string | undefined, buyerId: string, postId: string | null, sellerId: string | null): Promise<{ referrerId: string; referralLinkId: string } | null> {
+    if (!code || !postId) return null;
+    const link = await repos.referralLinks.findByCode(code);
+    if (!link || link.targetType !== 'post' || link.targetId !== postId || link.userId === buyerId || link.userId === sellerId) return null;
+    return { referrerId: link.userId, referralLinkId: link.id };
+  }
+
+  async function ownerOf(tx: Repositories, ref: AccountRef): Promise<string | undefined> {
+    if (ref.by === 'user') return ref.id;
+    return (await tx.billing.accountByStripe(ref.by, ref.id))?.userId;
+  }
+
+  async function applySubscription(tx: Repositories, userId: string, state: SubscriptionState): Promise<void> {
+    const account = await tx.billing.account(userId, now());
+    const ended = state.status === 'canceled';
+    await tx.billing.updateAccount(userId, {
+      plan: ended ? 'free' : state.status === 'active' ? 'pro' : account.plan,
+      subscriptionStatus: ended ? 'canceled' : state.status === 'active' ? 'active' : account.subscriptionStatus,
+      cancelAtPeriodEnd: state.cancelAtPeriodEnd && !ended,
+      currentPeriodEnd: state.currentPeriodEnd ?? account.currentPeriodEnd,
+      stripeSubscriptionId: state.subscriptionId === 'local' ? account.stripeSubscriptionId : state.subscriptionId,
+    }, now());
+  }
+
+  /** What the provider said paid: grant it, record the money, tell webhooks and rules; all or nothing. */
+  async function fulfil(tx: Repositories, event: Extract<ProviderEvent, { kind: 'checkout_paid' }>): Promise<string> {
+    const checkout = await tx.billing.checkout(event.checkoutId);
+    if (!checkout) return 'ignored: unknown checkout';
+    if (event.amount !== checkout.amount || event.currency !== checkout.currency) {
+      log.error({ checkout_id: checkout.id, paid: `${event.amount} ${event.currency}`, expected: `${checkout.amount} ${checkout.currency}` }, 'a payment does not match its checkout; nothing granted');
+      return `refused: paid ${event.amount} ${event.currency}, expected ${checkout.amount} ${checkout.currency}`;
+    }
+    if (!(await tx.billing.settleCheckout(checkout.id, 'completed', now(), event.paymentId))) return `ignored: checkout already ${checkout.status}`;
+    if (checkout.kind === 'pro_plan') {
+      await tx.billing.account(checkout.userId, now());
+      await tx.billing.updateAccount(checkout.userId, {
+        plan: 'pro', subscriptionStatus: 'active', cancelAtPeriodEnd: false, currentPeriodEnd: iso(addSeconds(clock(), PERIOD_SECONDS)),
+        ...(event.subscriptionId ? { stripeSubscriptionId: event.subscriptionId } : {}),
+      }, now());
+    }
+    if (checkout.kind === 'post') {
+      await balance.recordSale(tx, checkout);
+    } else {
+      await balance.recordPurchase(tx, checkout);
+    }
+    const purchase = { checkout_id: checkout.id, kind: checkout.kind, post_id: checkout.postId, credits: checkout.credits, amount: checkout.amount, currency: checkout.currency };
+    await webhooks.emit(tx, checkout.userId, 'checkout.completed', purchase);
+    await rules.firePurchase(tx, checkout.userId, purchase);
+    return 'applied';
+  }
+
+  async function reverse(tx: Repositories, event: Extract<ProviderEvent, { kind: 'refund' | 'dispute' }>): Promise<string> {
+    const found = await tx.billing.checkoutByPayment(event.paymentId);
+    if (!found) return 'ignored: no checkout for this payment';
+    const checkout = (await tx.billing.lockCheckout(found.id))!;
+    if (event.currency !== checkout.currency) return `refused: ${event.currency} against a ${checkout.currency} checkout`;
+    const totals = { refundedAmount: checkout.refundedAmount, disputedAmount: checkout.disputedAmount };
+    // Stripe reports refunds as a running total, disputes one by one (each event applies once).
+    if (event.kind === 'refund') totals.refundedAmount = Math.max(totals.refundedAmount, event.refundedTotal);
+    else totals.disputedAmount += event.amount;
+    const cap = (t: typeof totals) => Math.min(checkout.amount, t.refundedAmount + t.disputedAmount);
+    const before = cap({ refundedAmount: checkout.refundedAmount, disputedAmount: checkout.disputedAmount });
+    await tx.billing.setReversed(checkout.id, totals);
+    await balance.reverse(tx, checkout, before, cap(totals), event.kind, `${event.kind}:${event.provider}:${event.id}`);
+    return 'applied';
+  }
+
+  async function applyEffects(tx: Repositories, event: ProviderEvent): Promise<string> {
+    switch (event.kind) {
+      case 'checkout_paid':
+        return fulfil(tx, event);
+      case 'checkout_unpaid':
+        return `ignored: payment_status ${event.paymentStatus}; waiting for the payment to succeed`;
+      case 'checkout_closed':
+        return (await tx.billing.settleCheckout(event.checkoutId, event.status, now())) ? 'applied' : 'ignored: checkout not open';
+      case 'subscription': {
+        const userId = await ownerOf(tx, event.account);
+        if (!userId) return 'ignored: unknown customer';
+        await applySubscription(tx, userId, event.subscription);
+        return 'applied';
+      }
+      case 'payout_account': {
+        const userId = await ownerOf(tx, event.account);
+        if (!userId) return 'ignored: unknown account';
+        const account = await tx.billing.account(userId, now());
+        // A blocked account stays blocked whatever a later hosted page says (local provider).
+        if (event.account.by === 'user' && account.payoutsStatus === 'blocked') return 'ignored: payouts blocked';
+        await tx.billing.updateAccount(userId, { payoutsStatus: event.payoutsStatus, chargesEnabled: event.chargesEnabled }, now());
+        return 'applied';
+      }
+      case 'refund':
+      case 'dispute':
+        return reverse(tx, event);
+      default:
+        return 'ignored';
+    }
+  }
+
+  /**
+   * Applies one provider event exactly once: it is recorded in the same transaction as its effects,
+   * so a failure half-way records nothing and the provider's retry applies it; a repeat is skipped.
+   */
+  async function applyEvent(event: ProviderEvent): Promise<{ applied: boolean; outcome: string }> {
+    try {
+      return await repos.transaction(async (tx) => {
+        if (!(await tx.billing.recordEvent(event.provider, event.id, event.type, 'applying', now()))) return { applied: false, outcome: 'duplicate' };
+        const outcome = await applyEffects(tx, event);
+        await tx.billing.recordEventOutcome(event.provider, event.id, outcome);
+        return { applied: true, outcome };
+      });
+    } catch (err) {
+      log.error({ provider: event.provider, event_id: event.id, type: event.type, err: (err as Error).message }, 'a provider event failed to apply; nothing was recorded, a retry will apply it');
+      throw new ApiError(503, 'event_not_applied', 'The event could not be applied right now; nothing was recorded, so a retry will apply it.', { event_id: event.id }, { 'Retry-After': '30' });
+    }
+  }
+
+  async function account(userId: string): Promise<BillingAccountView> {
+    const record = await repos.billing.account(userId, now());
+    return { ...record, credits: await balance.credits(userId) };
+  }
+
+  async function setCancelAtPeriodEnd(userId: string, cancel: boolean): Promise<BillingAccountView> {
+    const current = await repos.billing.account(userId, now());
+    const state = await viaProvider(() => provider.setCancelAtPeriodEnd(current, cancel));
+    await repos.transaction((tx) => applySubscription(tx, userId, state));
+    return account(userId);
   }
 
   return {
-    account: (userId: string) => repos.billing.account(userId, now()),
+    provider,
+    account,
+    applyEvent,
 
-    async createCheckout(userId: string, input: { item: CheckoutItem; success_url: string; cancel_url: string }) {
-      const price = await priceOf(input.item);
-      const account = await repos.billing.account(userId, now());
-      if (price.kind === 'pro_plan' && account.subscriptionStatus === 'active') {
+    async createCheckout(userId: string, input: CheckoutInput) {
+      const price = await priceOf(input, userId);
+      const referral = await referralFor(input.referral_code, userId, price.postId, price.sellerId);
+      const current = await repos.billing.account(userId, now());
+      if (price.kind === 'pro_plan' && current.subscriptionStatus === 'active') {
         throw conflict('already_subscribed', 'You are on the Pro plan already; resume it instead if it is set to cancel.');
       }
       const checkout: CheckoutRecord = {
         id: newId('chk'), userId, ...price, status: 'open',
-        successUrl: absoluteUrl(input.success_url, 'success_url'), cancelUrl: absoluteUrl(input.cancel_url, 'cancel_url'),
-        createdAt: now(), completedAt: null,
+        successUrl: returnUrl(input.success_url, 'success_url'), cancelUrl: returnUrl(input.cancel_url, 'cancel_url'),
+        referrerId: referral?.referrerId ?? null, referralLinkId: referral?.referralLinkId ?? null,
+        providerPaymentId: null, refundedAmount: 0, disputedAmount: 0, createdAt: now(), completedAt: null,
       };
       await repos.billing.insertCheckout(checkout);
-      const url = stripe
-        ? await viaProvider(() => stripe.checkoutUrl(checkout, account, now()))
-        : `${publicUrl}/hosted/checkout/${checkout.id}`;
+      const url = await viaProvider(() => provider.checkoutUrl(checkout, current, now()));
       return { checkout, url };
     },
 
     checkout: (id: string) => repos.billing.checkout(id),
 
-    /**
-     * The provider's `checkout.session.completed`: applied once (a settled checkout is left alone), with
-     * its effects, the checkout.completed webhook event and PURCHASE_SUCCEEDED rules in one transaction.
-     */
-    async completeCheckout(id: string): Promise<CheckoutRecord> {
-      const checkout = await repos.billing.checkout(id);
-      if (!checkout) throw notFound('Checkout');
-      await repos.transaction(async (tx) => {
-        if (!(await tx.billing.settleCheckout(id, 'completed', now()))) return;
-        await tx.billing.account(checkout.userId, now());
-        if (checkout.kind === 'pro_plan') {
-          await tx.billing.updateAccount(checkout.userId, {
-            plan: 'pro', subscriptionStatus: 'active', cancelAtPeriodEnd: false, currentPeriodEnd: iso(addSeconds(clock(), PERIOD_SECONDS)),
-          }, now());
-        }
-        if (checkout.credits > 0) await tx.billing.addCredits(checkout.userId, checkout.credits, now());
-        const purchase = { checkout_id: id, kind: checkout.kind, post_id: checkout.postId, credits: checkout.credits, amount: checkout.amount, currency: checkout.currency };
-        await webhooks.emit(tx, checkout.userId, 'checkout.completed', purchase);
-        await rules.firePurchase(tx, checkout.userId, purchase);
-      });
-      return (await repos.billing.checkout(id))!;
+    async cancelAtPeriodEnd(userId: string): Promise<BillingAccountView> {
+      const current = await repos.billing.account(userId, now());
+      if (current.subscriptionStatus !== 'active') throw conflict('no_subscription', 'There is no active subscription to cancel.');
+      return setCancelAtPeriodEnd(userId, true);
     },
-
-    async cancelCheckout(id: string): Promise<CheckoutRecord> {
-      const checkout = await repos.billing.checkout(id);
-      if (!checkout) throw notFound('Checkout');
-      await repos.billing.settleCheckout(id, 'canceled', now());
-      return (await repos.billing.checkout(id))!;
-    },
-
-    async cancelAtPeriodEnd(userId: string): Promise<BillingAccountRecord> {
-      const account = await repos.billing.account(userId, now());
-      if (account.subscriptionStatus !== 'active') throw conflict('no_subscription', 'There is no active subscription to cancel.');
-      await repos.billing.updateAccount(userId, { cancelAtPeriodEnd: true }, now());
-      return repos.billing.account(userId, now());
-    },
-    async resume(userId: string): Promise<BillingAccountRecord> {
-      const account = await repos.billing.account(userId, now());
-      if (account.subscriptionStatus !== 'active' || !account.cancelAtPeriodEnd) {
+    async resume(userId: string): Promise<BillingAccountView> {
+      const current = await repos.billing.account(userId, now());
+      if (current.subscriptionStatus !== 'active' || !current.cancelAtPeriodEnd) {
         throw conflict('nothing_to_resume', 'Only a subscription set to cancel at the end of its period can be resumed.');
       }
-      await repos.billing.updateAccount(userId, { cancelAtPeriodEnd: false }, now());
-      return repos.billing.account(userId, now());
+      return setCancelAtPeriodEnd(userId, false);
     },
-    async changePlan(userId: string, plan: 'free' | 'pro'): Promise<BillingAccountRecord> {
-      const account = await repos.billing.account(userId, now());
-      if (plan === 'free') return account.subscriptionStatus === 'active' && !account.cancelAtPeriodEnd ? this.cancelAtPeriodEnd(userId) : account;
-      if (account.subscriptionStatus === 'active') return account.cancelAtPeriodEnd ? this.resume(userId) : account;
+    async changePlan(userId: string, plan: 'free' | 'pro'): Promise<BillingAccountView> {
+      const current = await repos.billing.account(userId, now());
+      if (plan === 'free') return current.subscriptionStatus === 'active' && !current.cancelAtPeriodEnd ? setCancelAtPeriodEnd(userId, true) : account(userId);
+      if (current.subscriptionStatus === 'active') return current.cancelAtPeriodEnd ? setCancelAtPeriodEnd(userId, false) : account(userId);
       throw conflict('checkout_required', 'Moving to Pro needs a payment: create a checkout for the pro_plan item.');
     },
 
     async portalLink(userId: string): Promise<string> {
-      if (!stripe) return signedLink('portal', userId);
-      const account = await repos.billing.account(userId, now());
-      return viaProvider(() => stripe.portalUrl(account, now()));
+      const current = await repos.billing.account(userId, now());
+      return viaProvider(() => provider.portalUrl(current, now()));
     },
-    linkExpiresAt: () => iso(addSeconds(clock(), LINK_TTL_SECONDS)),
-    portalUser: (token: string) => verifyLink('portal', token),
+    linkExpiresAt: () => iso(addSeconds(clock(), HOSTED_LINK_TTL_SECONDS)),
     async onboardingLink(userId: string): Promise<string> {
-      if (!stripe) return signedLink('onboarding', userId);
-      const account = await repos.billing.account(userId, now());
-      return viaProvider(() => stripe.onboardingUrl(account, now()));
-    },
-    onboardingUser: (token: string) => verifyLink('onboarding', token),
-    /** The provider's `account.updated` after onboarding: payouts and charges enabled (local provider). */
-    async completeOnboarding(userId: string): Promise<BillingAccountRecord> {
-      const account = await repos.billing.account(userId, now());
-      if (account.payoutsStatus !== 'blocked') await repos.billing.updateAccount(userId, { payoutsStatus: 'enabled', chargesEnabled: true }, now());
-      return repos.billing.account(userId, now());
+      const current = await repos.billing.account(userId, now());
+      return viaProvider(() => provider.onboardingUrl(current, now()));
     },
 
-    async createTransfer(userId: string, input: { amount: number; currency: string; destination?: string; description?: string }): Promise<TransferRecord> {
-      const account = await repos.billing.account(userId, now());
-      if (account.payoutsStatus !== 'enabled') {
-        const reason = { incomplete: 'payout onboarding is not finished', pending_review: 'the payout account is under review', blocked: 'payouts are blocked' }[account.payoutsStatus as 'incomplete'];
-        throw conflict('payouts_not_ready', `Transfers need a payout account that can receive money: ${reason}. Create an onboarding link (POST /api/payouts/onboarding).`, { payouts_status: account.payoutsStatus });
-      }
-      const transfer: TransferRecord = {
-        id: newId('tr'), userId, amount: input.amount, currency: input.currency, destination: input.destination ?? 'default',
-        description: input.description ?? '', status: 'paid', createdAt: now(),
-      };
-      if (stripe) await viaProvider(() => stripe.transfer(account, transfer));
-      await repos.transaction(async (tx) => {
-        await tx.billing.insertTransfer(transfer);
-        await webhooks.emit(tx, userId, 'transfer.created', { id: transfer.id, amount: transfer.amount, currency: transfer.currency, destination: transfer.destination });
-      });
-      return transfer;
-    },
-    /**
-     * `POST /api/webhooks/stripe`: verified with the SDK, each event applied once (Stripe retries),
-     * checkout completion through the same path as the local provider's pay button.
-     */
-    async applyStripeEvent(rawBody: Buffer, signature: string | undefined): Promise<{ applied: boolean; type: string }> {
-      if (!stripe) throw notFound('Stripe webhooks (BILLING_PROVIDER is local)');
-      let event;
+    /** `POST /api/webhooks/stripe` (or any provider with signed events): verify, translate, apply once. */
+    async receiveEvent(rawBody: Buffer, signature: string | undefined): Promise<{ applied: boolean; type: string }> {
+      if (!provider.parseEvent) throw notFound(`Provider events (BILLING_PROVIDER is ${provider.name})`);
+      let event: ProviderEvent;
       try {
-        event = stripe.parseEvent(rawBody, signature ?? '');
+        event = provider.parseEvent(rawBody, signature ?? '');
       } catch (err) {
-        throw new ApiError(400, 'invalid_signature', `The Stripe-Signature header does not verify: ${(err as Error).message}`);
+        if (err instanceof InvalidProviderSignature) throw new ApiError(400, 'invalid_signature', err.message);
+        throw err;
       }
-      if (!(await repos.billing.rememberEvent(event.id, event.type, now()))) return { applied: false, type: event.type };
-      const object = event.data.object as unknown as Record<string, any>;
-      switch (event.type) {
-        case 'checkout.session.completed': {
-          const checkoutId = object.metadata?.checkout_id ?? object.client_reference_id;
-          if (checkoutId) await this.completeCheckout(checkoutId);
-          break;
-        }
-        case 'customer.subscription.updated':
-        case 'customer.subscription.deleted': {
-          const account = await repos.billing.accountByStripe('stripe_customer_id', object.customer);
-          if (!account) break;
-          const ended = event.type === 'customer.subscription.deleted' || object.status === 'canceled';
-          await repos.billing.updateAccount(account.userId, {
-            plan: ended ? 'free' : 'pro',
-            subscriptionStatus: ended ? 'canceled' : object.status === 'active' || object.status === 'trialing' ? 'active' : account.subscriptionStatus,
-            cancelAtPeriodEnd: Boolean(object.cancel_at_period_end) && !ended,
-            currentPeriodEnd: object.current_period_end ? new Date(object.current_period_end * 1000).toISOString() : account.currentPeriodEnd,
-          }, now());
-          break;
-        }
-        case 'account.updated': {
-          const account = await repos.billing.accountByStripe('stripe_account_id', object.id);
-          if (!account) break;
-          const disabled = String(object.requirements?.disabled_reason ?? '');
-          const payoutsStatus = object.payouts_enabled ? 'enabled'
-            : disabled.startsWith('rejected') ? 'blocked'
-              : disabled === 'under_review' || (object.details_submitted && disabled) ? 'pending_review' : 'incomplete';
-          await repos.billing.updateAccount(account.userId, { payoutsStatus, chargesEnabled: Boolean(object.charges_enabled) }, now());
-          break;
-        }
-        default:
-          break;
-      }
-      return { applied: true, type: event.type };
+      const result = await applyEvent(event);
+      return { applied: result.applied, type: event.type };
     },
-    listTransfers: (userId: string, offset: number, limit: number) => repos.billing.listTransfers(userId, offset, limit),
   };
 }
 

@@ -23,6 +23,8 @@ export function createSharingService(repos: Repositories, clock: Clock, urls: { 
       const value = link.utm[key];
       if (value) target.searchParams.set(`utm_${key}`, value);
     }
+    // The site passes `ref` on as the checkout's referral_code, so a sale through the link earns its share.
+    target.searchParams.set('ref', link.code);
     return target.toString();
   }
 
@@ -48,8 +50,10 @@ export function createSharingService(repos: Repositories, clock: Clock, urls: { 
       const { target } = input;
       if (target.type === 'post') {
         if (!target.post_id) throw badRequest('post_id_required', 'A link to a post names the post in target.post_id.');
-        // Only your own posts: someone else's id is a 404, like every other id.
-        if (!(await repos.posts.findForUser(userId, target.post_id))) throw notFound('Post');
+        // Your own posts, or anyone's published post (an affiliate link: sales through it earn you the
+        // referral share); any other id is a 404, like every other id.
+        const promotable = (await repos.posts.findForUser(userId, target.post_id)) ?? (await repos.posts.findPublished(target.post_id));
+        if (!promotable) throw notFound('Post');
       }
       const code = input.code ?? randomBase62(8);
       if (input.code && (await repos.referralLinks.codeTaken(code))) throw conflict('code_taken', `The code "${code}" is taken; choose another or leave it out for a random one.`);

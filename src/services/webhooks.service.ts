@@ -9,7 +9,7 @@ import { addressesOf, isPublicAddress } from '../webhooks/ssrf';
 
 export const WEBHOOK_EVENT_TYPES = [
   'post.created', 'post.updated', 'post.deleted', 'token.created', 'token.revoked',
-  'run.succeeded', 'run.failed', 'checkout.completed', 'transfer.created',
+  'run.succeeded', 'run.failed', 'checkout.completed', 'transfer.created', 'transfer.paid', 'transfer.failed',
 ] as const;
 export const TEST_EVENT = 'webhook.test';
 export const SECRET_OVERLAP_SECONDS = 24 * 3600;

@@ -7,6 +7,7 @@ import type { Repositories } from '../db/repositories';
 import type { RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
 import { ApiError, conflict, notFound } from '../errors';
 import { assertGrantWithin } from './tokens.service';
+import type { BalanceService } from './balance.service';
 
 export interface WorkspaceInput {
   name?: string;
@@ -118,7 +119,7 @@ export type WorkspacesService = ReturnType<typeof createWorkspacesService>;
  * Retry-After), or when the credits do not cover it (402 workspace_credits_required); the credits are
  * spent in the same transaction as the session is opened.
  */
-export function createWorkspaceSessionsService(repos: Repositories, clock: Clock, limits: { startCredits: number; maxPerUser: number; capacity: number }) {
+export function createWorkspaceSessionsService(repos: Repositories, clock: Clock, balance: Pick<BalanceService, 'spendCredits'>, limits: { startCredits: number; maxPerUser: number; capacity: number }) {
   async function ownWorkspace(userId: string, workspaceId: string) {
     if (!(await repos.workspaces.find(userId, workspaceId))) throw notFound('Workspace');
   }
@@ -135,8 +136,7 @@ export function createWorkspaceSessionsService(repos: Repositories, clock: Clock
         if ((await tx.workspaceSessions.openEverywhere()) >= limits.capacity) {
           throw new ApiError(503, 'controllers_busy', 'Every session controller is busy right now; try again shortly.', { retry_after_seconds: 30 }, { 'Retry-After': '30' });
         }
-        await tx.billing.account(userId, now);
-        if (!(await tx.billing.spendCredits(userId, limits.startCredits, now))) {
+        if (!(await balance.spendCredits(tx, userId, limits.startCredits, { type: 'workspace_session', id: session.id }))) {
           throw new ApiError(402, 'workspace_credits_required', `Starting a session costs ${limits.startCredits} credits; buy a credit package (POST /api/billing/checkout).`, { credits_required: limits.startCredits });
         }
         await tx.workspaceSessions.insert(session);

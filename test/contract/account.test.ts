@@ -135,7 +135,7 @@ describe('referral links', () => {
       .send({ target: { type: 'post', post_id: post.body.id }, code: 'spring-sale', utm: { source: 'newsletter', medium: 'email', campaign: 'spring' } });
     expect(link.status).toBe(201);
     expect(link.body).toMatchObject({ code: 'spring-sale', url: 'https://api.getpaidx.example/r/spring-sale', visits: 0 });
-    expect(link.body.target_url).toBe(`https://getpaidx.example/posts/${post.body.id}?utm_source=newsletter&utm_medium=email&utm_campaign=spring`);
+    expect(link.body.target_url).toBe(`https://getpaidx.example/posts/${post.body.id}?utm_source=newsletter&utm_medium=email&utm_campaign=spring&ref=spring-sale`);
 
     const visit = await request(t.app).get('/r/spring-sale?fbclid=abc');
     expect(visit.status).toBe(302);
@@ -147,20 +147,23 @@ describe('referral links', () => {
 
     const profile = await request(t.app).post('/api/referral-links').set(bearer(pat)).send({ target: { type: 'profile' } });
     expect(profile.body.code).toMatch(/^[A-Za-z0-9]{8}$/);
-    expect(profile.body.target_url).toBe(`https://getpaidx.example/u/${user.id}`);
+    expect(profile.body.target_url).toBe(`https://getpaidx.example/u/${user.id}?ref=${profile.body.code}`);
     expect((await request(t.app).get('/api/referral-links').set(bearer(pat))).body.data).toHaveLength(2);
 
     expect((await request(t.app).delete(`/api/referral-links/${link.body.id}`).set(bearer(pat))).status).toBe(204);
     expectError(await request(t.app).get('/r/spring-sale'), 404, 'not_found');
   });
 
-  it('refuse a taken code, a post that is not yours, and a post link without its id', async () => {
+  it('refuse a taken code, an unpublished post that is not yours, and a post link without its id', async () => {
     const a = await userWith(['sharing:manage', 'posts:write']);
     const b = await userWith(['sharing:manage']);
     await request(t.app).post('/api/referral-links').set(bearer(a.pat)).send({ target: { type: 'profile' }, code: 'taken-code' }).expect(201);
     expectError(await request(t.app).post('/api/referral-links').set(bearer(b.pat)).send({ target: { type: 'profile' }, code: 'taken-code' }), 409, 'code_taken');
     const post = await request(t.app).post('/api/posts').set(bearer(a.pat)).send({ title: 'A only' });
     expectError(await request(t.app).post('/api/referral-links').set(bearer(b.pat)).send({ target: { type: 'post', post_id: post.body.id } }), 404, 'not_found');
+    // Someone else's published post may be promoted: an affiliate link, whose sales earn b the referral share.
+    const published = await request(t.app).post('/api/posts').set(bearer(a.pat)).send({ title: 'A, public', status: 'published' });
+    expect((await request(t.app).post('/api/referral-links').set(bearer(b.pat)).send({ target: { type: 'post', post_id: published.body.id } })).status).toBe(201);
     expectError(await request(t.app).post('/api/referral-links').set(bearer(b.pat)).send({ target: { type: 'post' } }), 400, 'post_id_required');
     expectError(await request(t.app).post('/api/referral-links').set(bearer(b.pat)).send({ target: { type: 'profile' }, utm: { source: 'has space' } }), 400, 'validation_failed');
   });

@@ -3,7 +3,8 @@
  * subscription management, the billing portal, payout onboarding and transfers.
  */
 import request from 'supertest';
-import { startTestApp, TestApp } from '../helpers/app';
+import { rowCount, startTestApp, TestApp } from '../helpers/app';
+import { pricedPost } from '../helpers/billing';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
 
@@ -11,6 +12,7 @@ let t: TestApp;
 let user: TestUser;
 let pat: string;
 const hostedPath = (url: string) => new URL(url).pathname;
+const refusedBody = (body: { error: { details: Record<string, unknown> } }) => body.error.details;
 
 beforeAll(async () => {
   t = await startTestApp({ PUBLIC_URL: 'https://api.getpaidx.example', WEBHOOKS_ALLOW_PRIVATE: 'true' });
@@ -19,8 +21,8 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const checkout = (item: Record<string, unknown>) => request(t.app).post('/api/billing/checkout').set(bearer(pat))
-  .send({ item, success_url: 'https://app.example.com/done', cancel_url: 'https://app.example.com/cancel' });
+const checkout = (item: Record<string, unknown>, urls: Record<string, string> = {}) => request(t.app).post('/api/billing/checkout').set(bearer(pat))
+  .send({ item, success_url: 'https://app.example.com/done', cancel_url: 'https://app.example.com/cancel', ...urls });
 
 describe('billing', () => {
   it('starts on the free plan with no credits', async () => {
@@ -44,6 +46,23 @@ describe('billing', () => {
     expect((await request(t.app).get('/api/billing').set(bearer(pat))).body.credits).toBe(100);
     const events = await t.database.knex('webhook_events').where({ user_id: user.id, type: 'checkout.completed' });
     expect(events).toHaveLength(0); // no endpoint subscribed, so no event rows
+  });
+
+  it('returns the browser only to the product site (no open redirect through the hosted checkout)', async () => {
+    for (const url of ['https://evil.example/done', 'https://app.example.com.evil.example/x', 'javascript:alert(1)', '//evil.example/x', 'http://app.example.com/done']) {
+      const refused = await checkout({ type: 'credit_package', package: 'small' }, { success_url: url });
+      expectError(refused, 400, 'invalid_return_url');
+      expectError(await checkout({ type: 'credit_package', package: 'small' }, { cancel_url: url }), 400, 'invalid_return_url');
+    }
+    expect(refusedBody((await checkout({ type: 'credit_package', package: 'small' }, { success_url: 'https://evil.example/' })).body)).toMatchObject({ allowed_origin: 'https://app.example.com' });
+    expect(await rowCount(t, 'billing_checkouts', { user_id: user.id })).toBe(1);
+  });
+
+  it('refuses items the schema allows but that name nothing to buy, and a post of your own', async () => {
+    expectError(await checkout({ type: 'credit_package' }), 400, 'package_required');
+    expectError(await checkout({ type: 'post' }), 400, 'post_id_required');
+    const mine = await pricedPost(t, pat, 300);
+    expectError(await checkout({ type: 'post', post_id: mine }), 409, 'own_post');
   });
 
   it('cancels a checkout back to cancel_url without charging', async () => {
@@ -119,11 +138,29 @@ describe('payouts and transfers', () => {
     await request(t.app).post(`${hostedPath(link.body.url)}/complete`).expect(303);
     expect((await request(t.app).get('/api/payouts/account').set(bearer(pat))).body).toEqual({ payouts_status: 'enabled', charges_enabled: true });
 
-    const transfer = await request(t.app).post('/api/transfers').set(bearer(pat)).send({ amount: 2500, currency: 'usd', description: 'March share' });
-    expect(transfer.status).toBe(201);
-    expect(transfer.body).toMatchObject({ amount: 2500, currency: 'usd', status: 'paid', description: 'March share' });
-    expect((await request(t.app).get('/api/transfers').set(bearer(pat))).body.data.map((x: any) => x.id)).toEqual([transfer.body.id]);
+    // Onboarded, but nothing earned: the transfer is refused, naming what is available, and nothing is written or sent.
+    const broke = await request(t.app).post('/api/transfers').set(bearer(pat)).send({ amount: 100000000, currency: 'usd', description: 'March share' });
+    expectError(broke, 409, 'insufficient_funds');
+    expect(broke.body.error.details).toEqual({ available: 0, requested: 100000000, currency: 'usd' });
+    expect(await rowCount(t, 'transfers', { user_id: user.id })).toBe(0);
+    expect(await rowCount(t, 'local_payouts')).toBe(0);
+    expect((await request(t.app).get('/api/transfers').set(bearer(pat))).body.data).toEqual([]);
     expectError(await request(t.app).post('/api/transfers').set(bearer(pat)).send({ amount: 0, currency: 'usd' }), 400, 'validation_failed');
+  });
+
+  it('move money only with a 2FA-verified sign-in, or a PAT whose creator has 2FA on', async () => {
+    const jwtOnly = await createUser(t);
+    const refused = await request(t.app).post('/api/transfers').set(bearer(jwtOnly.jwt)).send({ amount: 1, currency: 'usd' });
+    expectError(refused, 403, 'two_factor_required');
+    // A PAT made while 2FA was on loses the right to move money when its creator turns 2FA off.
+    const holder = await createUser(t, { twoFactor: true });
+    const moneyPat = (await createPat(t, holder, { scopes: ['transfers:manage'] })).token;
+    expectError(await request(t.app).post('/api/transfers').set(bearer(moneyPat)).send({ amount: 1, currency: 'usd' }), 409, 'payouts_not_ready');
+    await t.repos.users.update(holder.id, { totp_enabled_at: null, totp_secret_enc: null }, new Date().toISOString());
+    const afterOff = await request(t.app).post('/api/transfers').set(bearer(moneyPat)).send({ amount: 1, currency: 'usd' });
+    expectError(afterOff, 403, 'two_factor_required');
+    expect(afterOff.body.error.message).toContain('creator has 2FA enabled');
+    expect(await rowCount(t, 'transfers', { user_id: holder.id })).toBe(0);
   });
 
   it('need their scopes', async () => {

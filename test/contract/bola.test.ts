@@ -5,6 +5,7 @@
  */
 import request from 'supertest';
 import type { OperationInfo } from '../../src/contract/spec';
+import { buyCredits } from '../helpers/billing';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { BrowserSession, signInBrowser } from '../helpers/session';
@@ -49,8 +50,7 @@ beforeAll(async () => {
   const workspace = await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'private workspace', default_prompt: 'private prompt' });
   await request(t.app).put(`/api/workspaces/${workspace.body.id}/binding`).set(bearer(pat)).send({ token_id: token.id });
   const run = await request(t.app).post(`/api/workspaces/${workspace.body.id}/runs`).set(bearer(pat)).send({});
-  await t.repos.billing.account(owner.id, new Date().toISOString());
-  await t.repos.billing.addCredits(owner.id, 100, new Date().toISOString());
+  await buyCredits(t, pat);
   const session = await request(t.app).post(`/api/workspaces/${workspace.body.id}/sessions`).set(bearer(pat));
   const rule = await request(t.app).post(`/api/workspaces/${workspace.body.id}/rules`).set(bearer(pat)).send({ name: 'private rule', trigger: 'SCHEDULE', cron: '0 9 * * *', prompt_template: 'private' });
   ids = {

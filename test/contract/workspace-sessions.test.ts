@@ -1,5 +1,6 @@
 /** Workspace sessions: credits (402), per-user concurrency (409), controller capacity (503), close and close-all. */
 import request from 'supertest';
+import { buyCredits } from '../helpers/billing';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser } from '../helpers/users';
@@ -11,14 +12,10 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 /** A user with a workspace and, through a paid checkout, `credits` credits. */
-async function userWithWorkspace(buyCredits: boolean) {
+async function userWithWorkspace(withCredits: boolean) {
   const user = await createUser(t, { twoFactor: true });
   const pat = (await createPat(t, user, { scopes: ['workspaces:manage', 'billing:checkout', 'billing:read'] })).token;
-  if (buyCredits) {
-    const checkout = await request(t.app).post('/api/billing/checkout').set(bearer(pat))
-      .send({ item: { type: 'credit_package', package: 'small' }, success_url: 'https://app.example.com/ok', cancel_url: 'https://app.example.com/no' });
-    await request(t.app).post(`${new URL(checkout.body.url).pathname}/pay`).expect(303);
-  }
+  if (withCredits) await buyCredits(t, pat);
   const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'Sessions' })).body;
   return { pat, path: `/api/workspaces/${ws.id}/sessions` };
 }

@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import { createApp } from '../../src/app';
 import { Config, loadConfig } from '../../src/config';
 import { AppContext, openContext } from '../../src/context';
+import { auditLedger } from '../../src/db/repositories/ledger-audit.repository';
 import { createLogger } from '../../src/logger';
 import { testClock, TestClock } from './clock';
 import { createTestDatabase, TestDatabase } from './database';
@@ -32,6 +33,8 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
     LOG_LEVEL: 'debug',
     // Suites make hundreds of calls with one credential; rate-limit tests set their own limit.
     RATE_LIMIT_REQUESTS: '100000',
+    // Checkouts return only to the product site; test checkouts return to this one.
+    SITE_URL: 'https://app.example.com',
     ...TEST_SECRETS,
     ...env,
   });
@@ -58,9 +61,15 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     app,
     logs,
     testDb,
+    /** Also proves the ledger's invariants over everything the test file did (npm run ledger:check). */
     async close() {
-      await context.database.destroy();
-      await testDb.drop();
+      try {
+        const broken = (await auditLedger(context.database.knex)).filter((c) => c.violations.length > 0);
+        if (broken.length > 0) throw new Error(`ledger:check failed after this test file:\n${JSON.stringify(broken, null, 2)}`);
+      } finally {
+        await context.database.destroy();
+        await testDb.drop();
+      }
     },
   };
 }

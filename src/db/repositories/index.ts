@@ -4,6 +4,7 @@ import { artifactsRepository } from './artifacts.repository';
 import { auditRepository } from './audit.repository';
 import { billingRepository } from './billing.repository';
 import { idempotencyRepository } from './idempotency.repository';
+import { ledgerRepository } from './ledger.repository';
 import { notificationPreferencesRepository } from './notification-preferences.repository';
 import { organizationsRepository } from './organizations.repository';
 import { placesRepository } from './places.repository';
@@ -36,6 +37,7 @@ export interface Repositories {
   rules: ReturnType<typeof rulesRepository>;
   workspaceSessions: ReturnType<typeof workspaceSessionsRepository>;
   billing: ReturnType<typeof billingRepository>;
+  ledger: ReturnType<typeof ledgerRepository>;
   /** Runs `work` in one database transaction; everything it writes lands together or not at all. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
@@ -62,6 +64,7 @@ export function createRepositories(database: Database, executor: Knex = database
     rules: rulesRepository(executor),
     workspaceSessions: workspaceSessionsRepository(executor),
     billing: billingRepository(executor),
+    ledger: ledgerRepository(executor),
     transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
     ping: async () => {
       await executor.raw('select 1');

@@ -77,6 +77,10 @@ export function postsRepository(db: Knex, database: Database) {
       return row ? toPost(row) : undefined;
     },
     /** A post on sale: published and priced. Anyone may buy it, so it is read without an owner. */
+    async findPublished(id: string): Promise<PostRecord | undefined> {
+      const row = await db('posts').where({ id, status: 'published' }).first();
+      return row ? toPost(row) : undefined;
+    },
     async findPublishedPriced(id: string): Promise<PostRecord | undefined> {
       const row = await db('posts').where({ id, status: 'published' }).whereNot({ pricing_model: 'none' }).first();
       return row ? toPost(row) : undefined;

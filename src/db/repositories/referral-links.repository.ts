@@ -52,6 +52,10 @@ export function referralLinksRepository(db: Knex) {
     async codeTaken(code: string): Promise<boolean> {
       return Boolean(await db('referral_links').where({ code }).first('id'));
     },
+    async findByCode(code: string): Promise<ReferralLinkRecord | undefined> {
+      const row = await db('referral_links').where({ code }).first();
+      return row ? toLink(row) : undefined;
+    },
     async findForUser(userId: string, id: string): Promise<ReferralLinkRecord | undefined> {
       const row = await db('referral_links').where({ id, user_id: userId }).first();
       return row ? toLink(row) : undefined;

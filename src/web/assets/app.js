@@ -263,7 +263,7 @@ function renderScopeChoices(catalog) {
   for (const role of catalog.roles) roles.append(el('option', { value: role.name }, `${role.name}: ${role.description}`));
 }
 
-const EVENTS = ['post.created', 'post.updated', 'post.deleted', 'token.created', 'token.revoked', 'run.succeeded', 'run.failed', 'checkout.completed', 'transfer.created'];
+const EVENTS = ['post.created', 'post.updated', 'post.deleted', 'token.created', 'token.revoked', 'run.succeeded', 'run.failed', 'checkout.completed', 'transfer.created', 'transfer.paid', 'transfer.failed'];
 
 function renderEventChoices() {
   const box = $('#webhook-events');

@@ -1,0 +1,44 @@
+/** How a sale's price is shared; every part in minor units, summing to the price exactly. */
+export interface SaleSplit {
+  seller: number;
+  fee: number;
+  referral: number;
+}
+
+export interface MoneySettings {
+  /** The platform's fee on each sale, in basis points (1000 = 10 %). */
+  readonly platformFeeBps: number;
+  /** The share of a sale that goes to the owner of the referral link it came through, in basis points. */
+  readonly referralShareBps: number;
+  /** How long a sale's earnings stay pending before they become available. */
+  readonly settlementDelaySeconds: number;
+  /** How long a transfer's own request may take to resolve it before a worker takes over. */
+  readonly transferLeaseSeconds: number;
+}
+
+const BPS = 10_000;
+
+/**
+ * The fee and the referral share round down and the seller takes the remainder, so the parts always
+ * add up to the price and nobody is paid a fraction of a minor unit.
+ */
+export function splitSale(amount: number, settings: Pick<MoneySettings, 'platformFeeBps' | 'referralShareBps'>, referred: boolean): SaleSplit {
+  const fee = Math.floor((amount * settings.platformFeeBps) / BPS);
+  const referral = referred ? Math.floor((amount * settings.referralShareBps) / BPS) : 0;
+  return { seller: amount - fee - referral, fee, referral };
+}
+
+/**
+ * The parts of a sale taken back once `reversed` of its `amount` has been refunded or disputed in all.
+ * Cumulative, so successive partial refunds add up exactly to the whole split at the full amount. The
+ * seller's and the referrer's parts round down (they never lose more than their share of the
+ * refund); the platform's fee takes the remainder.
+ */
+export function reversedParts(split: SaleSplit, amount: number, reversed: number): SaleSplit {
+  const total = Math.max(0, Math.min(reversed, amount));
+  const seller = Math.floor((split.seller * total) / amount);
+  const referral = Math.floor((split.referral * total) / amount);
+  return { seller, referral, fee: total - seller - referral };
+}
+
+export const minus = (a: SaleSplit, b: SaleSplit): SaleSplit => ({ seller: a.seller - b.seller, fee: a.fee - b.fee, referral: a.referral - b.referral });
