@@ -34,6 +34,7 @@ interface StandInTransfer {
 export async function startStripeStandIn() {
   const requests: StandInRequest[] = [];
   const transfers: StandInTransfer[] = [];
+  const accounts: string[] = [];
   const idempotent = new Map<string, { status: number; body: string }>();
   let transferMode: TransferMode = 'ok';
   const hanging: ServerResponse[] = [];
@@ -53,7 +54,10 @@ export async function startStripeStandIn() {
       return [200, { id: session, object: 'checkout.session', url: `https://checkout.stripe.test/c/pay/${session}`, client_reference_id: p.get('client_reference_id') }];
     },
     '/v1/billing_portal/sessions': () => [200, { id: id('bps'), object: 'billing_portal.session', url: 'https://billing.stripe.test/p/session/standin' }],
-    '/v1/accounts': () => [200, { id: id('acct'), object: 'account', payouts_enabled: false, charges_enabled: false }],
+    '/v1/accounts': () => {
+      accounts.push(id('acct'));
+      return [200, { id: accounts.at(-1), object: 'account', payouts_enabled: false, charges_enabled: false }];
+    },
     '/v1/account_links': () => [200, { object: 'account_link', url: 'https://connect.stripe.test/setup/e/standin', expires_at: Math.floor(Date.now() / 1000) + 300 }],
     '/v1/transfers': (p, res) => {
       switch (transferMode) {
@@ -111,6 +115,8 @@ export async function startStripeStandIn() {
     requests,
     /** Transfers the stand-in "made" (each at most once per idempotency key). */
     transfers,
+    /** Connected accounts created, in order. */
+    accounts,
     port: (server.address() as AddressInfo).port,
     setTransferMode(mode: TransferMode) {
       transferMode = mode;
