@@ -145,10 +145,13 @@ describe('the ledger', () => {
   it('is append-only in the database itself: entries and transactions refuse UPDATE and DELETE', async () => {
     await sellerWithAvailable(500);
     const k = t.database.knex;
-    const [entry] = await k('ledger_entries').select('seq').limit(1);
-    await expect(k('ledger_entries').where({ seq: entry.seq }).update({ amount: 1 })).rejects.toThrow(/append-only/);
-    await expect(k('ledger_entries').where({ seq: entry.seq }).delete()).rejects.toThrow(/append-only/);
-    await expect(k('ledger_transactions').delete()).rejects.toThrow(/append-only/);
+    const [entry] = await k('ledger_entries').select('seq', 'amount').limit(1);
+    // The driver's errors come from outside Jest's realm, so they are compared as text.
+    const refusal = (query: Promise<unknown>) => query.then(() => 'written', (err: unknown) => String(err));
+    expect(await refusal(k('ledger_entries').where({ seq: entry.seq }).update({ amount: 1 }))).toMatch(/append-only/);
+    expect(await refusal(k('ledger_entries').where({ seq: entry.seq }).delete())).toMatch(/append-only/);
+    expect(await refusal(k('ledger_transactions').delete())).toMatch(/append-only/);
+    expect(Number((await k('ledger_entries').where({ seq: entry.seq }).first()).amount)).toBe(Number(entry.amount));
   });
 
   it('refuses unbalanced or mixed-currency transactions before writing anything', async () => {

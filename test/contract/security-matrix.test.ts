@@ -84,9 +84,15 @@ async function databaseSnapshot(): Promise<string> {
     k('workspaces').select('*').orderBy('id'),
     k('workspace_runs').select('*').orderBy('id'),
     k('workspace_rules').select('*').orderBy('id'),
-    k('billing_accounts').select('user_id', 'plan', 'subscription_status', 'cancel_at_period_end', 'credits', 'payouts_status').orderBy('user_id'),
+    k('billing_accounts').select('user_id', 'plan', 'subscription_status', 'cancel_at_period_end', 'payouts_status').orderBy('user_id'),
     k('billing_checkouts').select('*').orderBy('id'),
     k('transfers').select('*').orderBy('id'),
+    k('ledger_accounts').select('*').orderBy('id'),
+    k('ledger_transactions').select('*').orderBy('id'),
+    k('ledger_entries').select('*').orderBy('seq'),
+    k('sales').select('*').orderBy('checkout_id'),
+    k('local_payouts').select('*').orderBy('idempotency_key'),
+    k('provider_events').select('*').orderBy(['provider', 'id']),
     k('workspace_sessions').select('*').orderBy('id'),
   ]));
 }
