@@ -19,12 +19,20 @@ export interface MoneySettings {
 const BPS = 10_000;
 
 /**
+ * ⌊a × b / c⌋ for non-negative integers, exact: a × b can pass 2^53 (a 1,000,000.00 sale refunded in
+ * full is 10^16), where floating point would be off by a unit.
+ */
+export function mulDiv(a: number, b: number, c: number): number {
+  return Number((BigInt(a) * BigInt(b)) / BigInt(c));
+}
+
+/**
  * The fee and the referral share round down and the seller takes the remainder, so the parts always
  * add up to the price and nobody is paid a fraction of a minor unit.
  */
 export function splitSale(amount: number, settings: Pick<MoneySettings, 'platformFeeBps' | 'referralShareBps'>, referred: boolean): SaleSplit {
-  const fee = Math.floor((amount * settings.platformFeeBps) / BPS);
-  const referral = referred ? Math.floor((amount * settings.referralShareBps) / BPS) : 0;
+  const fee = mulDiv(amount, settings.platformFeeBps, BPS);
+  const referral = referred ? mulDiv(amount, settings.referralShareBps, BPS) : 0;
   return { seller: amount - fee - referral, fee, referral };
 }
 
@@ -36,8 +44,8 @@ export function splitSale(amount: number, settings: Pick<MoneySettings, 'platfor
  */
 export function reversedParts(split: SaleSplit, amount: number, reversed: number): SaleSplit {
   const total = Math.max(0, Math.min(reversed, amount));
-  const seller = Math.floor((split.seller * total) / amount);
-  const referral = Math.floor((split.referral * total) / amount);
+  const seller = mulDiv(split.seller, total, amount);
+  const referral = mulDiv(split.referral, total, amount);
   return { seller, referral, fee: total - seller - referral };
 }
 

@@ -1,5 +1,5 @@
 import { addSeconds, Clock, iso } from '../auth/clock';
-import { MoneySettings, minus, reversedParts, SaleSplit, splitSale } from '../billing/money';
+import { MoneySettings, minus, mulDiv, reversedParts, SaleSplit, splitSale } from '../billing/money';
 import type { Repositories } from '../db/repositories';
 import type { CheckoutRecord, SaleRecord } from '../db/repositories/billing.repository';
 import { CREDITS, EntryInput, ledgerAccount, LedgerOverdraft, UserBalanceKind } from '../db/repositories/ledger.repository';
@@ -93,7 +93,7 @@ export function createBalanceService(repos: Repositories, clock: Clock, settings
       if (sale.referrerId) entries.push({ account: user(sale.referrerId, from, c), amount: -parts.referral, cause });
     } else {
       entries.push({ account: platform('revenue', c), amount: -amount, cause });
-      const credits = Math.floor((checkout.credits * after) / checkout.amount) - Math.floor((checkout.credits * before) / checkout.amount);
+      const credits = mulDiv(checkout.credits, after, checkout.amount) - mulDiv(checkout.credits, before, checkout.amount);
       if (credits > 0) {
         entries.push(
           { account: user(checkout.userId, 'credits', CREDITS), amount: -credits, cause },

@@ -29,6 +29,9 @@ export function subscriptionState(account: BillingAccountRecord): 'none' | 'acti
   return account.subscriptionStatus;
 }
 
+/** An event about something this service has not recorded yet; the provider's retry brings it back. */
+class EventNotReady extends Error {}
+
 /** A provider that gives no definite answer is a 503: nothing was decided, try again. */
 async function viaProvider<T>(call: () => Promise<T>): Promise<T> {
   try {
@@ -140,7 +143,9 @@ export function createBillingService(deps: {
 
   async function reverse(tx: Repositories, event: Extract<ProviderEvent, { kind: 'refund' | 'dispute' }>): Promise<string> {
     const found = await tx.billing.checkoutByPayment(event.paymentId);
-    if (!found) return 'ignored: no checkout for this payment';
+    // Providers do not promise order: a refund may come before its payment's event has been applied.
+    // Not recording it makes the provider send it again later, instead of losing it.
+    if (!found) throw new EventNotReady(`no completed checkout for payment ${event.paymentId} yet`);
     const checkout = (await tx.billing.lockCheckout(found.id))!;
     if (event.currency !== checkout.currency) return `refused: ${event.currency} against a ${checkout.currency} checkout`;
     const totals = { refundedAmount: checkout.refundedAmount, disputedAmount: checkout.disputedAmount };
@@ -198,8 +203,9 @@ export function createBillingService(deps: {
         return { applied: true, outcome };
       });
     } catch (err) {
-      log.error({ provider: event.provider, event_id: event.id, type: event.type, err: (err as Error).message }, 'a provider event failed to apply; nothing was recorded, a retry will apply it');
-      throw new ApiError(503, 'event_not_applied', 'The event could not be applied right now; nothing was recorded, so a retry will apply it.', { event_id: event.id }, { 'Retry-After': '30' });
+      const early = err instanceof EventNotReady;
+      log[early ? 'warn' : 'error']({ provider: event.provider, event_id: event.id, type: event.type, err: (err as Error).message }, 'a provider event was not applied; nothing was recorded, a retry will apply it');
+      throw new ApiError(503, 'event_not_applied', `The event could not be applied right now${early ? ` (${(err as Error).message})` : ''}; nothing was recorded, so a retry will apply it.`, { event_id: event.id }, { 'Retry-After': '30' });
     }
   }
 

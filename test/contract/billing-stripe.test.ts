@@ -238,6 +238,18 @@ describe('refunds and disputes', () => {
     expect(await balanceOf(t, sellerPat)).toMatchObject({ pending: 0, available: 0, owed: 0 });
   });
 
+  it('a refund that arrives before its payment is not recorded, so Stripe\'s retry applies it once the payment is in', async () => {
+    const checkout = await newCheckout({ type: 'credit_package', package: 'small' });
+    const early = refunded(`pi_${checkout.id}`, 500);
+    expectError(await sendEvent(early), 503, 'event_not_applied');
+    expect(await rowCount(t, 'provider_events', { id: early.id })).toBe(0);
+    const before = (await billing()).credits;
+    await sendEvent(sessionCompleted(checkout));
+    expect((await billing()).credits).toBe(before + 100);
+    expect((await sendEvent(early)).body.applied).toBe(true);
+    expect((await billing()).credits).toBe(before);
+  });
+
   it('a refunded credit package takes the credits back', async () => {
     const before = (await billing()).credits;
     const checkout = await newCheckout({ type: 'credit_package', package: 'small' });

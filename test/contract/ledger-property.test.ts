@@ -79,7 +79,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 /** The model: what each party should hold, from the price arithmetic alone. */
 interface ModelSale { id: string; amount: number; seller: number; referrer: number | null; parts: { seller: number; referral: number }; refunded: number; disputed: number }
 
-const partOf = (part: number, amount: number, reversed: number) => Math.floor((part * Math.min(reversed, amount)) / amount);
+const partOf = (part: number, amount: number, reversed: number) => Number((BigInt(part) * BigInt(Math.min(reversed, amount))) / BigInt(amount));
 
 /** Resolves every transfer left pending (Stripe answering again), as the worker would. */
 async function resolvePending(): Promise<void> {
@@ -108,8 +108,8 @@ async function run(commands: Command[]): Promise<void> {
         const referred = c.referrer !== null && c.referrer !== c.buyer && c.referrer !== c.seller;
         expect(checkout.body.referral_applied).toBe(referred);
         await sendEvent({ type: 'checkout.session.completed', data: { object: { metadata: { checkout_id: checkout.body.id }, payment_status: 'paid', amount_total: c.price, currency: 'usd', payment_intent: `pi_${checkout.body.id}` } } });
-        const fee = Math.floor((c.price * FEE_BPS) / 10_000);
-        const referral = referred ? Math.floor((c.price * SHARE_BPS) / 10_000) : 0;
+        const fee = Number((BigInt(c.price) * BigInt(FEE_BPS)) / 10_000n);
+        const referral = referred ? Number((BigInt(c.price) * BigInt(SHARE_BPS)) / 10_000n) : 0;
         sales.push({ id: checkout.body.id, amount: c.price, seller: c.seller, referrer: referred ? c.referrer : null, parts: { seller: c.price - fee - referral, referral }, refunded: 0, disputed: 0 });
         break;
       }

@@ -11,9 +11,9 @@ it('splits a price into parts that add up to it, none negative, fee and share ro
     const split = splitSale(price, { platformFeeBps: fee, referralShareBps: share }, referred);
     expect(split.seller + split.fee + split.referral).toBe(price);
     expect(Math.min(split.seller, split.fee, split.referral)).toBeGreaterThanOrEqual(0);
-    expect(split.fee).toBe(Math.floor((price * fee) / 10_000));
-    expect(split.referral).toBe(referred ? Math.floor((price * share) / 10_000) : 0);
-  }));
+    expect(BigInt(split.fee)).toBe((BigInt(price) * BigInt(fee)) / 10_000n);
+    expect(BigInt(split.referral)).toBe(referred ? (BigInt(price) * BigInt(share)) / 10_000n : 0n);
+  }), { numRuns: 2000 });
 });
 
 it('reverses cumulatively: each step sums to what was refunded, the parties\' parts never shrink, and the whole refund gives back the whole split', () => {
@@ -34,7 +34,12 @@ it('reverses cumulatively: each step sums to what was refunded, the parties\' pa
       before = after;
     }
     expect(before).toEqual(split);
-  }));
+  }), { numRuns: 2000 });
+});
+
+it('stays exact where floating point would not: a full refund of 999,999.79 gives back every cent', () => {
+  const split = splitSale(99_999_979, { platformFeeBps: 0, referralShareBps: 0 }, false);
+  expect(reversedParts(split, 99_999_979, 99_999_979)).toEqual(split);
 });
 
 it('never reverses more than the price, however much is refunded and disputed', () => {
