@@ -162,6 +162,12 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
+  // express would hash every JSON body into an ETag and answer 304s the contract does not declare;
+  // the catalog, the one resource clients revalidate, sets its own.
+  app.set('etag', false);
+  // …and `If-None-Match: *` would still make res.send answer 304 to any GET: only the catalog answers
+  // conditional requests (src/http/conditional.ts). On the app's request prototype: no per-request cost.
+  Object.defineProperty(app.request, 'fresh', { configurable: true, get: () => false });
   app.set('trust proxy', config.trustProxy);
 
   app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT), ...hostedPages(localProvider, services)));

@@ -31,6 +31,10 @@ export interface OperationInfo {
   readonly bodyLimit: number;
   /** Request media types taken as raw bytes (everything declared except JSON). */
   readonly rawMediaTypes: readonly string[];
+  /** Whether the operation takes a request body at all; a body sent to one that does not is a 400. */
+  readonly acceptsBody: boolean;
+  /** Query parameters declared as integers: their raw text must be a plain decimal integer. */
+  readonly integerQueryParameters: readonly string[];
   /** False for the few operations exempt from per-credential rate limits (`x-rate-limit: false`). */
   readonly rateLimited: boolean;
   /** The path in express syntax (`/api/posts/:postId`), as the validator keys its caches. */
@@ -88,9 +92,11 @@ export function loadContract(specPath: string): Contract {
         creates: method === 'post' && op.responses?.['201'] !== undefined,
         bodyLimit: typeof op[X.bodyLimit] === 'number' ? op[X.bodyLimit] : DEFAULT_BODY_LIMIT,
         rawMediaTypes: Object.keys(requestContent(document, op)).filter((type) => type !== 'application/json'),
+        acceptsBody: op.requestBody !== undefined,
+        integerQueryParameters: integerQueryParameters(document, [...(op.parameters ?? []), ...(item.parameters ?? [])]),
         rateLimited: op[X.rateLimit] !== false,
         expressRoute: path.replace(/\{(\w+)\}/g, ':$1'),
-        schema: withPathParameters(document, op, item.parameters ?? []),
+        schema: operationSchema(document, op, item.parameters ?? []),
       });
     }
   }
@@ -113,12 +119,25 @@ export function resolveRef(document: Record<string, any>, ref: string): any {
   return ref.replace(/^#\//, '').split('/').reduce((node: any, key) => node?.[key.replace(/~1/g, '/').replace(/~0/g, '~')], document);
 }
 
-/** Path-level parameters apply to every operation of the path unless the operation redefines them. */
-function withPathParameters(document: Record<string, any>, op: Record<string, any>, pathLevel: Array<Record<string, any>>): Record<string, any> {
-  if (pathLevel.length === 0) return op;
+function integerQueryParameters(document: Record<string, any>, parameters: Array<Record<string, any>>): string[] {
+  return parameters.map((p) => (p.$ref ? resolveRef(document, p.$ref) : p))
+    .filter((p) => p?.in === 'query' && (p.schema?.$ref ? resolveRef(document, p.schema.$ref) : p.schema)?.type === 'integer')
+    .map((p) => p.name as string);
+}
+
+/**
+ * The operation as express-openapi-validator's request stage expects it: path-level parameters merged
+ * in (they apply unless the operation redefines them), and a `$ref`'d request body resolved, since the
+ * stage silently skips a body it is handed as a reference.
+ */
+function operationSchema(document: Record<string, any>, op: Record<string, any>, pathLevel: Array<Record<string, any>>): Record<string, any> {
   const own: Array<Record<string, any>> = op.parameters ?? [];
   const ownKeys = new Set(own.map((p) => parameterKey(document, p)));
-  return { ...op, parameters: [...own, ...pathLevel.filter((p) => !ownKeys.has(parameterKey(document, p)))] };
+  return {
+    ...op,
+    ...(op.requestBody?.$ref ? { requestBody: resolveRef(document, op.requestBody.$ref) } : {}),
+    ...(pathLevel.length > 0 ? { parameters: [...own, ...pathLevel.filter((p) => !ownKeys.has(parameterKey(document, p)))] } : {}),
+  };
 }
 
 function readScopeRegistry(document: Record<string, any>): Map<string, ScopeInfo> {

@@ -1,5 +1,7 @@
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
+import { isDateTime } from '../core/datetime';
+import { ApiError } from '../errors';
 import { compilePathParameterChecks } from './path-parameters';
 import type { Contract } from './spec';
 
@@ -24,6 +26,8 @@ export function createValidatorStages(contract: Contract, specPath: string, vali
     validateResponses: validateResponses ? { removeAdditional: false } : false,
     validateSecurity: false,
     validateFormats: true,
+    // What the validator lets through, the code can parse: no leap seconds, no month 13, no +25:00.
+    formats: { 'date-time': { type: 'string', validate: isDateTime } },
     fileUploader: false,
     ignoreUndocumented: false,
   }) as unknown as RequestHandler[];
@@ -38,11 +42,34 @@ export function createValidatorStages(contract: Contract, specPath: string, vali
   return { validate };
 }
 
+const DECIMAL_INTEGER = /^-?\d{1,15}$/;
+
+/**
+ * The validator coerces query text to numbers before checking them, and `1e400` becomes Infinity,
+ * which passes an integer type check and its maximum. An integer parameter is refused unless its text
+ * is a plain decimal integer.
+ */
+function checkIntegerQuery(names: readonly string[], query: Record<string, unknown>): ApiError | undefined {
+  for (const name of names) {
+    const value = query[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !DECIMAL_INTEGER.test(value)) {
+      return new ApiError(400, 'validation_failed', `Invalid request: query parameter ${name} must be a decimal integer.`, { errors: [{ path: `/query/${name}`, message: 'must be a decimal integer' }] });
+    }
+  }
+  return undefined;
+}
+
 /** The validator's request stage, except for path-parameter-only calls (see path-parameters.ts). */
 function requestStage(contract: Contract, validatorStage: RequestHandler): RequestHandler {
   const checks = compilePathParameterChecks(contract);
   return (req, res, next) => {
-    const check = checks.get(req.operation!.operationId);
+    const operation = req.operation!;
+    if (operation.integerQueryParameters.length > 0 && req.url.includes('?')) {
+      const refusal = checkIntegerQuery(operation.integerQueryParameters, req.query as Record<string, unknown>);
+      if (refusal) return next(refusal);
+    }
+    const check = checks.get(operation.operationId);
     if (!check || req.url.includes('?')) return validatorStage(req, res, next);
     const refusal = check(req.openapi!.pathParams as Record<string, string>);
     next(refusal);

@@ -1,4 +1,5 @@
 import { badRequest } from '../errors';
+import { notModified } from '../http/conditional';
 import { body, HandlerMap, queryString } from './kit';
 import type { Services } from './services';
 
@@ -17,7 +18,7 @@ export function programmaticHandlers({ catalog }: Services): HandlerMap {
         });
       // What a caller may call depends on its credential: caches must keep answers apart.
       res.set('ETag', etag).set('Vary', 'Authorization, Cookie').set('Cache-Control', req.auth ? 'private, no-cache' : 'public, no-cache');
-      if (req.fresh) {
+      if (notModified(req, etag)) {
         res.status(304).end();
         return;
       }

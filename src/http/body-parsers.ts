@@ -1,5 +1,6 @@
 import express, { RequestHandler } from 'express';
 import { Contract, DEFAULT_BODY_LIMIT } from '../contract/spec';
+import { badRequest } from '../errors';
 
 interface Parsers {
   json: RequestHandler;
@@ -33,6 +34,11 @@ export function parseBody(contract: Contract): RequestHandler {
   return (req, res, next) => {
     // Most calls are GETs without a body: no parser needs to look at them (the test is body-parser's own).
     if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) return next();
+    if (!req.operation!.acceptsBody) {
+      // Nothing reads it, so nothing decodes it: a body here is a client's mistake, said plainly.
+      if (req.headers['content-length'] === '0') return next();
+      throw badRequest('body_not_allowed', `${req.operation!.operationId} takes no request body; send none.`);
+    }
     const parsers = special.get(req.operation!.operationId);
     if (!parsers) return standard(req, res, next);
     parsers.json(req, res, (err?: unknown) => {

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import type { Catalog } from '../contract/catalog';
+import { notModified } from './conditional';
 
 const CATALOG_PATH = '/api/programmatic/catalog';
 
@@ -23,9 +24,10 @@ export function catalogNotModified(catalog: Catalog): RequestHandler {
     if (
       req.url === CATALOG_PATH &&
       req.method === 'GET' &&
-      req.headers['if-none-match'] === etag &&
+      req.headers['if-none-match'] !== undefined &&
       req.headers.authorization === undefined &&
-      req.headers.cookie === undefined
+      req.headers.cookie === undefined &&
+      notModified(req, etag)
     ) {
       res.writeHead(304, headers).end();
       return;

@@ -38,7 +38,32 @@ export function toApiError(err: unknown): ApiError {
     }
   }
   if (isUnavailable(err)) return new ApiError(503, 'service_unavailable', 'The database is unavailable; try again shortly.', undefined, { 'Retry-After': '5' });
+  const clientError = clientErrorOf(err);
+  if (clientError) return clientError;
   return new ApiError(500, 'internal_error', 'Something went wrong on our side.');
+}
+
+/**
+ * Everything else that failed because of the request (http-errors from body-parser's decoding, the
+ * router's percent-decoding, static files): a 4xx in the envelope, never a 500. Messages are ours, not
+ * the error's, since some echo the path (which may carry a token) or the body.
+ */
+function clientErrorOf(err: unknown): ApiError | undefined {
+  if (err instanceof URIError) return new ApiError(400, 'invalid_path', 'The path is not valid percent-encoding.');
+  const status = Number((err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode);
+  if (!(status >= 400 && status < 500)) return undefined;
+  const type = (err as { type?: string }).type;
+  if (type === 'encoding.unsupported') {
+    return new ApiError(415, 'unsupported_media_type', 'This Content-Encoding is not accepted; send the body as identity, gzip, deflate or br.');
+  }
+  if (status === 413) return new ApiError(413, 'payload_too_large', 'The request body is too large.');
+  if (status === 415) return new ApiError(415, 'unsupported_media_type', 'Send the body as UTF-8 application/json.');
+  if (status === 404 || status === 403) return new ApiError(404, 'not_found', 'Not found.');
+  if (status === 405) return new ApiError(405, 'method_not_allowed', 'This method is not allowed here.');
+  if (/decod|decompress|header check|invalid (stored )?block|unexpected end|zlib|brotli/i.test(String((err as Error).message))) {
+    return new ApiError(400, 'invalid_body', 'The request body does not decode with its Content-Encoding.');
+  }
+  return new ApiError(400, 'invalid_request', 'The request could not be read.');
 }
 
 function describeBytes(bytes: number): string {

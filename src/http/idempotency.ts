@@ -60,7 +60,7 @@ export function idempotency(repos: Repositories, clock: Clock, log: Logger): Req
       } else if (first.secret) {
         throw conflict('idempotent_secret_not_replayable', 'The first request with this key succeeded, and the secret it returned is shown only once. Use the created resource (rotate it for a new secret) or send a new key.', { resource_id: first.resourceId });
       } else {
-        res.set('Idempotent-Replayed', 'true').status(first.statusCode).json(first.responseBody);
+        res.set('Idempotent-Replayed', 'true').status(first.statusCode).json(withRequestId(first.responseBody, req.requestId));
         return;
       }
     }
@@ -87,6 +87,12 @@ export function idempotency(repos: Repositories, clock: Clock, log: Logger): Req
     }) as Response['json'];
     next();
   };
+}
+
+/** A stored error envelope names the request that made it; its replay names this one. */
+function withRequestId(body: unknown, requestId: string): unknown {
+  const envelope = (body as { error?: Record<string, unknown> } | null)?.error;
+  return envelope && typeof envelope === 'object' ? { ...(body as object), error: { ...envelope, request_id: requestId } } : body;
 }
 
 function inProgress(): ApiError {

@@ -2,9 +2,17 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 
-/** Every answer carries an id, echoed in X-Request-Id and in error bodies. */
+/** What a caller may choose as its request id (the spec's XRequestId header): no spaces, no controls. */
+const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/**
+ * Every answer carries an id, echoed in X-Request-Id and in error bodies. A caller (or a proxy in front)
+ * that sends a well-formed X-Request-Id gets it back, so its logs and ours join up; anything else is
+ * replaced, never echoed.
+ */
 export function assignRequestId(req: Request, res: Response): string {
-  req.requestId = `req_${randomUUID().replace(/-/g, '')}`;
+  const given = req.headers['x-request-id'];
+  req.requestId = typeof given === 'string' && WELL_FORMED_ID.test(given) ? given : `req_${randomUUID().replace(/-/g, '')}`;
   res.set('X-Request-Id', req.requestId);
   return req.requestId;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { components } from '../../generated/openapi';
 import { addSeconds, Clock, iso } from '../auth/clock';
 import { HOSTED_LINK_TTL_SECONDS } from '../billing/local';
 import { AccountRef, BillingProvider, InvalidProviderSignature, ProviderEvent, ProviderUnavailable, SubscriptionState } from '../billing/provider';
@@ -14,12 +15,7 @@ export const PRO_PLAN = { amount: 1200, currency: 'usd' };
 export const CREDIT_PACKAGES = { small: { credits: 100, amount: 500 }, large: { credits: 1000, amount: 4000 } } as const;
 const PERIOD_SECONDS = 30 * 24 * 3600;
 
-export interface CheckoutInput {
-  item: { type: 'pro_plan' | 'credit_package' | 'post'; package?: 'small' | 'large'; post_id?: string };
-  success_url: string;
-  cancel_url: string;
-  referral_code?: string;
-}
+export type CheckoutInput = components['schemas']['CreateCheckoutRequest'];
 
 export type BillingAccountView = BillingAccountRecord & { credits: number };
 
@@ -73,11 +69,9 @@ export function createBillingService(deps: {
     const { item } = input;
     if (item.type === 'pro_plan') return { kind: 'pro_plan', postId: null, sellerId: null, credits: 0, ...PRO_PLAN };
     if (item.type === 'credit_package') {
-      if (!item.package) throw badRequest('package_required', 'A credit_package item names its package: small or large.');
       const pack = CREDIT_PACKAGES[item.package];
       return { kind: 'credit_package', postId: null, sellerId: null, credits: pack.credits, amount: pack.amount, currency: 'usd' };
     }
-    if (!item.post_id) throw badRequest('post_id_required', 'A post item names the post in post_id.');
     // A published, priced post is an offer anyone may buy; anything else is not found.
     const post = await repos.posts.findPublishedPriced(item.post_id);
     if (!post || post.pricing.amount === null || post.pricing.currency === null) throw notFound('Post');

@@ -1,9 +1,10 @@
 import QRCode from 'qrcode';
+import type { components } from '../../generated/openapi';
 import { Clock, iso } from '../auth/clock';
 import { newId, randomBase62 } from '../auth/token-format';
 import type { Repositories } from '../db/repositories';
 import type { ReferralLinkRecord, Utm } from '../db/repositories/referral-links.repository';
-import { badRequest, conflict, notFound } from '../errors';
+import { conflict, notFound } from '../errors';
 
 export interface ReferralLinkView extends ReferralLinkRecord {
   url: string;
@@ -46,10 +47,9 @@ export function createSharingService(repos: Repositories, clock: Clock, urls: { 
       const page = await repos.referralLinks.listForUser(userId, offset, limit);
       return { ...page, rows: page.rows.map(view) };
     },
-    async create(userId: string, input: { target: { type: 'post' | 'profile'; post_id?: string }; code?: string; utm?: Utm }): Promise<ReferralLinkView> {
+    async create(userId: string, input: components['schemas']['CreateReferralLinkRequest']): Promise<ReferralLinkView> {
       const { target } = input;
       if (target.type === 'post') {
-        if (!target.post_id) throw badRequest('post_id_required', 'A link to a post names the post in target.post_id.');
         // Your own posts, or anyone's published post (an affiliate link: sales through it earn you the
         // referral share); any other id is a 404, like every other id.
         const promotable = (await repos.posts.findForUser(userId, target.post_id)) ?? (await repos.posts.findPublished(target.post_id));
@@ -62,7 +62,7 @@ export function createSharingService(repos: Repositories, clock: Clock, urls: { 
         userId,
         code,
         targetType: target.type,
-        targetId: target.type === 'post' ? target.post_id! : null,
+        targetId: target.type === 'post' ? target.post_id : null,
         utm: input.utm ?? {},
         visits: 0,
         lastVisitedAt: null,

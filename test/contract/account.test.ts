@@ -164,7 +164,7 @@ describe('referral links', () => {
     // Someone else's published post may be promoted: an affiliate link, whose sales earn b the referral share.
     const published = await request(t.app).post('/api/posts').set(bearer(a.pat)).send({ title: 'A, public', status: 'published' });
     expect((await request(t.app).post('/api/referral-links').set(bearer(b.pat)).send({ target: { type: 'post', post_id: published.body.id } })).status).toBe(201);
-    expectError(await request(t.app).post('/api/referral-links').set(bearer(b.pat)).send({ target: { type: 'post' } }), 400, 'post_id_required');
+    expectError(await request(t.app).post('/api/referral-links').set(bearer(b.pat)).send({ target: { type: 'post' } }), 400, 'validation_failed');
     expectError(await request(t.app).post('/api/referral-links').set(bearer(b.pat)).send({ target: { type: 'profile' }, utm: { source: 'has space' } }), 400, 'validation_failed');
   });
 

@@ -59,8 +59,10 @@ describe('billing', () => {
   });
 
   it('refuses items the schema allows but that name nothing to buy, and a post of your own', async () => {
-    expectError(await checkout({ type: 'credit_package' }), 400, 'package_required');
-    expectError(await checkout({ type: 'post' }), 400, 'post_id_required');
+    // The contract says which fields each item type needs (oneOf with a discriminator).
+    expectError(await checkout({ type: 'credit_package' }), 400, 'validation_failed');
+    expectError(await checkout({ type: 'post' }), 400, 'validation_failed');
+    expectError(await checkout({ type: 'pro_plan', post_id: 'post_abc' }), 400, 'validation_failed');
     const mine = await pricedPost(t, pat, 300);
     expectError(await checkout({ type: 'post', post_id: mine }), 409, 'own_post');
   });

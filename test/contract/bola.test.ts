@@ -5,7 +5,7 @@
  */
 import request from 'supertest';
 import type { OperationInfo } from '../../src/contract/spec';
-import { buyCredits } from '../helpers/billing';
+import { createOwnedObjects } from '../helpers/fixtures';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { BrowserSession, signInBrowser } from '../helpers/session';
@@ -39,36 +39,7 @@ beforeAll(async () => {
   const owner = await createUser(t, { twoFactor: true });
   const pat = (await createPat(t, owner, { scopes: [...t.contract.scopes.keys()] })).token;
   const browser = await signInBrowser(t, owner);
-  const post = await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'private' });
-  const artifact = await request(t.app).post(`/api/posts/${post.body.id}/artifacts?filename=a.txt`).set(bearer(pat)).set('Content-Type', 'text/plain').send('secret');
-  const place = await request(t.app).post('/api/places').set('Cookie', browser.cookie).set('X-CSRF-Token', browser.csrf).send({ name: 'Home', address: 'Secret 1', latitude: 1, longitude: 1 });
-  const org = await request(t.app).post('/api/organizations').set(bearer(pat)).send({ name: 'Private Org' });
-  const link = await request(t.app).post('/api/referral-links').set(bearer(pat)).send({ target: { type: 'post', post_id: post.body.id } });
-  const token = await createPat(t, owner, { scopes: ['posts:read'] });
-  const endpoint = await request(t.app).post('/api/webhooks/endpoints').set(bearer(pat)).send({ url: 'http://127.0.0.1:9/private-hook', events: ['post.created'] });
-  const delivery = await request(t.app).post(`/api/webhooks/endpoints/${endpoint.body.id}/test`).set(bearer(pat));
-  const workspace = await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'private workspace', default_prompt: 'private prompt' });
-  await request(t.app).put(`/api/workspaces/${workspace.body.id}/binding`).set(bearer(pat)).send({ token_id: token.id });
-  const run = await request(t.app).post(`/api/workspaces/${workspace.body.id}/runs`).set(bearer(pat)).send({});
-  await buyCredits(t, pat);
-  const session = await request(t.app).post(`/api/workspaces/${workspace.body.id}/sessions`).set(bearer(pat));
-  const rule = await request(t.app).post(`/api/workspaces/${workspace.body.id}/rules`).set(bearer(pat)).send({ name: 'private rule', trigger: 'SCHEDULE', cron: '0 9 * * *', prompt_template: 'private' });
-  ids = {
-    postId: post.body.id,
-    artifactId: artifact.body.id,
-    placeId: place.body.id,
-    organizationId: org.body.id,
-    memberId: owner.id,
-    referralLinkId: link.body.id,
-    tokenId: token.id,
-    endpointId: endpoint.body.id,
-    deliveryId: delivery.body.id,
-    workspaceId: workspace.body.id,
-    runId: run.body.id,
-    ruleId: rule.body.id,
-    sessionId: session.body.id,
-  };
-  for (const [name, id] of Object.entries(ids)) if (!id) throw new Error(`fixture ${name} was not created`);
+  ids = await createOwnedObjects(t, owner, pat, browser);
 
   intruder = await createUser(t, { twoFactor: true });
   intruderPat = (await createPat(t, intruder, { scopes: [...t.contract.scopes.keys()] })).token;

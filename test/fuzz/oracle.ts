@@ -1,0 +1,104 @@
+import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import type { OperationInfo } from '../../src/contract/spec';
+import { resolve } from './schema-arbitrary';
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+export interface Verdict {
+  problem: string;
+}
+
+const SCHEMA_BASE = 'https://getpaidx.test/schemas/';
+
+/** A copy of a schema whose `#/components/schemas/X` references name the separately added schema X. */
+function rebased(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(rebased);
+  if (!node || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    out[key] = key === '$ref' && typeof value === 'string' ? value.replace('#/components/schemas/', SCHEMA_BASE) : rebased(value);
+  }
+  return out;
+}
+
+/**
+ * Judges each answer against the contract with a validator of its own: Ajv (JSON Schema 2020-12) with
+ * strict, full-mode formats over the spec as written, not express-openapi-validator, which the server
+ * itself uses. An answer passes when it is not a 5xx, its status is declared for the operation, a JSON
+ * body matches the declared schema, an error uses the envelope with the request's id, and no known
+ * secret appears in it.
+ */
+export function createOracle(document: Record<string, any>, secrets: () => Iterable<string>) {
+  const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true });
+  addFormats(ajv, { mode: 'full' });
+  // Each component schema on its own: compiling a response schema then walks only what it uses, not
+  // the whole 5,000-line document (which made every compile cost ~100 ms).
+  for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) ajv.addSchema(rebased(schema) as object, `${SCHEMA_BASE}${name}`);
+  const compiled = new Map<string, ValidateFunction | null>();
+
+  function validatorFor(op: OperationInfo, status: string): ValidateFunction | null {
+    const key = `${op.operationId} ${status}`;
+    if (!compiled.has(key)) {
+      const item = document.paths[op.path][op.method.toLowerCase()];
+      const schema = resolve(document, item.responses?.[status])?.content?.['application/json']?.schema;
+      compiled.set(key, schema ? ajv.compile(rebased(schema) as object) : null);
+    }
+    return compiled.get(key)!;
+  }
+
+  function declaredStatus(op: OperationInfo, status: number): string | undefined {
+    const responses = document.paths[op.path][op.method.toLowerCase()].responses ?? {};
+    if (responses[String(status)]) return String(status);
+    // `default` documents the envelope of any other error for clients; it does not count as declaring
+    // a status: every status the server sends must be named.
+    return responses[`${String(status)[0]}XX`] ? `${String(status)[0]}XX` : undefined;
+  }
+
+  return {
+    judge(op: OperationInfo, answer: Answer, options: { pathMangled: boolean }): Verdict[] {
+      const problems: Verdict[] = [];
+      const { status, text } = answer;
+      if (status >= 500) problems.push({ problem: `${status} server error` });
+      const requestId = answer.headers.get('x-request-id');
+      const json = (answer.headers.get('content-type') ?? '').includes('application/json');
+      let body: any;
+      if (json && text) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          problems.push({ problem: 'a JSON content type with a body that is not JSON' });
+        }
+      }
+      if (status >= 400) {
+        const envelope = body?.error;
+        if (!envelope || typeof envelope.code !== 'string' || typeof envelope.message !== 'string' || typeof envelope.request_id !== 'string') {
+          problems.push({ problem: 'an error without the envelope {error: {code, message, request_id}}' });
+        } else if (requestId && envelope.request_id !== requestId) {
+          problems.push({ problem: `error request_id ${envelope.request_id} is not the X-Request-Id ${requestId}` });
+        }
+      }
+      if (!requestId && status !== 304) problems.push({ problem: 'no X-Request-Id' });
+
+      // A request whose path no longer names this operation (a raw "..", say) may end at no operation.
+      const unmatched = options.pathMangled && (status === 404 || status === 405);
+      const declared = declaredStatus(op, status);
+      if (!declared && !unmatched) problems.push({ problem: `status ${status} is not declared for ${op.operationId}` });
+      if (declared && body !== undefined && !unmatched) {
+        const validate = validatorFor(op, declared);
+        if (validate && !validate(body)) {
+          const first = validate.errors?.[0];
+          problems.push({ problem: `body does not match the ${declared} schema: ${first?.instancePath || '/'} ${first?.message}` });
+        }
+      }
+      for (const secret of secrets()) {
+        if (secret && text.includes(secret)) problems.push({ problem: `a secret (${secret.slice(0, 12)}…) appears in the answer` });
+      }
+      return problems;
+    },
+  };
+}
