@@ -113,8 +113,10 @@ function SecurityMatchesModes() {
 }
 
 /**
- * Every operation documents a 2xx and each error it can give: 401/403 when protected, 400 when it
- * takes input, 404 when its path names an object, 429 always. Bodies carry an example.
+ * Every operation documents a 2xx and each error the server can give it: 400 always (an unknown query
+ * parameter, a body where none is taken), 413 and 415 when it takes a body, 401/403 when protected, 404
+ * when its path names an object, 429 unless `x-rate-limit: false`, and a `default` error envelope.
+ * Bodies carry an example.
  */
 function ResponsesDocumented() {
   return {
@@ -123,9 +125,10 @@ function ResponsesDocumented() {
         const statuses = Object.keys(operation.responses ?? {});
         const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
         const modes = modesOf(operation);
-        const required = ['429'];
+        const required = ['400', 'default'];
+        if (operation['x-rate-limit'] !== false) required.push('429');
+        if (operation.requestBody) required.push('413', '415');
         if (modes.length > 0 && !modes.includes('public')) required.push('401', '403');
-        if (params.length > 0 || operation.requestBody) required.push('400');
         if (params.some((p) => p.in === 'path')) required.push('404');
         const missing = required.filter((s) => !statuses.includes(s));
         if (!statuses.some((s) => /^[23]\d\d$/.test(s))) missing.unshift('a 2xx (or a 3xx redirect)');
@@ -153,6 +156,33 @@ function IdempotencyKeyDeclared() {
         const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
         if (!params.some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key')) {
           ctx.report({ message: 'A creating POST (201) must declare the `Idempotency-Key` header (#/components/parameters/IdempotencyKey).', location: ctx.location.child(['parameters']) });
+        }
+      },
+    },
+  };
+}
+
+const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy'];
+
+/**
+ * Every response declares the headers the server sends with it: X-Request-Id always, the RateLimit
+ * headers on rate-limited operations, Idempotent-Replayed where an Idempotency-Key is taken.
+ */
+function ResponseHeadersDeclared() {
+  return {
+    PathItem: {
+      Operation(operation, ctx, parents) {
+        const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
+        const expected = ['X-Request-Id'];
+        if (operation['x-rate-limit'] !== false) expected.push(...RATE_LIMIT_HEADERS);
+        if (params.some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key')) expected.push('Idempotent-Replayed');
+        for (const [status, raw] of Object.entries(operation.responses ?? {})) {
+          const response = ctx.resolve(raw).node ?? raw;
+          const declared = new Set(Object.keys(response?.headers ?? {}));
+          const missing = expected.filter((h) => !declared.has(h));
+          if (missing.length > 0) {
+            ctx.report({ message: `Response ${status} must declare the headers the server sends: ${missing.join(', ')} (#/components/headers).`, location: ctx.location.child(['responses', status]) });
+          }
         }
       },
     },
@@ -203,6 +233,7 @@ export default function gpxPlugin() {
         'security-matches-modes': SecurityMatchesModes,
         'responses-documented': ResponsesDocumented,
         'idempotency-key-declared': IdempotencyKeyDeclared,
+        'response-headers-declared': ResponseHeadersDeclared,
       },
     },
   };

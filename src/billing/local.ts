@@ -26,7 +26,10 @@ export function createLocalProvider(deps: { repos: Repositories; clock: Clock; p
     const [userId, expires, given] = token.split('.');
     const expected = mac(kind, userId ?? '', expires ?? '');
     const presented = Buffer.from(given ?? '', 'base64url');
-    if (!userId || presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw notFound('Link');
+    // Strict: Node decodes base64url leniently (padding bits and stray characters are ignored), so a
+    // signature is accepted only in its one canonical spelling.
+    const canonical = presented.toString('base64url') === given;
+    if (!userId || !canonical || presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw notFound('Link');
     if (Number(expires) * 1000 < clock().getTime()) throw new ApiError(410, 'link_expired', 'This link has expired; ask for a new one.');
     return userId;
   }

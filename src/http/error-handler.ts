@@ -60,7 +60,9 @@ function clientErrorOf(err: unknown): ApiError | undefined {
   if (status === 415) return new ApiError(415, 'unsupported_media_type', 'Send the body as UTF-8 application/json.');
   if (status === 404 || status === 403) return new ApiError(404, 'not_found', 'Not found.');
   if (status === 405) return new ApiError(405, 'method_not_allowed', 'This method is not allowed here.');
-  if (/decod|decompress|header check|invalid (stored )?block|unexpected end|zlib|brotli/i.test(String((err as Error).message))) {
+  // zlib and brotli failures: Z_DATA_ERROR, Z_BUF_ERROR, ERR__ERROR_FORMAT_PADDING_2 …
+  const code = String((err as { code?: string }).code ?? '');
+  if (code.startsWith('Z_') || code.startsWith('ERR__ERROR') || code.includes('BROTLI')) {
     return new ApiError(400, 'invalid_body', 'The request body does not decode with its Content-Encoding.');
   }
   return new ApiError(400, 'invalid_request', 'The request could not be read.');

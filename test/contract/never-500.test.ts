@@ -1,0 +1,172 @@
+/**
+ * Regressions from fuzzing (ours and an outside one): each class of request that once got a 500, or a
+ * status or header the contract did not declare, now gets a declared 4xx in the error envelope.
+ */
+import { request as httpRequest, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import request from 'supertest';
+import { startTestApp, TestApp } from '../helpers/app';
+import { expectError } from '../helpers/errors';
+import { bearer, createPat, createUser } from '../helpers/users';
+
+let t: TestApp;
+let pat: string;
+let server: Server;
+beforeAll(async () => {
+  t = await startTestApp();
+  const user = await createUser(t, { twoFactor: true });
+  pat = (await createPat(t, user, { scopes: [...t.contract.scopes.keys()] })).token;
+  server = await new Promise<Server>((ready) => { const s = t.app.listen(0, '127.0.0.1', () => ready(s)); });
+});
+afterAll(async () => {
+  await new Promise((done) => server.close(done));
+  await t.close();
+});
+
+/** The request exactly as written: supertest and fetch would normalise paths and refuse some bodies. */
+function raw(method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<{ status: number; body: any; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : Buffer.from(body);
+    const req = httpRequest({
+      host: '127.0.0.1', port: (server.address() as AddressInfo).port, method, path,
+      headers: { ...headers, ...(payload ? { 'Content-Length': String(payload.length) } : {}) },
+    }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => { text += chunk; });
+      res.on('end', () => resolve({ status: res.statusCode!, body: text.startsWith('{') ? JSON.parse(text) : text, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+const json = { 'Content-Type': 'application/json' };
+const postBody = JSON.stringify({ title: 'x' });
+
+describe('bodies that do not decode', () => {
+  it.each(['gzip', 'deflate', 'br'])('a body that claims %s but is not: 400 invalid_body', async (encoding) => {
+    const res = await raw('POST', '/api/posts', { ...json, ...bearer(pat), 'Content-Encoding': encoding }, 'not compressed at all');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'invalid_body' });
+  });
+
+  it('an unknown Content-Encoding: 415', async () => {
+    const res = await raw('POST', '/api/posts', { ...json, ...bearer(pat), 'Content-Encoding': 'x-fuzz' }, postBody);
+    expect(res.status).toBe(415);
+    expect(res.body.error.code).toBe('unsupported_media_type');
+  });
+
+  it('a real gzip body is read', async () => {
+    const res = await raw('POST', '/api/posts', { ...json, ...bearer(pat), 'Content-Encoding': 'gzip' }, gzipSync(postBody));
+    expect(res.status).toBe(201);
+  });
+
+  it('a body on an operation that takes none: 400 body_not_allowed, whatever its encoding', async () => {
+    for (const headers of [{}, { 'Content-Encoding': 'gzip' }, { 'Content-Encoding': 'x-fuzz' }] as Array<Record<string, string>>) {
+      const res = await raw('GET', '/api/posts', { ...json, ...bearer(pat), ...headers }, 'garbage');
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('body_not_allowed');
+    }
+  });
+
+  it('a body in a content type the operation does not take: 415', async () => {
+    expectError(await request(t.app).post('/api/posts').set(bearer(pat)).set('Content-Type', 'text/plain').send(postBody), 415, 'unsupported_media_type');
+  });
+});
+
+describe('request bodies behind a $ref are validated', () => {
+  let postId: string;
+  beforeAll(async () => {
+    postId = (await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'with files' })).body.id;
+  });
+  it.each([
+    ['a missing field', { name: 'a.txt', content_type: 'text/plain' }],
+    ['a null', { name: null, content_type: 'text/plain', content_base64: 'aGk=' }],
+    ['a wrong type', { name: { nested: true }, content_type: 'text/plain', content_base64: 'aGk=' }],
+    ['a 100 KB name', { name: 'n'.repeat(100_000), content_type: 'text/plain', content_base64: 'aGk=' }],
+    ['an extra property', { name: 'a.txt', content_type: 'text/plain', content_base64: 'aGk=', owner: 'me' }],
+  ])('an artifact upload with %s: 400, nothing stored', async (_what, body) => {
+    expectError(await request(t.app).post(`/api/posts/${postId}/artifacts`).set(bearer(pat)).send(body), 400, 'validation_failed');
+    expect((await request(t.app).get(`/api/posts/${postId}/artifacts`).set(bearer(pat))).body.data).toEqual([]);
+  });
+  it('an artifact in a type the contract does not list (text/html): 415', async () => {
+    expectError(await request(t.app).post(`/api/posts/${postId}/artifacts?filename=x.html`).set(bearer(pat)).set('Content-Type', 'text/html').send('<script>1</script>'), 415, 'unsupported_media_type');
+  });
+});
+
+describe('date-times the code cannot represent', () => {
+  it.each(['2027-10-09T23:59:60Z', '2027-10-09T10:00:00+25:00', '0000-00-00T00:00:00Z', '2027-02-30T00:00:00Z'])('%s: 400 on token and post creation', async (when) => {
+    expectError(await request(t.app).post('/api/tokens').set(bearer(pat)).send({ name: 'x', scopes: ['posts:read'], expires_at: when }), 400, 'validation_failed');
+    expectError(await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'x', publish_at: when }), 400, 'validation_failed');
+  });
+});
+
+describe('bodies the schema allows only in full', () => {
+  it.each([{ type: 'post' }, { type: 'credit_package' }, { type: 'pro_plan', package: 'small' }])('checkout item %j: 400', async (item) => {
+    expectError(await request(t.app).post('/api/billing/checkout').set(bearer(pat))
+      .send({ item, success_url: 'https://app.example.com/a', cancel_url: 'https://app.example.com/b' }), 400, 'validation_failed');
+  });
+});
+
+describe('paths that do not decode, outside and inside the API', () => {
+  it.each([
+    ['/hosted/checkout/%zz', [400]], ['/web/assets/%zz', [400]], ['/web/assets/../../package.json', [404]], ['/web/assets/%2e%2e/%2e%2e/package.json', [404]],
+    ['/api/posts/%zz', [400, 401]], ['/r/%zz', [400]],
+  ])('%s: a 4xx in the envelope', async (path, statuses) => {
+    const res = await raw('GET', path, path.startsWith('/api/') ? {} : {});
+    expect(statuses).toContain(res.status);
+    expect(res.body.error.code).toEqual(expect.any(String));
+    expect(JSON.stringify(res.body)).not.toContain('"name":"getpaidx-api"');
+  });
+});
+
+describe('queries', () => {
+  it.each(['page=1e400', 'page=1.5', 'limit=0x10', 'page=%20'])('%s: 400', async (query) => {
+    expectError(await request(t.app).get(`/api/referral-links?${query}`).set(bearer(pat)), 400, 'validation_failed');
+  });
+});
+
+describe('what the contract declares the server sends', () => {
+  it('only the catalog answers conditional GETs: If-None-Match: * on another GET is a 200', async () => {
+    const res = await request(t.app).get('/api/me').set(bearer(pat)).set('If-None-Match', '*');
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toBeUndefined();
+  });
+
+  it('the catalog answers 304 to its ETag even with Cache-Control: no-cache (what fetch sends)', async () => {
+    const first = await request(t.app).get('/api/programmatic/catalog');
+    for (const headers of [{}, { 'Cache-Control': 'no-cache' }, { Authorization: `Bearer ${pat}`, 'Cache-Control': 'no-cache' }]) {
+      const etag = headers.Authorization ? (await request(t.app).get('/api/programmatic/catalog').set(headers)).headers.etag : first.headers.etag;
+      const again = await request(t.app).get('/api/programmatic/catalog').set({ ...headers, 'If-None-Match': `W/"other", ${etag}` });
+      expect(again.status).toBe(304);
+    }
+  });
+
+  it('a well-formed X-Request-Id is honoured and echoed; anything else is replaced', async () => {
+    const mine = await request(t.app).get('/api/posts/post_missing0000').set(bearer(pat)).set('X-Request-Id', 'trace-4bf92f3577b34da6');
+    expect(mine.headers['x-request-id']).toBe('trace-4bf92f3577b34da6');
+    expect(mine.body.error.request_id).toBe('trace-4bf92f3577b34da6');
+    const hostile = await request(t.app).get('/api/me').set(bearer(pat)).set('X-Request-Id', 'has spaces and "quotes"');
+    expect(hostile.headers['x-request-id']).toMatch(/^req_[0-9a-f]{32}$/);
+  });
+
+  it('an idempotent replay carries this request\'s id, not the first one\'s', async () => {
+    const send = (id: string) => request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'replay-ids').set('X-Request-Id', id).send({ title: 'once' });
+    const first = await send('first-request-0001');
+    const replay = await send('second-request-002');
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    expect(replay.body.id).toBe(first.body.id);
+    expect(replay.headers['x-request-id']).toBe('second-request-002');
+    const refused = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'replay-ids').set('X-Request-Id', 'third-request-0003').send({ title: 'other' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'idempotency_key_reused', request_id: 'third-request-0003' });
+    // A stored error answer, replayed: the envelope names the replaying request.
+    const missing = (id: string) => request(t.app).post('/api/posts/post_missing0000/artifacts').set(bearer(pat)).set('Idempotency-Key', 'replay-error').set('X-Request-Id', id)
+      .send({ name: 'a.txt', content_type: 'text/plain', content_base64: 'aGk=' });
+    expect((await missing('error-request-0001')).body.error.request_id).toBe('error-request-0001');
+    const again = await missing('error-request-0002');
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body.error).toMatchObject({ code: 'not_found', request_id: 'error-request-0002' });
+  });
+});
