@@ -9,6 +9,7 @@ import { createOwnedObjects } from '../helpers/fixtures';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { BrowserSession, signInBrowser } from '../helpers/session';
+import { databaseSnapshot } from '../helpers/snapshot';
 import { operationsInDocument } from '../helpers/spec';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
 
@@ -29,11 +30,7 @@ let intruderPat: string;
 let intruder: TestUser;
 let intruderBrowser: BrowserSession;
 
-async function snapshot(): Promise<string> {
-  const k = t.database.knex;
-  const tables = ['posts', 'places', 'artifacts', 'organizations', 'organization_members', 'organization_invitations', 'referral_links', 'webhook_endpoints', 'webhook_events', 'webhook_deliveries', 'workspaces', 'workspace_runs', 'workspace_rules', 'workspace_sessions'];
-  return JSON.stringify(await Promise.all(tables.map((table) => k(table).select('*').orderBy(table === 'organization_members' ? 'user_id' : 'id'))));
-}
+const snapshot = () => databaseSnapshot(t.database.knex);
 
 beforeAll(async () => {
   t = await startTestApp({ WEBHOOKS_ALLOW_PRIVATE: 'true' });
