@@ -4,8 +4,8 @@
  * and exits 1 on a breaking change, printing each finding.
  */
 import { resolve } from 'node:path';
-import { breakingChanges } from '../src/contract/breaking';
-import { buildCatalog } from '../src/contract/catalog';
+import { breakingChanges } from '../src/catalog/breaking';
+import { buildCatalog } from '../src/catalog/catalog';
 import { loadContract } from '../src/contract/spec';
 
 const [oldPath, newPath = resolve(__dirname, '../openapi.yaml')] = process.argv.slice(2);

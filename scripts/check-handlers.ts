@@ -1,5 +1,5 @@
 // Spec ↔ handler sync without a database: every operationId has a handler and every handler an operation.
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/core/config';
 import { loadContract } from '../src/contract/spec';
 import { buildHandlers } from '../src/handlers';
 import type { Services } from '../src/handlers/services';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import { Clock, systemClock } from './auth/clock';
-import type { Config } from './config';
+import { Clock, systemClock } from './core/clock';
+import type { Config } from './core/config';
 import { Contract, loadContract } from './contract/spec';
 import { Database, openDatabase } from './db/knex';
 import { migrateToLatest } from './db/migrate';

@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import { createApp } from './app';
 import { createAppServer } from './http/server';
-import { loadConfig } from './config';
+import { loadConfig } from './core/config';
 import { openContext } from './context';
-import { createLogger } from './logger';
+import { createLogger } from './core/logger';
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -1,11 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
-import type { Config } from '../config';
+import type { Config } from '../core/config';
 import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord } from '../db/repositories/users.repository';
-import type { AuditService } from '../services/audit.service';
-import { addSeconds, Clock, iso } from './clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import { InvalidJwt, JwtService } from './jwt';
 import type { Principal } from './principal';
 import { csrfTokenFor, sha256 } from './session-secrets';
@@ -34,7 +33,8 @@ interface Deps {
   contract: Contract;
   repos: Repositories;
   jwt: JwtService;
-  audit: AuditService;
+  /** Records audit events (the services' audit log), handed down so auth never imports a service. */
+  audit: { record(event: { userId: string; type: 'token.first_used'; tokenId: string; ip: string | null }): Promise<void> };
   clock: Clock;
 }
 

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { OperationInfo } from '../contract/spec';
-import { ApiError } from '../errors';
+import { ApiError } from '../core/errors';
 import type { Principal } from './principal';
 import { difference } from './scopes';
 import { authenticationRequired, insufficientScope, invalidToken } from './www-authenticate';

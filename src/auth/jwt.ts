@@ -1,8 +1,8 @@
 import { createSecretKey, KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
-import type { Config } from '../config';
-import { Clock } from './clock';
-import { newId } from './token-format';
+import type { Config } from '../core/config';
+import { Clock } from '../core/clock';
+import { newId } from '../core/ids';
 
 export const ACCESS_TTL_SECONDS = 3600;
 export const PENDING_TTL_SECONDS = 300;

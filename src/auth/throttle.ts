@@ -1,4 +1,4 @@
-import { Clock } from './clock';
+import { Clock } from '../core/clock';
 
 interface Window {
   failures: number;

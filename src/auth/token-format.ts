@@ -2,7 +2,6 @@ import { hash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { base62, randomBase62 } from '../core/ids';
 
-export { base62, newId, randomBase62 } from '../core/ids';
 
 export const PAT_PREFIX = 'gpx_pat_';
 /** 30 base62 characters carry 178 bits, above the 160 the design asks for. */

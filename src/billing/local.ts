@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
-import { ApiError, notFound } from '../errors';
+import { ApiError, notFound } from '../core/errors';
 import type { BillingProvider } from './provider';
 
 export const HOSTED_LINK_TTL_SECONDS = 15 * 60;

@@ -1,3 +1,7 @@
+import type { MoneySettings } from '../core/config';
+
+export type { MoneySettings };
+
 /** How a sale's price is shared; every part in minor units, summing to the price exactly. */
 export interface SaleSplit {
   seller: number;
@@ -5,16 +9,6 @@ export interface SaleSplit {
   referral: number;
 }
 
-export interface MoneySettings {
-  /** The platform's fee on each sale, in basis points (1000 = 10 %). */
-  readonly platformFeeBps: number;
-  /** The share of a sale that goes to the owner of the referral link it came through, in basis points. */
-  readonly referralShareBps: number;
-  /** How long a sale's earnings stay pending before they become available. */
-  readonly settlementDelaySeconds: number;
-  /** How long a transfer's own request may take to resolve it before a worker takes over. */
-  readonly transferLeaseSeconds: number;
-}
 
 const BPS = 10_000;
 

@@ -1,7 +1,7 @@
-import { systemClock } from '../auth/clock';
-import { loadConfig } from '../config';
+import { systemClock } from '../core/clock';
+import { loadConfig } from '../core/config';
 import { openContext } from '../context';
-import { createLogger } from '../logger';
+import { createLogger } from '../core/logger';
 import { createAdminService } from '../services/admin.service';
 import { createAuditService } from '../services/audit.service';
 

@@ -1,4 +1,4 @@
-import { loadConfig } from '../config';
+import { loadConfig } from '../core/config';
 import { openDatabase } from '../db/knex';
 import { migrateToLatest } from '../db/migrate';
 import { auditLedger } from '../db/repositories/ledger-audit.repository';

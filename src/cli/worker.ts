@@ -1,8 +1,8 @@
 import { createServices } from '../app';
-import { systemClock } from '../auth/clock';
-import { loadConfig } from '../config';
+import { systemClock } from '../core/clock';
+import { loadConfig } from '../core/config';
 import { openContext } from '../context';
-import { createLogger } from '../logger';
+import { createLogger } from '../core/logger';
 
 /**
  * `npm run worker`: a process that only does background work, beside (or instead of) the API's

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { ApiError } from '../errors';
+import { ApiError } from '../core/errors';
 import type { Contract, OperationInfo } from './spec';
 import { HTTP_METHODS } from './spec';
 

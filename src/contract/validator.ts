@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { isDateTime } from '../core/datetime';
-import { ApiError } from '../errors';
+import { ApiError } from '../core/errors';
 import { compilePathParameterChecks } from './path-parameters';
 import type { Contract } from './spec';
 

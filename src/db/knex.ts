@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knexFactory, { Knex } from 'knex';
-import { resolveFromRoot } from '../config';
+import { resolveFromRoot } from '../core/config';
 
 export interface Database {
   readonly knex: Knex;

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { components, operations } from '../../generated/openapi';
 import { isSignedIn, SignedInPrincipal } from '../auth/principal';
-import { ApiError } from '../errors';
+import { ApiError } from '../core/errors';
 
 export type Schemas = components['schemas'];
 export type OperationId = keyof operations;

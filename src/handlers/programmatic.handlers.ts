@@ -1,4 +1,4 @@
-import { badRequest } from '../errors';
+import { badRequest } from '../core/errors';
 import { notModified } from '../http/conditional';
 import { body, HandlerMap, queryString } from './kit';
 import type { Services } from './services';

@@ -1,5 +1,5 @@
-import type { Config } from '../config';
-import type { Catalog } from '../contract/catalog';
+import type { Config } from '../core/config';
+import type { Catalog } from '../catalog/catalog';
 import type { AccountsService } from '../services/accounts.service';
 import type { AdminService } from '../services/admin.service';
 import type { AuditService } from '../services/audit.service';

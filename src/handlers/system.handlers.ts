@@ -1,4 +1,4 @@
-import { ApiError } from '../errors';
+import { ApiError } from '../core/errors';
 import type { HandlerMap } from './kit';
 import type { Services } from './services';
 

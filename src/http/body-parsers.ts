@@ -1,6 +1,6 @@
 import express, { RequestHandler } from 'express';
 import { Contract, DEFAULT_BODY_LIMIT } from '../contract/spec';
-import { badRequest } from '../errors';
+import { badRequest } from '../core/errors';
 
 interface Parsers {
   json: RequestHandler;

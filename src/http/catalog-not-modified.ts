@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { Catalog } from '../contract/catalog';
+import type { Catalog } from '../catalog/catalog';
 import { notModified } from './conditional';
 
 const CATALOG_PATH = '/api/programmatic/catalog';

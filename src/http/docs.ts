@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import express, { Router } from 'express';
 import helmet from 'helmet';
 import type { Contract } from '../contract/spec';
-import { ApiError } from '../errors';
+import { ApiError } from '../core/errors';
 
 /**
  * The human and machine views of the contract, outside the operation pipeline because they are not

@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { ApiError } from '../errors';
+import { ApiError } from '../core/errors';
 import { assignRequestId } from './request-context';
 
 interface ValidatorError {

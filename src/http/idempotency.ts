@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
-import { ApiError, conflict } from '../errors';
+import { ApiError, conflict } from '../core/errors';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const PURGE_EVERY_MS = 3600_000;

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, MemoryStore, type Options, type Store } from 'express-rate-limit';
-import type { Config } from '../config';
-import { tooManyRequests } from '../errors';
+import type { Config } from '../core/config';
+import { tooManyRequests } from '../core/errors';
 
 /** One bucket per credential: a token, a browser session, a user's JWTs; addresses for the anonymous. */
 export function rateLimitKey(req: Request): string {

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import type { JwtService } from '../auth/jwt';
 import { seal, unseal } from '../auth/seal';
 import type { Throttle } from '../auth/throttle';
-import { newId } from '../auth/token-format';
+import { newId } from '../core/ids';
 import { newTotpSecret, otpauthUrl, verifyTotp } from '../auth/totp';
 import { csrfTokenFor, sha256 } from '../auth/session-secrets';
-import type { Config } from '../config';
+import type { Config } from '../core/config';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord, UserSecrets } from '../db/repositories/users.repository';
-import { ApiError, conflict, tooManyRequests } from '../errors';
+import { ApiError, conflict, tooManyRequests } from '../core/errors';
 import type { AuditService } from './audit.service';
 import type { PasswordHasher } from './passwords';
 

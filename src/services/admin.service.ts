@@ -1,7 +1,7 @@
-import { Clock, iso } from '../auth/clock';
+import { Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord } from '../db/repositories/users.repository';
-import { conflict, notFound } from '../errors';
+import { conflict, notFound } from '../core/errors';
 import { normaliseEmail } from './accounts.service';
 import type { AuditService } from './audit.service';
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { Clock, iso } from '../auth/clock';
-import { newId } from '../auth/token-format';
+import { Clock, iso } from '../core/clock';
+import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { ArtifactFile, ArtifactRecord } from '../db/repositories/artifacts.repository';
-import { ApiError, badRequest, notFound } from '../errors';
+import { ApiError, badRequest, notFound } from '../core/errors';
 
 export const MAX_ARTIFACT_BYTES = 5 * 1024 * 1024;
 export const ARTIFACT_TYPES: readonly string[] = [

@@ -1,5 +1,5 @@
-import { Clock, iso } from '../auth/clock';
-import { newId } from '../auth/token-format';
+import { Clock, iso } from '../core/clock';
+import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 
 export interface AuditInput {

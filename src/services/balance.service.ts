@@ -1,4 +1,4 @@
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import { MoneySettings, minus, mulDiv, reversedParts, SaleSplit, splitSale } from '../billing/money';
 import type { Repositories } from '../db/repositories';
 import type { CheckoutRecord, SaleRecord } from '../db/repositories/billing.repository';

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { components } from '../../generated/openapi';
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import { HOSTED_LINK_TTL_SECONDS } from '../billing/local';
 import { AccountRef, BillingProvider, InvalidProviderSignature, ProviderEvent, ProviderUnavailable, SubscriptionState } from '../billing/provider';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { BillingAccountRecord, CheckoutRecord } from '../db/repositories/billing.repository';
-import { ApiError, badRequest, conflict, notFound } from '../errors';
+import { ApiError, badRequest, conflict, notFound } from '../core/errors';
 import type { BalanceService } from './balance.service';
 import type { RulesService } from './rules.service';
 import type { WebhooksService } from './webhooks.service';

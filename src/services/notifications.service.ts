@@ -1,7 +1,7 @@
-import { Clock, iso } from '../auth/clock';
+import { Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
 import type { NotificationPreferencesRecord } from '../db/repositories/notification-preferences.repository';
-import { badRequest } from '../errors';
+import { badRequest } from '../core/errors';
 
 export type PreferencesPatch = Partial<Omit<NotificationPreferencesRecord, 'updatedAt'>> & { paymentsAndReceipts?: boolean };
 

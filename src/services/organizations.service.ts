@@ -1,9 +1,10 @@
-import { addSeconds, Clock, iso } from '../auth/clock';
-import { hashToken, newId, randomBase62 } from '../auth/token-format';
+import { addSeconds, Clock, iso } from '../core/clock';
+import { hashToken } from '../auth/token-format';
+import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { InvitationRecord, MemberRecord, OrganizationRecord } from '../db/repositories/organizations.repository';
 import type { UserRecord } from '../db/repositories/users.repository';
-import { ApiError, conflict, notFound } from '../errors';
+import { ApiError, conflict, notFound } from '../core/errors';
 import { normaliseEmail } from './accounts.service';
 
 export const INVITATION_PREFIX = 'gpx_inv_';

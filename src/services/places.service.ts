@@ -1,8 +1,8 @@
-import { Clock, iso } from '../auth/clock';
-import { newId } from '../auth/token-format';
+import { Clock, iso } from '../core/clock';
+import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { PlaceFields, PlaceRecord } from '../db/repositories/places.repository';
-import { notFound } from '../errors';
+import { notFound } from '../core/errors';
 
 export function createPlacesService(repos: Repositories, clock: Clock) {
   async function get(userId: string, id: string): Promise<PlaceRecord> {

@@ -1,8 +1,8 @@
-import { Clock, iso } from '../auth/clock';
-import { newId } from '../auth/token-format';
+import { Clock, iso } from '../core/clock';
+import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { PostPatch, PostRecord, Pricing } from '../db/repositories/posts.repository';
-import { badRequest, notFound } from '../errors';
+import { badRequest, notFound } from '../core/errors';
 import type { WebhooksService } from './webhooks.service';
 
 export interface PostInput {

@@ -1,11 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import { seal, unseal } from '../auth/seal';
-import { hashToken, newId, randomBase62 } from '../auth/token-format';
+import { hashToken } from '../auth/token-format';
+import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { RuleRecord, RuleTrigger, RunRecord } from '../db/repositories/workspaces.repository';
-import { ApiError, badRequest, notFound } from '../errors';
+import { ApiError, badRequest, notFound } from '../core/errors';
 
 export const HOOK_TOKEN_PREFIX = 'gpx_hook_';
 export const HOOK_SECRET_PREFIX = 'gpx_hks_';

@@ -1,10 +1,10 @@
 import QRCode from 'qrcode';
 import type { components } from '../../generated/openapi';
-import { Clock, iso } from '../auth/clock';
-import { newId, randomBase62 } from '../auth/token-format';
+import { Clock, iso } from '../core/clock';
+import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { ReferralLinkRecord, Utm } from '../db/repositories/referral-links.repository';
-import { conflict, notFound } from '../errors';
+import { conflict, notFound } from '../core/errors';
 
 export interface ReferralLinkView extends ReferralLinkRecord {
   url: string;

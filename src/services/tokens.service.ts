@@ -1,11 +1,12 @@
-import { Clock, iso } from '../auth/clock';
+import { Clock, iso } from '../core/clock';
 import type { SignedInPrincipal } from '../auth/principal';
 import { difference, grantOf } from '../auth/scopes';
-import { displayHint, generatePat, hashToken, newId } from '../auth/token-format';
+import { displayHint, generatePat, hashToken } from '../auth/token-format';
+import { newId } from '../core/ids';
 import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
 import type { TokenRecord } from '../db/repositories/tokens.repository';
-import { ApiError, badRequest, conflict, notFound } from '../errors';
+import { ApiError, badRequest, conflict, notFound } from '../core/errors';
 import type { AuditService } from './audit.service';
 import type { WebhooksService } from './webhooks.service';
 

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import type { MoneySettings } from '../billing/money';
 import { BillingProvider, ProviderUnavailable, TransferOutcome } from '../billing/provider';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { BillingAccountRecord, TransferRecord } from '../db/repositories/billing.repository';
 import { ledgerAccount, LedgerOverdraft } from '../db/repositories/ledger.repository';
-import { ApiError, conflict } from '../errors';
+import { ApiError, conflict } from '../core/errors';
 import type { BalanceService } from './balance.service';
 import type { WebhooksService } from './webhooks.service';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
 import type { UsageIncrement, UsageRow } from '../db/repositories/usage.repository';
 

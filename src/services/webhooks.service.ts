@@ -1,9 +1,9 @@
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import { seal, unseal } from '../auth/seal';
-import { newId } from '../auth/token-format';
+import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { WebhookEndpointRecord } from '../db/repositories/webhooks.repository';
-import { badRequest, notFound } from '../errors';
+import { badRequest, notFound } from '../core/errors';
 import { generateSecret } from '../webhooks/signature';
 import { addressesOf, isPublicAddress } from '../webhooks/ssrf';
 

@@ -1,11 +1,11 @@
-import { Clock, iso } from '../auth/clock';
+import { Clock, iso } from '../core/clock';
 import type { SignedInPrincipal } from '../auth/principal';
 import { effectiveScopes, grantOf } from '../auth/scopes';
-import { newId } from '../auth/token-format';
+import { newId } from '../core/ids';
 import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
 import type { RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
-import { ApiError, conflict, notFound } from '../errors';
+import { ApiError, conflict, notFound } from '../core/errors';
 import { assertGrantWithin } from './tokens.service';
 import type { BalanceService } from './balance.service';
 

@@ -4,8 +4,8 @@
  */
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
-import type { Dispatcher } from '../../src/webhooks/dispatcher';
-import { retryDelaySeconds } from '../../src/webhooks/dispatcher';
+import type { Dispatcher } from '../../src/jobs/dispatcher';
+import { retryDelaySeconds } from '../../src/jobs/dispatcher';
 import { createSender } from '../../src/webhooks/sender';
 import { rowCount, startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';

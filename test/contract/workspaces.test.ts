@@ -4,9 +4,9 @@
  * the same run twice (SQLite and PostgreSQL).
  */
 import request from 'supertest';
-import type { Worker } from '../../src/workspaces/worker';
-import { createWorker } from '../../src/workspaces/worker';
-import { createLogger } from '../../src/logger';
+import type { Worker } from '../../src/jobs/worker';
+import { createWorker } from '../../src/jobs/worker';
+import { createLogger } from '../../src/core/logger';
 import { startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { killStartedProcesses, startProcess } from '../helpers/server';

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { createApp } from '../../src/app';
-import { Config, loadConfig } from '../../src/config';
+import { Config, loadConfig } from '../../src/core/config';
 import { AppContext, openContext } from '../../src/context';
 import { auditLedger } from '../../src/db/repositories/ledger-audit.repository';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/core/logger';
 import { testClock, TestClock } from './clock';
 import { createTestDatabase, TestDatabase } from './database';
 

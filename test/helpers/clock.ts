@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/auth/clock';
+import type { Clock } from '../../src/core/clock';
 
 export interface TestClock extends Clock {
   advance(seconds: number): void;

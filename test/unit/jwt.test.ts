@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { exportJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { createJwtService, InvalidJwt } from '../../src/auth/jwt';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/core/config';
 
 const config = loadConfig({
   JWT_SECRET: randomBytes(32).toString('base64url'),

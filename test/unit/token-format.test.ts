@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { base62, displayHint, generatePat, hashToken, isWellFormedPat, newId, PAT_PREFIX } from '../../src/auth/token-format';
+import { displayHint, generatePat, hashToken, isWellFormedPat, PAT_PREFIX } from '../../src/auth/token-format';
+import { base62, newId } from '../../src/core/ids';
 
 describe('personal access token format', () => {
   it('is gpx_pat_ + 30 base62 characters (178 bits) + a 6-character base62 CRC32 checksum', () => {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { MoneySettings } from './billing/money';
 
 /** The project root, found from this file whether it runs from src/ (tsx, jest) or dist/src/ (compiled). */
 export const PROJECT_ROOT = findProjectRoot(__dirname);
@@ -68,6 +67,18 @@ export interface Config {
     /** Controller slots across all users; beyond it starts are refused with 503 controllers_busy. */
     readonly capacity: number;
   };
+}
+
+/** How money moves: fees, referral shares, settlement and transfer leases (docs/billing.md). */
+export interface MoneySettings {
+  /** The platform's fee on each sale, in basis points (1000 = 10 %). */
+  readonly platformFeeBps: number;
+  /** The share of a sale that goes to the owner of the referral link it came through, in basis points. */
+  readonly referralShareBps: number;
+  /** How long a sale's earnings stay pending before they become available. */
+  readonly settlementDelaySeconds: number;
+  /** How long a transfer's own request may take to resolve it before a worker takes over. */
+  readonly transferLeaseSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
 import type { WebhooksService } from '../services/webhooks.service';
-import type { Sender } from './sender';
-import { signatureHeader } from './signature';
+import type { Sender } from '../webhooks/sender';
+import { signatureHeader } from '../webhooks/signature';
 
 export interface DispatcherOptions {
   maxAttempts: number;

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { components } from '../../generated/openapi';
+import { decide } from '../auth/decide';
 import type { Principal } from '../auth/principal';
 import { difference, rolesCovering, union } from '../auth/scopes';
-import { X } from './extensions';
-import { Contract, OperationInfo, resolveRef } from './spec';
+import { X } from '../contract/extensions';
+import { Contract, OperationInfo, resolveRef } from '../contract/spec';
 
 type Json = Record<string, any>;
 
@@ -138,20 +139,18 @@ export function buildCatalog(contract: Contract) {
   };
   const anonymous = { body: base, etag: etagOf(JSON.stringify(base)) };
 
-  /** Whether a principal could call the operation as far as authorization goes, and what it lacks. */
+  /**
+   * Whether a principal could call the operation as far as authorization goes, and what it lacks: the
+   * one decision engine (auth/decide.ts), for a session as if it sent its own CSRF token.
+   */
   function access(op: CatalogOperation, principal: Principal): { callable: boolean; missing: string[] } {
-    if (op.auth_modes.includes('public')) return { callable: true, missing: [] };
-    if (principal.kind === 'pending' || principal.kind === 'internal') {
-      return { callable: op.auth_modes.includes(principal.kind), missing: [] };
-    }
-    const scopes = principal.scopes;
-    const missing = difference(op.required_scopes, scopes);
-    if (op.auth_modes.includes('admin') && principal.kind !== 'pat') {
-      return { callable: principal.user.isPlatformAdmin && principal.twoFactorVerified, missing: [] };
-    }
-    const modeOk = op.auth_modes.includes(principal.kind);
-    const twoFactorOk = !op.requires_two_factor || (principal.kind === 'pat' ? Boolean(principal.user.totpEnabledAt) : principal.twoFactorVerified);
-    return { callable: modeOk && missing.length === 0 && twoFactorOk, missing };
+    const info = contract.operations.get(op.operation_id)!;
+    const refusal = decide(info, principal, {
+      method: info.method,
+      csrf: () => ({ header: principal.kind === 'session' ? principal.session.csrfToken : undefined, origin: undefined, selfOrigin: '' }),
+    });
+    const missing = 'scopes' in principal && !(info.modes.has('admin') && principal.kind !== 'pat') ? difference(op.required_scopes, principal.scopes) : [];
+    return { callable: refusal === undefined, missing };
   }
 
   function filtered(filters: CatalogFilters, principal: Principal | undefined): CatalogOperation[] {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { addSeconds, Clock, iso } from '../auth/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
 import type { RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
