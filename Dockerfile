@@ -5,6 +5,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json openapi.yaml redocly.yaml ./
+COPY openapi ./openapi
 COPY redocly ./redocly
 COPY generated ./generated
 COPY src ./src
@@ -20,6 +21,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/docs/build ./docs/build
 COPY --from=build /app/src/web/assets ./src/web/assets
 COPY openapi.yaml ./
+COPY generated/openapi.yaml ./generated/
 RUN mkdir -p data && chown node:node data
 USER node
 EXPOSE 3000

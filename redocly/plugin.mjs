@@ -218,11 +218,74 @@ function AccessLine() {
   };
 }
 
+/** The `security` requirement that mirrors x-auth-modes, for generic OpenAPI tools. */
+export function securityFor(modes) {
+  const schemes = [];
+  if (modes.some((m) => BEARER_MODES.includes(m))) schemes.push({ bearerAuth: [] });
+  if (modes.some((m) => COOKIE_MODES.includes(m))) schemes.push({ cookieAuth: [] });
+  // A public operation that also takes a credential (the catalog): anonymous is one of the options.
+  return modes.includes('public') && schemes.length > 0 ? [{}, ...schemes] : schemes;
+}
+
+/** The shared responses every operation of this kind can get, by status (see ResponsesDocumented). */
+export function standardResponses(operation, params) {
+  const modes = modesOf(operation);
+  const out = { '400': 'BadRequest' };
+  if (modes.length > 0 && !modes.includes('public')) Object.assign(out, { '401': 'Unauthorized', '403': 'Forbidden' });
+  if (params.some((p) => p.in === 'path')) out['404'] = 'NotFound';
+  if (operation.requestBody) Object.assign(out, { '413': 'PayloadTooLarge', '415': 'UnsupportedMediaType' });
+  if (operation['x-rate-limit'] !== false) out['429'] = 'TooManyRequests';
+  out['503'] = 'ServiceUnavailable';
+  out.default = 'UnexpectedError';
+  return out;
+}
+
+/** The headers each answer of this operation carries (see ResponseHeadersDeclared). */
+export function standardHeaders(operation, params) {
+  const headers = { 'X-Request-Id': 'XRequestId' };
+  if (operation['x-rate-limit'] !== false) {
+    Object.assign(headers, { 'RateLimit-Limit': 'RateLimitLimit', 'RateLimit-Remaining': 'RateLimitRemaining', 'RateLimit-Reset': 'RateLimitReset', 'RateLimit-Policy': 'RateLimitPolicy' });
+  }
+  if (params.some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key')) headers['Idempotent-Replayed'] = 'IdempotentReplayed';
+  return headers;
+}
+
+/**
+ * Bundle-time decorator (`npm run bundle`): writes what follows mechanically from each operation's own
+ * declarations, so the hand-written files hold only what a person decides: the `security` mirror of
+ * x-auth-modes, the shared error responses, and the standard response headers. The bundle, which every
+ * tool reads, is then explicit for generators; the lint rules check it.
+ */
+function Mechanical() {
+  return {
+    PathItem: {
+      Operation: {
+        leave(operation, ctx, parents) {
+          const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
+          if (operation.security === undefined) operation.security = securityFor(modesOf(operation));
+          operation.responses ??= {};
+          for (const [status, name] of Object.entries(standardResponses(operation, params))) {
+            operation.responses[status] ??= { $ref: `#/components/responses/${name}` };
+          }
+          const headers = standardHeaders(operation, params);
+          for (const response of Object.values(operation.responses)) {
+            if (response.$ref) continue;
+            response.headers ??= {};
+            for (const [name, component] of Object.entries(headers)) response.headers[name] ??= { $ref: `#/components/headers/${component}` };
+          }
+          // Statuses in order, `default` last, as a reader expects them.
+          operation.responses = Object.fromEntries(Object.entries(operation.responses).sort(([a], [b]) => (a === 'default' ? 1 : b === 'default' ? -1 : a.localeCompare(b))));
+        },
+      },
+    },
+  };
+}
+
 export default function gpxPlugin() {
   return {
     id: 'gpx',
     decorators: {
-      oas3: { 'access-line': AccessLine },
+      oas3: { 'access-line': AccessLine, mechanical: Mechanical },
     },
     rules: {
       oas3: {

@@ -8,9 +8,9 @@ import { breakingChanges } from '../src/catalog/breaking';
 import { buildCatalog } from '../src/catalog/catalog';
 import { loadContract } from '../src/contract/spec';
 
-const [oldPath, newPath = resolve(__dirname, '../openapi.yaml')] = process.argv.slice(2);
+const [oldPath, newPath = resolve(__dirname, '../generated/openapi.yaml')] = process.argv.slice(2);
 if (!oldPath) {
-  console.error('Usage: npm run check:breaking -- <old openapi.yaml> [new openapi.yaml]\n  e.g. git show origin/main:openapi.yaml > /tmp/old.yaml && npm run check:breaking -- /tmp/old.yaml');
+  console.error('Usage: npm run check:breaking -- <old openapi.yaml> [new openapi.yaml]\n  e.g. git show origin/main:generated/openapi.yaml > /tmp/old.yaml && npm run check:breaking -- /tmp/old.yaml');
   process.exit(2);
 }
 let findings: string[];

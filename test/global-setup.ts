@@ -27,12 +27,12 @@ const mtime = (path: string) => (existsSync(path) ? statSync(path).mtimeMs : 0);
  */
 export default function globalSetup(): void {
   const bin = (name: string) => join(root, 'node_modules/.bin', name);
-  const sources = newest(['src', 'generated', 'openapi.yaml', 'tsconfig.json', 'tsconfig.build.json'].map((p) => join(root, p)));
+  const sources = newest(['src', 'generated', 'tsconfig.json', 'tsconfig.build.json'].map((p) => join(root, p)));
   if (mtime(join(root, 'dist/src/server.js')) < sources) {
     execFileSync(bin('tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   }
-  if (mtime(join(root, 'docs/build/index.html')) < mtime(join(root, 'openapi.yaml'))) {
-    execFileSync(bin('redocly'), ['build-docs', 'openapi.yaml', '--inlineBundle', '-o', 'docs/build/index.html'], {
+  if (mtime(join(root, 'docs/build/index.html')) < mtime(join(root, 'generated/openapi.yaml'))) {
+    execFileSync(bin('redocly'), ['build-docs', 'generated/openapi.yaml', '--inlineBundle', '-o', 'docs/build/index.html'], {
       cwd: root, stdio: 'pipe', env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
     });
   }

@@ -151,7 +151,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     port: int(env, 'PORT', 3000),
     host: env.HOST || '127.0.0.1',
     databaseUrl,
-    specPath: resolve(PROJECT_ROOT, 'openapi.yaml'),
+    // The bundle of openapi.yaml and openapi/ (`npm run bundle`), as every tool reads it.
+    specPath: resolve(PROJECT_ROOT, 'generated/openapi.yaml'),
     jwtSecret: new Uint8Array(secretKey(env.JWT_SECRET || persisted!.jwt_secret, 'JWT_SECRET')),
     jwtIssuer: env.JWT_ISSUER || 'getpaidx',
     jwtAudience: env.JWT_AUDIENCE || 'getpaidx-api',

@@ -10,11 +10,11 @@ import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { BrowserSession, signInBrowser } from '../helpers/session';
 import { databaseSnapshot } from '../helpers/snapshot';
-import { operationsInDocument } from '../helpers/spec';
+import { operationsInDocument, SPEC_PATH } from '../helpers/spec';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
 
 const { loadContract } = jest.requireActual('../../src/contract/spec') as typeof import('../../src/contract/spec');
-const contract = loadContract(require('node:path').resolve(__dirname, '../../openapi.yaml'));
+const contract = loadContract(SPEC_PATH);
 
 /** Operations with ids that are not objects owned by a user, and why they are left out. */
 const NOT_OWNED: Record<string, string> = {

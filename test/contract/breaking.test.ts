@@ -8,7 +8,7 @@ import { parse, stringify } from 'yaml';
 
 const run = promisify(execFile);
 const root = resolve(__dirname, '../..');
-const spec = parse(readFileSync(join(root, 'openapi.yaml'), 'utf8'));
+const spec = parse(readFileSync(join(root, 'generated/openapi.yaml'), 'utf8'));
 const dir = mkdtempSync(join(tmpdir(), 'gpx-breaking-'));
 
 function fixture(change?: (doc: any) => void): string {

@@ -27,7 +27,7 @@ describe('documentation', () => {
   it('serves the contract as YAML and JSON', async () => {
     const yaml = await request(t.app).get('/openapi.yaml');
     expect(yaml.status).toBe(200);
-    expect(yaml.text).toBe(readFileSync(join(root, 'openapi.yaml'), 'utf8'));
+    expect(yaml.text).toBe(readFileSync(join(root, 'generated/openapi.yaml'), 'utf8'));
     const json = await request(t.app).get('/openapi.json');
     expect(json.body).toEqual(parse(yaml.text));
   });

@@ -11,7 +11,7 @@ import { testClock } from '../helpers/clock';
 import { expectChallenge, expectError } from '../helpers/errors';
 import { signInBrowser } from '../helpers/session';
 import { databaseSnapshot } from '../helpers/snapshot';
-import { operationsInDocument } from '../helpers/spec';
+import { operationsInDocument, SPEC_PATH } from '../helpers/spec';
 import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
 
 const AUTH_REFUSALS = ['authentication_required', 'invalid_token', 'insufficient_scope', 'auth_mode_not_allowed', 'two_factor_required', 'admin_required', 'csrf_failed', 'invalid_request'];
@@ -25,7 +25,7 @@ const patsByGrant = new Map<string, string>();
 
 // The contract is loaded the same way the app loads it; describe.each needs it before beforeAll runs.
 const { loadContract } = jest.requireActual('../../src/contract/spec') as typeof import('../../src/contract/spec');
-const contract = loadContract(require('node:path').resolve(__dirname, '../../openapi.yaml'));
+const contract = loadContract(SPEC_PATH);
 const operations = [...contract.operations.values()];
 const protectedOps = operations.filter((op) => !op.modes.has('public'));
 const patOps = protectedOps.filter((op) => op.modes.has('pat'));

@@ -16,7 +16,7 @@ const seen: Array<{ what: string; status: number; violations: string | null }> =
 beforeAll(async () => {
   const server = await startCompiledServer(dir);
   const port = await freePort();
-  await startProcess(join(PROJECT_ROOT, 'node_modules/.bin/prism'), ['proxy', 'openapi.yaml', server.url, '--errors', '-p', String(port), '-h', '127.0.0.1'],
+  await startProcess(join(PROJECT_ROOT, 'node_modules/.bin/prism'), ['proxy', 'generated/openapi.yaml', server.url, '--errors', '-p', String(port), '-h', '127.0.0.1'],
     { ...process.env }, 'Prism is listening', 60_000);
   proxyUrl = `http://127.0.0.1:${port}`;
 }, 90_000);

@@ -1,3 +1,8 @@
+import { resolve } from 'node:path';
+
+/** The bundled contract (`npm run bundle`), which the app, the tools and the tests read. */
+export const SPEC_PATH = resolve(__dirname, '../../generated/openapi.yaml');
+
 /**
  * The operations as the document lists them, read here without src/contract, so a coverage test
  * compares what the code loaded with what the document says, not the code with itself.

@@ -3,7 +3,7 @@ import { loadContract } from '../../src/contract/spec';
 import { checkHandlersMatchContract } from '../../src/handlers';
 import { createOperationRouter } from '../../src/contract/router';
 
-const contract = loadContract(resolve(__dirname, '../../openapi.yaml'));
+const contract = loadContract(resolve(__dirname, '../../generated/openapi.yaml'));
 const allIds = [...contract.operations.keys()];
 
 describe('spec ↔ handler sync at start-up', () => {

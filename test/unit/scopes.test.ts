@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { difference, grantOf, intersect, roleScopes, rolesCovering, union } from '../../src/auth/scopes';
 import { loadContract } from '../../src/contract/spec';
 
-const contract = loadContract(resolve(__dirname, '../../openapi.yaml'));
+const contract = loadContract(resolve(__dirname, '../../generated/openapi.yaml'));
 
 describe('scope algebra', () => {
   it('unions, intersects and subtracts as sets, sorted', () => {
