@@ -162,6 +162,39 @@ function IdempotencyKeyDeclared() {
   };
 }
 
+/**
+ * Error codes are a closed set (components.schemas.ErrorCode, with each code's status in `x-codes`):
+ * every code an operation documents in `x-errors` is in it, with that status, and the enum and the
+ * statuses name the same codes.
+ */
+function ErrorCodesRegistered() {
+  let codes;
+  return {
+    Root: {
+      enter(root, ctx) {
+        const schema = root.components?.schemas?.ErrorCode;
+        codes = schema?.['x-codes'];
+        if (!codes) {
+          ctx.report({ message: 'components.schemas.ErrorCode must list every error code with its status in `x-codes`.', location: ctx.location });
+          return;
+        }
+        const named = Object.keys(codes).sort().join(' ');
+        if (named !== [...(schema.enum ?? [])].sort().join(' ')) {
+          ctx.report({ message: 'ErrorCode: `enum` and `x-codes` must name the same codes.', location: ctx.location.child(['components', 'schemas', 'ErrorCode']) });
+        }
+      },
+    },
+    Operation(operation, ctx) {
+      if (!codes) return;
+      (operation['x-errors'] ?? []).forEach((error, i) => {
+        const known = codes[error.code];
+        if (!known) ctx.report({ message: `x-errors names "${error.code}", which is not in the ErrorCode registry.`, location: ctx.location.child(['x-errors', i]) });
+        else if (known.status !== error.status) ctx.report({ message: `x-errors gives ${error.code} status ${error.status}; the registry says ${known.status}.`, location: ctx.location.child(['x-errors', i]) });
+      });
+    },
+  };
+}
+
 const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy'];
 
 /**
@@ -297,6 +330,7 @@ export default function gpxPlugin() {
         'responses-documented': ResponsesDocumented,
         'idempotency-key-declared': IdempotencyKeyDeclared,
         'response-headers-declared': ResponseHeadersDeclared,
+        'error-codes-registered': ErrorCodesRegistered,
       },
     },
   };

@@ -1,5 +1,6 @@
-// Fails when what is generated from the contract is stale: the bundle (generated/openapi.yaml) and the
-// types (generated/openapi.d.ts, with openapi-typescript's own --check).
+// Fails when what is generated from the contract is stale: the bundle (generated/openapi.yaml), the
+// types (generated/openapi.d.ts, with openapi-typescript's own --check), and the error codes
+// (generated/error-codes.ts, docs/errors.md).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,9 +21,14 @@ try {
       console.error('generated/openapi.d.ts is stale: run `npm run gen:types` and commit the result.');
       stale = true;
     }
+    try {
+      execFileSync(process.execPath, [join(root, 'scripts/gen-error-codes.mjs'), '--check'], { stdio: 'inherit' });
+    } catch {
+      stale = true;
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 if (stale) process.exit(1);
-console.log('generated/openapi.yaml and generated/openapi.d.ts are up to date with openapi.yaml and openapi/.');
+console.log('generated/ (bundle, types, error codes) and docs/errors.md are up to date with openapi.yaml and openapi/.');

@@ -46,7 +46,7 @@ export function decide(op: OperationInfo, principal: Principal | undefined, fact
   const adminOnly = op.modes.has('admin');
   if (adminOnly && principal.kind !== 'pat') {
     if (!principal.user.isPlatformAdmin) {
-      return new ApiError(403, 'admin_required', 'This operation is for platform staff only.', { operation_id: op.operationId });
+      return new ApiError('admin_required', 'This operation is for platform staff only.', { operation_id: op.operationId });
     }
     if (!principal.twoFactorVerified) return twoFactorRequired(op, principal.kind);
     return undefined;
@@ -72,18 +72,14 @@ export function decide(op: OperationInfo, principal: Principal | undefined, fact
 
 function modeNotAllowed(op: OperationInfo, presented: string): ApiError {
   const allowed = [...op.modes];
-  return new ApiError(
-    403,
-    'auth_mode_not_allowed',
+  return new ApiError('auth_mode_not_allowed',
     `${op.operationId} does not accept a ${describe(presented)}; it accepts: ${allowed.join(', ')}.`,
     { operation_id: op.operationId, presented_mode: presented, allowed_modes: allowed },
   );
 }
 
 function twoFactorRequired(op: OperationInfo, kind?: string): ApiError {
-  return new ApiError(
-    403,
-    'two_factor_required',
+  return new ApiError('two_factor_required',
     kind === 'pat'
       ? `${op.operationId} needs a token whose creator has 2FA enabled: enable 2FA on the account that made this token.`
       : `${op.operationId} needs a 2FA-verified sign-in: enable 2FA, then sign in with your code.`,
@@ -93,12 +89,12 @@ function twoFactorRequired(op: OperationInfo, kind?: string): ApiError {
 
 function checkCsrf(expected: string, facts: CsrfFacts): ApiError | undefined {
   if (facts.origin && facts.origin !== facts.selfOrigin) {
-    return new ApiError(403, 'csrf_failed', 'Cross-origin writes with a session cookie are refused.');
+    return new ApiError('csrf_failed', 'Cross-origin writes with a session cookie are refused.');
   }
   const given = Buffer.from(facts.header ?? '');
   const want = Buffer.from(expected);
   if (given.length !== want.length || !timingSafeEqual(given, want)) {
-    return new ApiError(403, 'csrf_failed', 'Send the session\'s csrf_token in the X-CSRF-Token header.');
+    return new ApiError('csrf_failed', 'Send the session\'s csrf_token in the X-CSRF-Token header.');
   }
   return undefined;
 }

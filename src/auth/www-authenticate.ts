@@ -4,17 +4,17 @@ const REALM = 'Bearer realm="getpaidx"';
 
 /** No credential at all: RFC 6750 §3.1 says the challenge carries no error code. */
 export function authenticationRequired(message = 'Send a personal access token, a JWT or a session cookie.'): ApiError {
-  return new ApiError(401, 'authentication_required', message, undefined, { 'WWW-Authenticate': REALM });
+  return new ApiError('authentication_required', message, undefined, { 'WWW-Authenticate': REALM });
 }
 
 export function invalidToken(message: string, details?: Record<string, unknown>): ApiError {
-  return new ApiError(401, 'invalid_token', message, details, {
+  return new ApiError('invalid_token', message, details, {
     'WWW-Authenticate': `${REALM}, error="invalid_token", error_description="${message.replace(/"/g, "'")}"`,
   });
 }
 
 export function invalidRequest(message: string): ApiError {
-  return new ApiError(400, 'invalid_request', message, undefined, {
+  return new ApiError('invalid_request', message, undefined, {
     'WWW-Authenticate': `${REALM}, error="invalid_request"`,
   });
 }
@@ -26,9 +26,7 @@ export function insufficientScope(details: {
   missing_scopes: readonly string[];
 }): ApiError {
   const missing = details.missing_scopes.join(' ');
-  return new ApiError(
-    403,
-    'insufficient_scope',
+  return new ApiError('insufficient_scope',
     `This operation (${details.operation_id}) needs the scope${details.missing_scopes.length > 1 ? 's' : ''} ${details.missing_scopes.join(', ')}, which this credential lacks.`,
     { ...details },
     { 'WWW-Authenticate': `${REALM}, error="insufficient_scope", scope="${missing}"` },

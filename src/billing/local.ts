@@ -30,7 +30,7 @@ export function createLocalProvider(deps: { repos: Repositories; clock: Clock; p
     // signature is accepted only in its one canonical spelling.
     const canonical = presented.toString('base64url') === given;
     if (!userId || !canonical || presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw notFound('Link');
-    if (Number(expires) * 1000 < clock().getTime()) throw new ApiError(410, 'link_expired', 'This link has expired; ask for a new one.');
+    if (Number(expires) * 1000 < clock().getTime()) throw new ApiError('link_expired', 'This link has expired; ask for a new one.');
     return userId;
   }
 

@@ -4,6 +4,7 @@ import { decide } from '../auth/decide';
 import type { Principal } from '../auth/principal';
 import { difference, rolesCovering, union } from '../auth/scopes';
 import { X } from '../contract/extensions';
+import type { ErrorCode } from '../core/errors';
 import { Contract, OperationInfo, resolveRef } from '../contract/spec';
 
 type Json = Record<string, any>;
@@ -30,7 +31,7 @@ const CREDENTIALS = [
 
 /** The errors any operation of this kind can answer, before its own `x-errors`. */
 function standardErrors(op: OperationInfo, declared: Set<number>): CatalogOperation['errors'] {
-  const errors: CatalogOperation['errors'] = [];
+  const errors: Array<{ status: number; code: ErrorCode; when: string }> = [];
   const signedIn = [...op.modes].some((m) => m !== 'public');
   if (declared.has(400)) errors.push({ status: 400, code: 'validation_failed', when: 'A parameter or the body does not match the schema (details.errors says where).' });
   if (signedIn && !op.modes.has('public')) errors.push({ status: 401, code: 'authentication_required', when: 'No credential was sent.' });
@@ -38,8 +39,12 @@ function standardErrors(op: OperationInfo, declared: Set<number>): CatalogOperat
   if (op.scopes.length > 0) errors.push({ status: 403, code: 'insufficient_scope', when: `The credential lacks ${op.scopes.join(', ')}.` });
   if (signedIn && !op.modes.has('public')) errors.push({ status: 403, code: 'auth_mode_not_allowed', when: `The credential is not one of: ${[...op.modes].join(', ')}.` });
   if (declared.has(404)) errors.push({ status: 404, code: 'not_found', when: 'No such object, or it is not yours.' });
-  if (declared.has(409)) errors.push({ status: 409, code: 'conflict', when: 'The request conflicts with the current state (the code says how).' });
+  if (op.creates) {
+    errors.push({ status: 409, code: 'idempotency_key_reused', when: 'The Idempotency-Key was used with another request.' });
+    errors.push({ status: 409, code: 'idempotency_in_progress', when: 'A request with this Idempotency-Key is still running.' });
+  }
   if (declared.has(413)) errors.push({ status: 413, code: 'payload_too_large', when: 'The body is over the size limit.' });
+  if (declared.has(415)) errors.push({ status: 415, code: 'unsupported_media_type', when: 'A content type or Content-Encoding this operation does not take.' });
   if (declared.has(429)) errors.push({ status: 429, code: 'rate_limited', when: 'Too many requests; wait Retry-After seconds.' });
   if (declared.has(503)) errors.push({ status: 503, code: 'service_unavailable', when: 'The database is unreachable; retry after Retry-After seconds.' });
   return errors;

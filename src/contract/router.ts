@@ -65,7 +65,7 @@ export function createOperationRouter(contract: Contract) {
           pathParams[name] = decodeURIComponent(m[i + 1]!);
         });
       } catch {
-        throw new ApiError(400, 'validation_failed', 'The path is not valid percent-encoding.');
+        throw new ApiError('validation_failed', 'The path is not valid percent-encoding.');
       }
       return pick(route.byMethod, method, pathParams);
     }
@@ -79,14 +79,14 @@ export function createOperationRouter(contract: Contract) {
     const [resource, top] = bucketsOf(path);
     const matched = matchIn(paramRoutes.get(resource), method, path) ?? (top !== resource ? matchIn(paramRoutes.get(top), method, path) : undefined);
     if (matched) return matched;
-    throw new ApiError(404, 'not_found', 'No operation at this path; see GET /openapi.yaml.');
+    throw new ApiError('not_found', 'No operation at this path; see GET /openapi.yaml.');
   }
 
   function pick(byMethod: Map<string, OperationInfo>, method: string, pathParams: Record<string, string>): RouteMatch {
     const operation = byMethod.get(method) ?? (method === 'HEAD' ? byMethod.get('GET') : undefined);
     if (!operation) {
       const allow = HTTP_METHODS.map((m) => m.toUpperCase()).filter((m) => byMethod.has(m));
-      throw new ApiError(405, 'method_not_allowed', `${method} is not allowed here; use ${allow.join(', ')}.`, undefined, { Allow: allow.join(', ') });
+      throw new ApiError('method_not_allowed', `${method} is not allowed here; use ${allow.join(', ')}.`, undefined, { Allow: allow.join(', ') });
     }
     return { operation, pathParams };
   }

@@ -54,7 +54,7 @@ function checkIntegerQuery(names: readonly string[], query: Record<string, unkno
     const value = query[name];
     if (value === undefined) continue;
     if (typeof value !== 'string' || !DECIMAL_INTEGER.test(value)) {
-      return new ApiError(400, 'validation_failed', `Invalid request: query parameter ${name} must be a decimal integer.`, { errors: [{ path: `/query/${name}`, message: 'must be a decimal integer' }] });
+      return new ApiError('validation_failed', `Invalid request: query parameter ${name} must be a decimal integer.`, { errors: [{ path: `/query/${name}`, message: 'must be a decimal integer' }] });
     }
   }
   return undefined;

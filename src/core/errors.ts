@@ -1,23 +1,34 @@
-/** The one error type; the error middleware renders it as the envelope of DESIGN §3. */
+import { ERROR_CODES, ErrorCode } from '../../generated/error-codes';
+
+export type { ErrorCode };
+
+/**
+ * The one error type; the error middleware renders it as the envelope of DESIGN §3. Its code is one of
+ * the contract's closed set (openapi/components/schemas/ErrorCode.yaml, generated/error-codes.ts), and
+ * the code alone decides the HTTP status, so a code always means the same thing.
+ */
 export class ApiError extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
     readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'ApiError';
+    this.status = ERROR_CODES[code];
   }
 }
 
-export const notFound = (what: string) => new ApiError(404, 'not_found', `${what} not found.`);
-export const conflict = (code: string, message: string, details?: Record<string, unknown>) =>
-  new ApiError(409, code, message, details);
-export const badRequest = (code: string, message: string, details?: Record<string, unknown>) =>
-  new ApiError(400, code, message, details);
+/** A refusal with a code from the contract's registry. */
+export const fail = (code: ErrorCode, message: string, details?: Record<string, unknown>, headers?: Record<string, string>) =>
+  new ApiError(code, message, details, headers);
+
+export const notFound = (what: string) => new ApiError('not_found', `${what} not found.`);
+
 export const tooManyRequests = (retryAfterSeconds: number, message: string) =>
-  new ApiError(429, 'rate_limited', message, { retry_after_seconds: retryAfterSeconds }, {
+  new ApiError('rate_limited', message, { retry_after_seconds: retryAfterSeconds }, {
     'Retry-After': String(retryAfterSeconds),
   });

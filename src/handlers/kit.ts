@@ -19,13 +19,13 @@ export function body<Op extends OperationId>(req: Request): Body<Op> {
 
 /** The authorization middleware has already refused everyone else; this only narrows the type. */
 export function caller(req: Request): SignedInPrincipal {
-  if (!isSignedIn(req.auth)) throw new ApiError(401, 'authentication_required', 'Sign in first.');
+  if (!isSignedIn(req.auth)) throw new ApiError('authentication_required', 'Sign in first.');
   return req.auth;
 }
 
 export function pathParam(req: Request, name: string): string {
   const value = req.openapi?.pathParams?.[name];
-  if (typeof value !== 'string') throw new ApiError(400, 'validation_failed', `Missing path parameter ${name}.`);
+  if (typeof value !== 'string') throw new ApiError('validation_failed', `Missing path parameter ${name}.`);
   return value;
 }
 

@@ -1,4 +1,4 @@
-import { badRequest } from '../core/errors';
+import { fail } from '../core/errors';
 import { notModified } from '../http/conditional';
 import { body, HandlerMap, queryString } from './kit';
 import type { Services } from './services';
@@ -27,7 +27,7 @@ export function programmaticHandlers({ catalog }: Services): HandlerMap {
 
     async getMinimalScopes(req, res) {
       const { unknown, result } = catalog.minimalScopes(body<'getMinimalScopes'>(req).operations);
-      if (unknown) throw badRequest('unknown_operations', `Unknown operationIds: ${unknown.join(', ')}; see GET /api/programmatic/catalog.`, { unknown_operations: unknown });
+      if (unknown) throw fail('unknown_operations', `Unknown operationIds: ${unknown.join(', ')}; see GET /api/programmatic/catalog.`, { unknown_operations: unknown });
       res.json(result);
     },
   };

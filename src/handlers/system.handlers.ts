@@ -8,7 +8,7 @@ export function systemHandlers({ health, metrics }: Services): HandlerMap {
       try {
         await health();
       } catch {
-        throw new ApiError(503, 'database_unavailable', 'The database does not answer.', undefined, { 'Retry-After': '5' });
+        throw new ApiError('service_unavailable', 'The database does not answer.', undefined, { 'Retry-After': '5' });
       }
       res.set('Cache-Control', 'no-store').json({ status: 'ok', database: 'ok' });
     },

@@ -1,6 +1,6 @@
 import express, { RequestHandler } from 'express';
 import { Contract, DEFAULT_BODY_LIMIT } from '../contract/spec';
-import { badRequest } from '../core/errors';
+import { fail } from '../core/errors';
 
 interface Parsers {
   json: RequestHandler;
@@ -37,7 +37,7 @@ export function parseBody(contract: Contract): RequestHandler {
     if (!req.operation!.acceptsBody) {
       // Nothing reads it, so nothing decodes it: a body here is a client's mistake, said plainly.
       if (req.headers['content-length'] === '0') return next();
-      throw badRequest('body_not_allowed', `${req.operation!.operationId} takes no request body; send none.`);
+      throw fail('body_not_allowed', `${req.operation!.operationId} takes no request body; send none.`);
     }
     const parsers = special.get(req.operation!.operationId);
     if (!parsers) return standard(req, res, next);

@@ -35,7 +35,7 @@ export function docsRouter(contract: Contract, projectRoot: string, specPath: st
   });
   router.get(['/docs', '/docs/'], docsHeaders, (req, res, next) => {
     if (!existsSync(built)) {
-      next(new ApiError(404, 'not_found', 'The docs are not built: run `npm run docs:build` (npm start does it).'));
+      next(new ApiError('not_found', 'The docs are not built: run `npm run docs:build` (npm start does it).'));
       return;
     }
     res.sendFile(built, (err) => err && next(err));

@@ -19,28 +19,28 @@ export function toApiError(err: unknown): ApiError {
   const type = (err as { type?: string })?.type;
   if (type === 'entity.too.large') {
     const limit = Number((err as { limit?: number }).limit ?? 0);
-    return new ApiError(413, 'payload_too_large', `The request body is larger than ${describeBytes(limit)}.`, { limit_bytes: limit });
+    return new ApiError('payload_too_large', `The request body is larger than ${describeBytes(limit)}.`, { limit_bytes: limit });
   }
-  if (type === 'entity.parse.failed') return new ApiError(400, 'invalid_json', 'The request body is not valid JSON.');
+  if (type === 'entity.parse.failed') return new ApiError('invalid_json', 'The request body is not valid JSON.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-    return new ApiError(415, 'unsupported_media_type', 'Send the body as UTF-8 application/json.');
+    return new ApiError('unsupported_media_type', 'Send the body as UTF-8 application/json.');
   }
   if (isValidatorError(err)) {
     const details = { errors: (err.errors ?? []).map((e) => ({ path: e.path, message: e.message })) };
     switch (err.status) {
-      case 400: return new ApiError(400, 'validation_failed', summarise(err), details);
-      case 404: return new ApiError(404, 'not_found', 'No operation at this path; see GET /openapi.yaml.');
-      case 405: return new ApiError(405, 'method_not_allowed', err.message, undefined, err.headers?.Allow ? { Allow: err.headers.Allow } : undefined);
-      case 413: return new ApiError(413, 'payload_too_large', err.message);
-      case 415: return new ApiError(415, 'unsupported_media_type', 'Send the body as application/json.', details);
-      case 500: return new ApiError(500, 'response_validation_failed', 'The response did not match the contract.', details);
-      default: return new ApiError(err.status, 'request_invalid', err.message, details);
+      case 400: return new ApiError('validation_failed', summarise(err), details);
+      case 404: return new ApiError('not_found', 'No operation at this path; see GET /openapi.yaml.');
+      case 405: return new ApiError('method_not_allowed', err.message, undefined, err.headers?.Allow ? { Allow: err.headers.Allow } : undefined);
+      case 413: return new ApiError('payload_too_large', err.message);
+      case 415: return new ApiError('unsupported_media_type', 'Send the body as application/json.', details);
+      case 500: return new ApiError('response_validation_failed', 'The response did not match the contract.', details);
+      default: return new ApiError('invalid_request', err.message, details);
     }
   }
-  if (isUnavailable(err)) return new ApiError(503, 'service_unavailable', 'The database is unavailable; try again shortly.', undefined, { 'Retry-After': '5' });
+  if (isUnavailable(err)) return new ApiError('service_unavailable', 'The database is unavailable; try again shortly.', undefined, { 'Retry-After': '5' });
   const clientError = clientErrorOf(err);
   if (clientError) return clientError;
-  return new ApiError(500, 'internal_error', 'Something went wrong on our side.');
+  return new ApiError('internal_error', 'Something went wrong on our side.');
 }
 
 /**
@@ -49,23 +49,23 @@ export function toApiError(err: unknown): ApiError {
  * the error's, since some echo the path (which may carry a token) or the body.
  */
 function clientErrorOf(err: unknown): ApiError | undefined {
-  if (err instanceof URIError) return new ApiError(400, 'invalid_path', 'The path is not valid percent-encoding.');
+  if (err instanceof URIError) return new ApiError('invalid_path', 'The path is not valid percent-encoding.');
   const status = Number((err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode);
   if (!(status >= 400 && status < 500)) return undefined;
   const type = (err as { type?: string }).type;
   if (type === 'encoding.unsupported') {
-    return new ApiError(415, 'unsupported_media_type', 'This Content-Encoding is not accepted; send the body as identity, gzip, deflate or br.');
+    return new ApiError('unsupported_media_type', 'This Content-Encoding is not accepted; send the body as identity, gzip, deflate or br.');
   }
-  if (status === 413) return new ApiError(413, 'payload_too_large', 'The request body is too large.');
-  if (status === 415) return new ApiError(415, 'unsupported_media_type', 'Send the body as UTF-8 application/json.');
-  if (status === 404 || status === 403) return new ApiError(404, 'not_found', 'Not found.');
-  if (status === 405) return new ApiError(405, 'method_not_allowed', 'This method is not allowed here.');
+  if (status === 413) return new ApiError('payload_too_large', 'The request body is too large.');
+  if (status === 415) return new ApiError('unsupported_media_type', 'Send the body as UTF-8 application/json.');
+  if (status === 404 || status === 403) return new ApiError('not_found', 'Not found.');
+  if (status === 405) return new ApiError('method_not_allowed', 'This method is not allowed here.');
   // zlib and brotli failures: Z_DATA_ERROR, Z_BUF_ERROR, ERR__ERROR_FORMAT_PADDING_2 …
   const code = String((err as { code?: string }).code ?? '');
   if (code.startsWith('Z_') || code.startsWith('ERR__ERROR') || code.includes('BROTLI')) {
-    return new ApiError(400, 'invalid_body', 'The request body does not decode with its Content-Encoding.');
+    return new ApiError('invalid_body', 'The request body does not decode with its Content-Encoding.');
   }
-  return new ApiError(400, 'invalid_request', 'The request could not be read.');
+  return new ApiError('invalid_request', 'The request could not be read.');
 }
 
 function describeBytes(bytes: number): string {

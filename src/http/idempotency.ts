@@ -3,7 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { addSeconds, Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
-import { ApiError, conflict } from '../core/errors';
+import { ApiError, fail } from '../core/errors';
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 const PURGE_EVERY_MS = 3600_000;
@@ -56,9 +56,9 @@ export function idempotency(repos: Repositories, clock: Clock, log: Logger): Req
       } else if (!first || first.statusCode === null) {
         throw inProgress();
       } else if (first.operationId !== operationId || first.requestHash !== requestHash) {
-        throw conflict('idempotency_key_reused', 'This Idempotency-Key was used with a different request; use a new key for a new request.', { operation_id: first.operationId });
+        throw fail('idempotency_key_reused', 'This Idempotency-Key was used with a different request; use a new key for a new request.', { operation_id: first.operationId });
       } else if (first.secret) {
-        throw conflict('idempotent_secret_not_replayable', 'The first request with this key succeeded, and the secret it returned is shown only once. Use the created resource (rotate it for a new secret) or send a new key.', { resource_id: first.resourceId });
+        throw fail('idempotent_secret_not_replayable', 'The first request with this key succeeded, and the secret it returned is shown only once. Use the created resource (rotate it for a new secret) or send a new key.', { resource_id: first.resourceId });
       } else {
         res.set('Idempotent-Replayed', 'true').status(first.statusCode).json(withRequestId(first.responseBody, req.requestId));
         return;
@@ -96,5 +96,5 @@ function withRequestId(body: unknown, requestId: string): unknown {
 }
 
 function inProgress(): ApiError {
-  return new ApiError(409, 'idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, { 'Retry-After': '1' });
+  return new ApiError('idempotency_in_progress', 'A request with this Idempotency-Key is still being processed; retry shortly.', undefined, { 'Retry-After': '1' });
 }

@@ -9,7 +9,7 @@ import { csrfTokenFor, sha256 } from '../auth/session-secrets';
 import type { Config } from '../core/config';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord, UserSecrets } from '../db/repositories/users.repository';
-import { ApiError, conflict, tooManyRequests } from '../core/errors';
+import { ApiError, fail, tooManyRequests } from '../core/errors';
 import type { AuditService } from './audit.service';
 import type { PasswordHasher } from './passwords';
 
@@ -31,15 +31,15 @@ export interface Caller {
 }
 
 const invalidCredentials = () =>
-  new ApiError(401, 'invalid_credentials', 'The email or password is incorrect.', undefined, {
+  new ApiError('invalid_credentials', 'The email or password is incorrect.', undefined, {
     'WWW-Authenticate': 'Bearer realm="getpaidx"',
   });
 const invalidCode = () =>
-  new ApiError(401, 'invalid_code', 'The code is incorrect, expired or already used.', undefined, {
+  new ApiError('invalid_code', 'The code is incorrect, expired or already used.', undefined, {
     'WWW-Authenticate': 'Bearer realm="getpaidx"',
   });
 
-const emailTaken = () => conflict('email_taken', 'An account with this email exists; sign in instead.');
+const emailTaken = () => fail('email_taken', 'An account with this email exists; sign in instead.');
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
@@ -145,17 +145,17 @@ export function createAccountsService(deps: Deps) {
     },
 
     async setUpTwoFactor(user: UserRecord) {
-      if (user.totpEnabledAt) throw conflict('two_factor_already_enabled', '2FA is already enabled for this account.');
+      if (user.totpEnabledAt) throw fail('two_factor_already_enabled', '2FA is already enabled for this account.');
       const secret = newTotpSecret();
       await repos.users.update(user.id, { pending_totp_secret_enc: seal(config.dataKey, secret) }, iso(clock()));
       return { secret, otpauth_url: otpauthUrl(secret, user.email) };
     },
 
     async enableTwoFactor(user: UserRecord, code: string, caller: Caller, sessionIdHash?: string) {
-      if (user.totpEnabledAt) throw conflict('two_factor_already_enabled', '2FA is already enabled for this account.');
+      if (user.totpEnabledAt) throw fail('two_factor_already_enabled', '2FA is already enabled for this account.');
       const secrets = await repos.users.findWithSecretsById(user.id);
       if (!secrets?.pendingTotpSecretEnc) {
-        throw conflict('two_factor_setup_required', 'Call POST /api/auth/2fa/setup first, then confirm with a code.');
+        throw fail('two_factor_setup_required', 'Call POST /api/auth/2fa/setup first, then confirm with a code.');
       }
       await checkCode(user, secrets.pendingTotpSecretEnc, code, caller);
       const now = iso(clock());
@@ -189,7 +189,7 @@ export function createAccountsService(deps: Deps) {
       let twoFactorVerified = false;
       if (user.totpEnabledAt) {
         if (!input.code) {
-          throw new ApiError(401, 'two_factor_code_required', 'This account has 2FA: send the 6-digit code too.');
+          throw new ApiError('two_factor_code_required', 'This account has 2FA: send the 6-digit code too.');
         }
         await checkCode(user, user.totpSecretEnc, input.code, caller);
         twoFactorVerified = true;

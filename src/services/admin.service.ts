@@ -1,7 +1,7 @@
 import { Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord } from '../db/repositories/users.repository';
-import { conflict, notFound } from '../core/errors';
+import { fail, notFound } from '../core/errors';
 import { normaliseEmail } from './accounts.service';
 import type { AuditService } from './audit.service';
 
@@ -16,7 +16,7 @@ export function createAdminService(repos: Repositories, audit: AuditService, clo
     async update(admin: UserRecord, userId: string, patch: { role?: string; disabled?: boolean }, ip: string | null): Promise<UserRecord> {
       const target = await repos.users.findById(userId);
       if (!target) throw notFound('User');
-      if (patch.disabled && target.id === admin.id) throw conflict('cannot_disable_self', 'You cannot disable your own account.');
+      if (patch.disabled && target.id === admin.id) throw fail('cannot_disable_self', 'You cannot disable your own account.');
       const now = iso(clock());
       await repos.transaction(async (tx) => {
         const change: Record<string, unknown> = {};

@@ -3,7 +3,7 @@ import { Clock, iso } from '../core/clock';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { ArtifactFile, ArtifactRecord } from '../db/repositories/artifacts.repository';
-import { ApiError, badRequest, notFound } from '../core/errors';
+import { ApiError, fail, notFound } from '../core/errors';
 
 export const MAX_ARTIFACT_BYTES = 5 * 1024 * 1024;
 export const ARTIFACT_TYPES: readonly string[] = [
@@ -22,24 +22,24 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 function toFile(upload: Upload): ArtifactFile {
   const contentType = upload.contentType.split(';')[0]!.trim().toLowerCase();
   if (!ARTIFACT_TYPES.includes(contentType)) {
-    throw new ApiError(415, 'unsupported_media_type', `Files of type ${contentType} are not accepted; use one of: ${ARTIFACT_TYPES.join(', ')}.`, { allowed: ARTIFACT_TYPES });
+    throw new ApiError('unsupported_media_type', `Files of type ${contentType} are not accepted; use one of: ${ARTIFACT_TYPES.join(', ')}.`, { allowed: ARTIFACT_TYPES });
   }
   let name: string;
   let content: Buffer;
   if (upload.kind === 'raw') {
-    if (!upload.filename) throw badRequest('filename_required', 'Name the file in the ?filename= query parameter when sending raw bytes.');
+    if (!upload.filename) throw fail('filename_required', 'Name the file in the ?filename= query parameter when sending raw bytes.');
     name = upload.filename;
     content = upload.bytes;
   } else {
     const compact = upload.base64.replace(/\s+/g, '');
-    if (compact.length % 4 !== 0 || !BASE64.test(compact)) throw badRequest('invalid_base64', 'content_base64 is not valid base64.');
+    if (compact.length % 4 !== 0 || !BASE64.test(compact)) throw fail('invalid_base64', 'content_base64 is not valid base64.');
     name = upload.name;
     content = Buffer.from(compact, 'base64');
   }
-  if (/[\\/\u0000-\u001f]/.test(name)) throw badRequest('invalid_filename', 'The file name may not contain slashes or control characters.');
-  if (content.length === 0) throw badRequest('empty_file', 'The file is empty.');
+  if (/[\\/\u0000-\u001f]/.test(name)) throw fail('invalid_filename', 'The file name may not contain slashes or control characters.');
+  if (content.length === 0) throw fail('empty_file', 'The file is empty.');
   if (content.length > MAX_ARTIFACT_BYTES) {
-    throw new ApiError(413, 'payload_too_large', `The file is ${content.length} bytes; the limit is ${MAX_ARTIFACT_BYTES} bytes (5 MB).`);
+    throw new ApiError('payload_too_large', `The file is ${content.length} bytes; the limit is ${MAX_ARTIFACT_BYTES} bytes (5 MB).`);
   }
   return { name, contentType, content, sha256: createHash('sha256').update(content).digest('hex') };
 }

@@ -6,7 +6,7 @@ import { AccountRef, BillingProvider, InvalidProviderSignature, ProviderEvent, P
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { BillingAccountRecord, CheckoutRecord } from '../db/repositories/billing.repository';
-import { ApiError, badRequest, conflict, notFound } from '../core/errors';
+import { ApiError, fail, notFound } from '../core/errors';
 import type { BalanceService } from './balance.service';
 import type { RulesService } from './rules.service';
 import type { WebhooksService } from './webhooks.service';
@@ -34,7 +34,7 @@ async function viaProvider<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     if (!(err instanceof ProviderUnavailable)) throw err;
-    throw new ApiError(503, 'provider_unavailable', `The payment provider did not complete the request: ${err.message}`, undefined, { 'Retry-After': '10' });
+    throw new ApiError('provider_unavailable', `The payment provider did not complete the request: ${err.message}`, undefined, { 'Retry-After': '10' });
   }
 }
 
@@ -58,10 +58,10 @@ export function createBillingService(deps: {
     try {
       url = new URL(raw);
     } catch {
-      throw badRequest('invalid_return_url', `${name} must be an absolute URL on ${siteOrigin}.`);
+      throw fail('invalid_return_url', `${name} must be an absolute URL on ${siteOrigin}.`);
     }
     // Anywhere else would make the hosted checkout an open redirect.
-    if (url.origin !== siteOrigin) throw badRequest('invalid_return_url', `${name} must be on ${siteOrigin} (the product site), not ${url.origin}.`, { allowed_origin: siteOrigin });
+    if (url.origin !== siteOrigin) throw fail('invalid_return_url', `${name} must be on ${siteOrigin} (the product site), not ${url.origin}.`, { allowed_origin: siteOrigin });
     return url.toString();
   }
 
@@ -75,7 +75,7 @@ export function createBillingService(deps: {
     // A published, priced post is an offer anyone may buy; anything else is not found.
     const post = await repos.posts.findPublishedPriced(item.post_id);
     if (!post || post.pricing.amount === null || post.pricing.currency === null) throw notFound('Post');
-    if (post.userId === buyerId) throw conflict('own_post', 'You cannot buy your own post.');
+    if (post.userId === buyerId) throw fail('own_post', 'You cannot buy your own post.');
     return { kind: 'post', postId: post.id, credits: 0, amount: post.pricing.amount, currency: post.pricing.currency, sellerId: post.userId };
   }
 
@@ -199,7 +199,7 @@ export function createBillingService(deps: {
     } catch (err) {
       const early = err instanceof EventNotReady;
       log[early ? 'warn' : 'error']({ provider: event.provider, event_id: event.id, type: event.type, err: (err as Error).message }, 'a provider event was not applied; nothing was recorded, a retry will apply it');
-      throw new ApiError(503, 'event_not_applied', `The event could not be applied right now${early ? ` (${(err as Error).message})` : ''}; nothing was recorded, so a retry will apply it.`, { event_id: event.id }, { 'Retry-After': '30' });
+      throw new ApiError('event_not_applied', `The event could not be applied right now${early ? ` (${(err as Error).message})` : ''}; nothing was recorded, so a retry will apply it.`, { event_id: event.id }, { 'Retry-After': '30' });
     }
   }
 
@@ -225,7 +225,7 @@ export function createBillingService(deps: {
       const referral = await referralFor(input.referral_code, userId, price.postId, price.sellerId);
       const current = await repos.billing.account(userId, now());
       if (price.kind === 'pro_plan' && current.subscriptionStatus === 'active') {
-        throw conflict('already_subscribed', 'You are on the Pro plan already; resume it instead if it is set to cancel.');
+        throw fail('already_subscribed', 'You are on the Pro plan already; resume it instead if it is set to cancel.');
       }
       const checkout: CheckoutRecord = {
         id: newId('chk'), userId, ...price, status: 'open',
@@ -242,13 +242,13 @@ export function createBillingService(deps: {
 
     async cancelAtPeriodEnd(userId: string): Promise<BillingAccountView> {
       const current = await repos.billing.account(userId, now());
-      if (current.subscriptionStatus !== 'active') throw conflict('no_subscription', 'There is no active subscription to cancel.');
+      if (current.subscriptionStatus !== 'active') throw fail('no_subscription', 'There is no active subscription to cancel.');
       return setCancelAtPeriodEnd(userId, true);
     },
     async resume(userId: string): Promise<BillingAccountView> {
       const current = await repos.billing.account(userId, now());
       if (current.subscriptionStatus !== 'active' || !current.cancelAtPeriodEnd) {
-        throw conflict('nothing_to_resume', 'Only a subscription set to cancel at the end of its period can be resumed.');
+        throw fail('nothing_to_resume', 'Only a subscription set to cancel at the end of its period can be resumed.');
       }
       return setCancelAtPeriodEnd(userId, false);
     },
@@ -256,7 +256,7 @@ export function createBillingService(deps: {
       const current = await repos.billing.account(userId, now());
       if (plan === 'free') return current.subscriptionStatus === 'active' && !current.cancelAtPeriodEnd ? setCancelAtPeriodEnd(userId, true) : account(userId);
       if (current.subscriptionStatus === 'active') return current.cancelAtPeriodEnd ? setCancelAtPeriodEnd(userId, false) : account(userId);
-      throw conflict('checkout_required', 'Moving to Pro needs a payment: create a checkout for the pro_plan item.');
+      throw fail('checkout_required', 'Moving to Pro needs a payment: create a checkout for the pro_plan item.');
     },
 
     async portalLink(userId: string): Promise<string> {
@@ -276,7 +276,7 @@ export function createBillingService(deps: {
       try {
         event = provider.parseEvent(rawBody, signature ?? '');
       } catch (err) {
-        if (err instanceof InvalidProviderSignature) throw new ApiError(400, 'invalid_signature', err.message);
+        if (err instanceof InvalidProviderSignature) throw new ApiError('invalid_signature', err.message);
         throw err;
       }
       const result = await applyEvent(event);

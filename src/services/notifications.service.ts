@@ -1,7 +1,7 @@
 import { Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
 import type { NotificationPreferencesRecord } from '../db/repositories/notification-preferences.repository';
-import { badRequest } from '../core/errors';
+import { fail } from '../core/errors';
 
 export type PreferencesPatch = Partial<Omit<NotificationPreferencesRecord, 'updatedAt'>> & { paymentsAndReceipts?: boolean };
 
@@ -34,7 +34,7 @@ export function createNotificationsService(repos: Repositories, clock: Clock) {
     },
     async update(userId: string, patch: PreferencesPatch): Promise<PreferencesView> {
       if (patch.paymentsAndReceipts === false) {
-        throw badRequest('receipts_required', 'Payment receipts cannot be turned off; pause the other emails instead (paused_all), receipts will still be sent.');
+        throw fail('receipts_required', 'Payment receipts cannot be turned off; pause the other emails instead (paused_all), receipts will still be sent.');
       }
       const current = await repos.notificationPreferences.find(userId);
       const next = {

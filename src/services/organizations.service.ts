@@ -4,7 +4,7 @@ import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { InvitationRecord, MemberRecord, OrganizationRecord } from '../db/repositories/organizations.repository';
 import type { UserRecord } from '../db/repositories/users.repository';
-import { ApiError, conflict, notFound } from '../core/errors';
+import { ApiError, fail, notFound } from '../core/errors';
 import { normaliseEmail } from './accounts.service';
 
 export const INVITATION_PREFIX = 'gpx_inv_';
@@ -12,11 +12,11 @@ export const INVITATION_TTL_SECONDS = 7 * 24 * 3600;
 const MANAGERS = ['owner', 'admin'];
 
 function notManager(): ApiError {
-  return new ApiError(403, 'organization_role_required', 'Only the organization\'s owners and admins may do this.');
+  return new ApiError('organization_role_required', 'Only the organization\'s owners and admins may do this.');
 }
 
 function lastOwner(): ApiError {
-  return conflict('last_owner', 'An organization keeps at least one owner; make someone else an owner first.');
+  return fail('last_owner', 'An organization keeps at least one owner; make someone else an owner first.');
 }
 
 /**
@@ -81,10 +81,10 @@ export function createOrganizationsService(repos: Repositories, clock: Clock) {
       const now = iso(clock());
       if (!invitation || invitation.acceptedAt || invitation.expiresAt <= now) throw notFound('Invitation');
       if (invitation.email !== normaliseEmail(user.email)) {
-        throw new ApiError(403, 'invitation_email_mismatch', 'This invitation was sent to another email address; sign in with that account to accept it.');
+        throw new ApiError('invitation_email_mismatch', 'This invitation was sent to another email address; sign in with that account to accept it.');
       }
       if (await repos.organizations.findMember(invitation.organizationId, user.id)) {
-        throw conflict('already_member', 'You already belong to this organization.');
+        throw fail('already_member', 'You already belong to this organization.');
       }
       await repos.transaction(async (tx) => {
         // Single use even when two accepts race: only one marks it.

@@ -2,7 +2,7 @@ import { Clock, iso } from '../core/clock';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { PostPatch, PostRecord, Pricing } from '../db/repositories/posts.repository';
-import { badRequest, notFound } from '../core/errors';
+import { fail, notFound } from '../core/errors';
 import type { WebhooksService } from './webhooks.service';
 
 export interface PostInput {
@@ -24,11 +24,11 @@ function checkedPricing(input: NonNullable<PostInput['pricing']>): Pricing {
   const amount = input.amount ?? null;
   const currency = input.currency ?? null;
   if (input.model === 'none') {
-    if (amount !== null || currency !== null) throw badRequest('invalid_pricing', 'A post priced `none` takes no amount or currency.');
+    if (amount !== null || currency !== null) throw fail('invalid_pricing', 'A post priced `none` takes no amount or currency.');
     return NO_PRICE;
   }
   if (amount === null || currency === null) {
-    throw badRequest('invalid_pricing', `A ${input.model.replace('_', '-')} price needs both an amount (minor units) and a currency.`);
+    throw fail('invalid_pricing', `A ${input.model.replace('_', '-')} price needs both an amount (minor units) and a currency.`);
   }
   return { model: input.model, amount, currency };
 }

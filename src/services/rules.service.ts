@@ -6,7 +6,7 @@ import { hashToken } from '../auth/token-format';
 import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { RuleRecord, RuleTrigger, RunRecord } from '../db/repositories/workspaces.repository';
-import { ApiError, badRequest, notFound } from '../core/errors';
+import { ApiError, fail, notFound } from '../core/errors';
 
 export const HOOK_TOKEN_PREFIX = 'gpx_hook_';
 export const HOOK_SECRET_PREFIX = 'gpx_hks_';
@@ -27,7 +27,7 @@ function checkedTimezone(timezone: string): string {
     new Intl.DateTimeFormat('en', { timeZone: timezone });
     return timezone;
   } catch {
-    throw badRequest('invalid_timezone', `"${timezone}" is not an IANA time zone (e.g. Europe/Berlin).`);
+    throw fail('invalid_timezone', `"${timezone}" is not an IANA time zone (e.g. Europe/Berlin).`);
   }
 }
 
@@ -36,7 +36,7 @@ export function nextFire(cron: string, timezone: string, after: Date): string {
   try {
     return CronExpressionParser.parse(cron, { currentDate: after, tz: timezone }).next().toDate().toISOString();
   } catch (err) {
-    throw badRequest('invalid_cron', `"${cron}" is not a valid cron expression: ${(err as Error).message}`);
+    throw fail('invalid_cron', `"${cron}" is not a valid cron expression: ${(err as Error).message}`);
   }
 }
 
@@ -46,7 +46,7 @@ function render(template: string, values: Record<string, string>): string {
 }
 
 function unauthorized(message: string): ApiError {
-  return new ApiError(401, 'invalid_signature', message, undefined, { 'WWW-Authenticate': 'GPX-Signature realm="getpaidx"' });
+  return new ApiError('invalid_signature', message, undefined, { 'WWW-Authenticate': 'GPX-Signature realm="getpaidx"' });
 }
 
 /**
@@ -83,7 +83,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
       await ownWorkspace(userId, workspaceId);
       const now = clock();
       const timezone = input.trigger === 'SCHEDULE' ? checkedTimezone(input.timezone ?? 'UTC') : null;
-      if (input.trigger === 'SCHEDULE' && !input.cron) throw badRequest('cron_required', 'A SCHEDULE rule needs a cron expression.');
+      if (input.trigger === 'SCHEDULE' && !input.cron) throw fail('cron_required', 'A SCHEDULE rule needs a cron expression.');
       const enabled = input.enabled ?? true;
       const hook = input.trigger === 'WEBHOOK_EVENT'
         ? { token: `${HOOK_TOKEN_PREFIX}${randomBase62(32)}`, secret: `${HOOK_SECRET_PREFIX}${randomBase62(40)}` }
@@ -142,7 +142,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
         }
         if (!(await tx.rules.takeCooldown(rule.id, iso(addSeconds(now, -rule.cooldownSeconds)), iso(now)))) {
           const wait = Math.max(1, Math.ceil((Date.parse(rule.lastFiredAt ?? iso(now)) + rule.cooldownSeconds * 1000 - now.getTime()) / 1000));
-          throw new ApiError(429, 'rule_cooldown', `This rule fired less than ${rule.cooldownSeconds} s ago; try again in ${wait} s.`, { retry_after_seconds: wait }, { 'Retry-After': String(wait) });
+          throw new ApiError('rule_cooldown', `This rule fired less than ${rule.cooldownSeconds} s ago; try again in ${wait} s.`, { retry_after_seconds: wait }, { 'Retry-After': String(wait) });
         }
         const run = queued(rule, 'WEBHOOK_EVENT', render(rule.promptTemplate, { event: rawBody.toString('utf8'), trigger: 'WEBHOOK_EVENT', fired_at: iso(now) }), iso(now));
         await tx.workspaces.insertRun(run);

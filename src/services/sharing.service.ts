@@ -4,7 +4,7 @@ import { Clock, iso } from '../core/clock';
 import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { ReferralLinkRecord, Utm } from '../db/repositories/referral-links.repository';
-import { conflict, notFound } from '../core/errors';
+import { fail, notFound } from '../core/errors';
 
 export interface ReferralLinkView extends ReferralLinkRecord {
   url: string;
@@ -56,7 +56,7 @@ export function createSharingService(repos: Repositories, clock: Clock, urls: { 
         if (!promotable) throw notFound('Post');
       }
       const code = input.code ?? randomBase62(8);
-      if (input.code && (await repos.referralLinks.codeTaken(code))) throw conflict('code_taken', `The code "${code}" is taken; choose another or leave it out for a random one.`);
+      if (input.code && (await repos.referralLinks.codeTaken(code))) throw fail('code_taken', `The code "${code}" is taken; choose another or leave it out for a random one.`);
       const link: ReferralLinkRecord = {
         id: newId('ref'),
         userId,
@@ -71,7 +71,7 @@ export function createSharingService(repos: Repositories, clock: Clock, urls: { 
       try {
         await repos.referralLinks.insert(link);
       } catch (err) {
-        if (await repos.referralLinks.codeTaken(code)) throw conflict('code_taken', `The code "${code}" is taken; choose another.`);
+        if (await repos.referralLinks.codeTaken(code)) throw fail('code_taken', `The code "${code}" is taken; choose another.`);
         throw err;
       }
       return view(link);

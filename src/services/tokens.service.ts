@@ -6,7 +6,7 @@ import { newId } from '../core/ids';
 import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
 import type { TokenRecord } from '../db/repositories/tokens.repository';
-import { ApiError, badRequest, conflict, notFound } from '../core/errors';
+import { ApiError, fail, notFound } from '../core/errors';
 import type { AuditService } from './audit.service';
 import type { WebhooksService } from './webhooks.service';
 
@@ -31,7 +31,7 @@ export interface CreateTokenInput {
 export function assertGrantWithin(grant: readonly string[], allowed: readonly string[], rule: string): void {
   const excess = difference(grant, allowed);
   if (excess.length > 0) {
-    throw new ApiError(403, 'grant_exceeds_permissions',
+    throw new ApiError('grant_exceeds_permissions',
       `${rule}: ${excess.join(', ')} ${excess.length > 1 ? 'are' : 'is'} beyond this credential's permissions.`,
       { excess_scopes: excess, requested_scopes: grant, allowed_scopes: allowed });
   }
@@ -47,7 +47,7 @@ export function createTokensService(deps: Deps) {
   function assertWithinCaller(caller: SignedInPrincipal, grant: readonly string[], expiresAt: string | null) {
     assertGrantWithin(grant, caller.scopes, 'A token cannot hold more than its creator');
     if (caller.kind === 'pat' && caller.token.expiresAt && (!expiresAt || expiresAt > caller.token.expiresAt)) {
-      throw new ApiError(403, 'expiry_exceeds_parent',
+      throw new ApiError('expiry_exceeds_parent',
         `A token made with a token must expire no later than it (${caller.token.expiresAt}).`,
         { parent_expires_at: caller.token.expiresAt });
     }
@@ -58,13 +58,13 @@ export function createTokensService(deps: Deps) {
       const scopes = [...new Set(input.scopes ?? [])].sort();
       const role = input.role ?? null;
       const grant = grantOf(contract, scopes, role);
-      if (grant.length === 0) throw badRequest('empty_grant', 'Give the token at least one scope or a role.');
+      if (grant.length === 0) throw fail('empty_grant', 'Give the token at least one scope or a role.');
       const now = clock();
       // A PAT-made token without an expiry inherits its parent's.
       const expiresAt = input.expires_at
         ? iso(new Date(input.expires_at))
         : caller.kind === 'pat' ? caller.token.expiresAt : null;
-      if (expiresAt && expiresAt <= iso(now)) throw badRequest('invalid_expiry', 'expires_at must be in the future.');
+      if (expiresAt && expiresAt <= iso(now)) throw fail('invalid_expiry', 'expires_at must be in the future.');
       assertWithinCaller(caller, grant, expiresAt);
 
       const raw = generatePat();
@@ -85,7 +85,7 @@ export function createTokensService(deps: Deps) {
       };
       await repos.transaction(async (tx) => {
         if ((await tx.tokens.countActiveForUser(caller.user.id)) >= MAX_ACTIVE_TOKENS_PER_USER) {
-          throw conflict('token_limit_reached', `An account may hold ${MAX_ACTIVE_TOKENS_PER_USER} active tokens; revoke unused ones first.`);
+          throw fail('token_limit_reached', `An account may hold ${MAX_ACTIVE_TOKENS_PER_USER} active tokens; revoke unused ones first.`);
         }
         await tx.tokens.insert({ ...record, tokenHash: hashToken(raw), now: record.createdAt });
         await audit.record({

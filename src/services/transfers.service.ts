@@ -6,7 +6,7 @@ import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { BillingAccountRecord, TransferRecord } from '../db/repositories/billing.repository';
 import { ledgerAccount, LedgerOverdraft } from '../db/repositories/ledger.repository';
-import { ApiError, conflict } from '../core/errors';
+import { ApiError, fail } from '../core/errors';
 import type { BalanceService } from './balance.service';
 import type { WebhooksService } from './webhooks.service';
 
@@ -78,7 +78,7 @@ export function createTransfersService(deps: {
     async create(userId: string, input: { amount: number; currency: string; destination?: string; description?: string }): Promise<TransferRecord> {
       const account = await repos.billing.account(userId, now());
       if (account.payoutsStatus !== 'enabled') {
-        throw conflict('payouts_not_ready', `Transfers need a payout account that can receive money: ${NOT_READY[account.payoutsStatus]}. Create an onboarding link (POST /api/payouts/onboarding).`, { payouts_status: account.payoutsStatus });
+        throw fail('payouts_not_ready', `Transfers need a payout account that can receive money: ${NOT_READY[account.payoutsStatus]}. Create an onboarding link (POST /api/payouts/onboarding).`, { payouts_status: account.payoutsStatus });
       }
       await balance.settleDue(userId);
       const at = now();
@@ -103,7 +103,7 @@ export function createTransfersService(deps: {
       } catch (err) {
         if (!(err instanceof LedgerOverdraft)) throw err;
         const held = Math.max(0, await repos.ledger.balance(available));
-        throw conflict('insufficient_funds', `Your available ${input.currency.toUpperCase()} balance is ${held} (minor units); this transfer needs ${input.amount}.`, {
+        throw fail('insufficient_funds', `Your available ${input.currency.toUpperCase()} balance is ${held} (minor units); this transfer needs ${input.amount}.`, {
           available: held, requested: input.amount, currency: input.currency,
         });
       }
@@ -137,7 +137,7 @@ export type TransfersService = ReturnType<typeof createTransfersService>;
 
 /** A transfer the provider refused: the money is back in available. */
 export function transferFailed(transfer: TransferRecord): ApiError {
-  return conflict('transfer_failed', `The payment provider refused the transfer (${transfer.failureReason}); the amount is back in your available balance.`, {
+  return fail('transfer_failed', `The payment provider refused the transfer (${transfer.failureReason}); the amount is back in your available balance.`, {
     transfer_id: transfer.id, reason: transfer.failureReason,
   });
 }

@@ -3,7 +3,7 @@ import { seal, unseal } from '../auth/seal';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { WebhookEndpointRecord } from '../db/repositories/webhooks.repository';
-import { badRequest, notFound } from '../core/errors';
+import { fail, notFound } from '../core/errors';
 import { generateSecret } from '../webhooks/signature';
 import { addressesOf, isPublicAddress } from '../webhooks/ssrf';
 
@@ -32,21 +32,21 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
     try {
       url = new URL(raw);
     } catch {
-      throw badRequest('invalid_webhook_url', 'The URL is not valid.');
+      throw fail('invalid_webhook_url', 'The URL is not valid.');
     }
     const schemes = options.allowPrivate ? ['https:', 'http:'] : ['https:'];
-    if (!schemes.includes(url.protocol)) throw badRequest('invalid_webhook_url', 'Webhook URLs must use https.');
-    if (url.username || url.password) throw badRequest('invalid_webhook_url', 'Put no credentials in the URL; verify our signature instead.');
+    if (!schemes.includes(url.protocol)) throw fail('invalid_webhook_url', 'Webhook URLs must use https.');
+    if (url.username || url.password) throw fail('invalid_webhook_url', 'Put no credentials in the URL; verify our signature instead.');
     if (!options.allowPrivate) {
       let addresses: string[];
       try {
         addresses = await addressesOf(url.hostname);
       } catch {
-        throw badRequest('webhook_url_unresolvable', `${url.hostname} does not resolve.`);
+        throw fail('webhook_url_unresolvable', `${url.hostname} does not resolve.`);
       }
       const blocked = addresses.find((a) => !isPublicAddress(a));
       if (blocked || addresses.length === 0) {
-        throw badRequest('webhook_url_not_public', `${url.hostname} resolves to ${blocked ?? 'nothing'}; webhooks go to public addresses only.`);
+        throw fail('webhook_url_not_public', `${url.hostname} resolves to ${blocked ?? 'nothing'}; webhooks go to public addresses only.`);
       }
     }
     return url.toString();

@@ -5,7 +5,7 @@ import { newId } from '../core/ids';
 import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
 import type { RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
-import { ApiError, conflict, notFound } from '../core/errors';
+import { ApiError, fail, notFound } from '../core/errors';
 import { assertGrantWithin } from './tokens.service';
 import type { BalanceService } from './balance.service';
 
@@ -86,10 +86,10 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
     async queueRun(userId: string, workspaceId: string, input: { prompt?: string; overrides?: Record<string, unknown> }): Promise<RunRecord> {
       const workspace = await get(userId, workspaceId);
       if (!workspace.boundTokenId) {
-        throw conflict('workspace_token_required', 'Bind one of your tokens to this workspace first (PUT /api/workspaces/{id}/binding); runs act with its scopes.');
+        throw fail('workspace_token_required', 'Bind one of your tokens to this workspace first (PUT /api/workspaces/{id}/binding); runs act with its scopes.');
       }
       const prompt = input.prompt ?? workspace.defaultPrompt;
-      if (!prompt) throw new ApiError(400, 'prompt_required', 'Give a prompt, or save a default prompt on the workspace.');
+      if (!prompt) throw new ApiError('prompt_required', 'Give a prompt, or save a default prompt on the workspace.');
       const now = iso(clock());
       const queued: RunRecord = {
         id: newId('run'), workspaceId, userId, status: 'QUEUED', trigger: 'MANUAL', prompt, overrides: input.overrides ?? {},
@@ -104,7 +104,7 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
     async cancelRun(userId: string, workspaceId: string, id: string): Promise<RunRecord> {
       const current = await run(userId, workspaceId, id);
       if (!(await repos.workspaces.cancel(userId, workspaceId, id, iso(clock())))) {
-        throw conflict('run_finished', `The run already ended (${current.status}); only queued or running runs can be canceled.`);
+        throw fail('run_finished', `The run already ended (${current.status}); only queued or running runs can be canceled.`);
       }
       return run(userId, workspaceId, id);
     },
@@ -131,13 +131,13 @@ export function createWorkspaceSessionsService(repos: Repositories, clock: Clock
       const session = { id: newId('wss'), workspaceId, userId, status: 'open' as const, creditsCharged: limits.startCredits, startedAt: now, closedAt: null };
       await repos.transaction(async (tx) => {
         if ((await tx.workspaceSessions.openForUser(userId)) >= limits.maxPerUser) {
-          throw conflict('concurrency_limit', `You already have ${limits.maxPerUser} open sessions, the most allowed. Close one (POST …/sessions/{id}/close) or all of them (POST …/sessions/close-all) and try again.`, { max_open_sessions: limits.maxPerUser });
+          throw fail('concurrency_limit', `You already have ${limits.maxPerUser} open sessions, the most allowed. Close one (POST …/sessions/{id}/close) or all of them (POST …/sessions/close-all) and try again.`, { max_open_sessions: limits.maxPerUser });
         }
         if ((await tx.workspaceSessions.openEverywhere()) >= limits.capacity) {
-          throw new ApiError(503, 'controllers_busy', 'Every session controller is busy right now; try again shortly.', { retry_after_seconds: 30 }, { 'Retry-After': '30' });
+          throw new ApiError('controllers_busy', 'Every session controller is busy right now; try again shortly.', { retry_after_seconds: 30 }, { 'Retry-After': '30' });
         }
         if (!(await balance.spendCredits(tx, userId, limits.startCredits, { type: 'workspace_session', id: session.id }))) {
-          throw new ApiError(402, 'workspace_credits_required', `Starting a session costs ${limits.startCredits} credits; buy a credit package (POST /api/billing/checkout).`, { credits_required: limits.startCredits });
+          throw new ApiError('workspace_credits_required', `Starting a session costs ${limits.startCredits} credits; buy a credit package (POST /api/billing/checkout).`, { credits_required: limits.startCredits });
         }
         await tx.workspaceSessions.insert(session);
       });

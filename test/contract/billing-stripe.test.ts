@@ -88,7 +88,7 @@ describe('checkout', () => {
 
   it('grants nothing for an unpaid session, then applies async_payment_succeeded once', async () => {
     const checkout = await newCheckout({ type: 'credit_package', package: 'small' });
-    expectError(await sendEvent(sessionCompleted(checkout), 'whsec_wrong_secret'), 400, 'invalid_signature');
+    expectError(await sendEvent(sessionCompleted(checkout), 'whsec_wrong_secret'), 401, 'invalid_signature');
     const unpaid = await sendEvent(sessionCompleted(checkout, { payment_status: 'unpaid' }));
     expect(unpaid.body).toEqual({ received: true, applied: true, type: 'checkout.session.completed' });
     expect((await billing()).credits).toBe(0);

@@ -42,7 +42,12 @@ describe('the programmatic catalog', () => {
     expect(createPost.request.body.fields).toEqual(expect.arrayContaining([{ name: 'title', type: 'string', required: true }]));
     expect(createPost.request.body.example).toMatchObject({ title: 'Hello', body: 'My first post.', status: 'draft' });
     expect(createPost.errors.map((e: any) => `${e.status} ${e.code}`)).toEqual(expect.arrayContaining(['400 validation_failed', '401 authentication_required', '401 invalid_token', '403 insufficient_scope', '403 auth_mode_not_allowed', '429 rate_limited', '503 service_unavailable']));
-    expect(res.body.operations.find((o: any) => o.operation_id === 'signUp').errors.map((e: any) => e.code)).toContain('conflict');
+    expect(res.body.operations.find((o: any) => o.operation_id === 'signUp').errors.map((e: any) => e.code)).toEqual(expect.arrayContaining(['email_taken', 'idempotency_key_reused']));
+    // Every error status an operation declares comes with at least one code that says what it means.
+    for (const op of res.body.operations) {
+      const declared = Object.keys(t.contract.document.paths[op.path][op.method.toLowerCase()].responses).filter((s) => /^4\d\d$/.test(s)).map(Number);
+      for (const status of declared) expect({ op: op.operation_id, status, coded: op.errors.some((e: any) => e.status === status) }).toEqual({ op: op.operation_id, status, coded: true });
+    }
 
     const getPost = res.body.operations.find((o: any) => o.operation_id === 'getPost');
     expect(getPost.request.path_params).toEqual([{ name: 'postId', type: 'string', required: true, pattern: '^post_[A-Za-z0-9]{1,64}$' }]);

@@ -120,7 +120,7 @@ describe('GET /healthz', () => {
     const broken = await startTestApp();
     await broken.database.destroy();
     const down = await request(broken.app).get('/healthz');
-    expectError(down, 503, 'database_unavailable');
+    expectError(down, 503, 'service_unavailable');
     expect(down.headers['retry-after']).toBe('5');
     await broken.testDb.drop();
   });

@@ -64,6 +64,9 @@ describe('contract lint rules', () => {
     ['gpx/response-headers-declared', 'a rate-limited response without RateLimit-Remaining', (d: any) => delete d.paths['/api/me'].get.responses['200'].headers['RateLimit-Remaining']],
     ['gpx/response-headers-declared', 'a shared error response without X-Request-Id', (d: any) => delete d.components.responses.NotFound.headers['X-Request-Id']],
     ['gpx/response-headers-declared', 'an idempotent operation without Idempotent-Replayed', (d: any) => delete d.paths['/api/posts'].post.responses['201'].headers['Idempotent-Replayed']],
+    ['gpx/error-codes-registered', 'x-errors naming an unknown code', (d: any) => d.paths['/api/transfers'].post['x-errors'].push({ status: 409, code: 'made_up', when: 'never' })],
+    ['gpx/error-codes-registered', 'x-errors giving a code another status', (d: any) => (d.paths['/api/transfers'].post['x-errors'][0].status = 400)],
+    ['gpx/error-codes-registered', 'an enum and x-codes that differ', (d: any) => d.components.schemas.ErrorCode.enum.push('orphan')],
     ['gpx/responses-documented', 'a request body without an example', (d: any) => delete d.paths['/api/posts'].post.requestBody.content['application/json'].example],
   ])('%s fails on %s', async (rule, _what, change) => {
     const { ok, output } = await lint(mutate(change));
