@@ -1698,7 +1698,284 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "post.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * post.created: A post was created.
+         * @description Sent to each enabled endpoint subscribed to `post.created`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onPostCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "post.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * post.updated: A post was edited.
+         * @description Sent to each enabled endpoint subscribed to `post.updated`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onPostUpdated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "post.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * post.deleted: A post was deleted.
+         * @description Sent to each enabled endpoint subscribed to `post.deleted`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onPostDeleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "token.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * token.created: A personal access token was created (never the token itself).
+         * @description Sent to each enabled endpoint subscribed to `token.created`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onTokenCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "token.revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * token.revoked: A token was revoked.
+         * @description Sent to each enabled endpoint subscribed to `token.revoked`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onTokenRevoked"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "run.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * run.succeeded: A workspace run ended well.
+         * @description Sent to each enabled endpoint subscribed to `run.succeeded`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onRunSucceeded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "run.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * run.failed: A workspace run failed.
+         * @description Sent to each enabled endpoint subscribed to `run.failed`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onRunFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "checkout.completed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * checkout.completed: The provider said a checkout is paid; it was applied.
+         * @description Sent to each enabled endpoint subscribed to `checkout.completed`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onCheckoutCompleted"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "transfer.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * transfer.created: A transfer was reserved and sent to the provider (`pending`).
+         * @description Sent to each enabled endpoint subscribed to `transfer.created`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onTransferCreated"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "transfer.paid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * transfer.paid: The provider paid a transfer; it is settled in the ledger.
+         * @description Sent to each enabled endpoint subscribed to `transfer.paid`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onTransferPaid"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "transfer.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * transfer.failed: The provider refused a transfer; the amount is back in available.
+         * @description Sent to each enabled endpoint subscribed to `transfer.failed`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onTransferFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * webhook.test: You asked for a test delivery (`POST /api/webhooks/endpoints/{id}/test`).
+         * @description Sent to each enabled endpoint subscribed to `webhook.test`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onWebhookTest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         Error: {
@@ -1710,6 +1987,69 @@ export interface components {
                     [key: string]: unknown;
                 };
             };
+        };
+        TransferEventData: {
+            id: string;
+            /** @description Minor units. */
+            amount: number;
+            currency: string;
+            destination: string;
+            /** @enum {string} */
+            status: "pending" | "paid" | "failed";
+            failure_reason: string | null;
+        };
+        CheckoutEventData: {
+            checkout_id: string;
+            /** @enum {string} */
+            kind: "pro_plan" | "credit_package" | "post";
+            post_id: string | null;
+            credits: number;
+            /** @description Minor units. */
+            amount: number;
+            currency: string;
+        };
+        RunEventData: {
+            id: string;
+            workspace_id: string;
+            trigger: string;
+            summary: string | null;
+            error: string | null;
+        };
+        TestEventData: {
+            endpoint_id: string;
+            message: string;
+        };
+        TokenRevokedEventData: {
+            id: string;
+            /** @description The kind of credential (or actor) that revoked it. */
+            by: string;
+        };
+        /** @description The new token's metadata; never the token itself. */
+        TokenCreatedEventData: {
+            id: string;
+            name: string;
+            scopes: components["schemas"]["Scope"][];
+            role: null | components["schemas"]["Role"];
+            display_hint: string;
+            expires_at: components["schemas"]["NullableTimestamp"];
+            /**
+             * @description The kind of credential that made it.
+             * @enum {string}
+             */
+            created_via: "session" | "jwt" | "pat";
+        };
+        IdEventData: {
+            id: string;
+        };
+        PostEventData: {
+            id: string;
+            title: string;
+            status: components["schemas"]["PostStatus"];
+            live: boolean;
+            audience_tags: components["schemas"]["AudienceTag"][];
+            pricing: components["schemas"]["Pricing"];
+            publish_at: components["schemas"]["NullableTimestamp"];
+            updated_at: components["schemas"]["Timestamp"];
         };
         /**
          * @description Every error code the API sends, each with its one HTTP status (`x-codes`). The set is closed: the
@@ -2489,10 +2829,15 @@ export interface components {
             pat_supported: boolean;
             not_pat_supported?: string[];
         };
+        /** @description An OpenAPI 3.1 document (this one, cut down to what the caller can call). */
         OpenApiDocument: {
             openapi: string;
-            info: Record<string, never>;
-            paths: Record<string, never>;
+            info: {
+                [key: string]: unknown;
+            };
+            paths: {
+                [key: string]: unknown;
+            };
         };
         Catalog: {
             api: {
@@ -2751,6 +3096,12 @@ export interface components {
         };
     };
     parameters: {
+        /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+        WebhookSignature: string;
+        /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+        WebhookTimestamp: string;
+        /** @description The event's id; the same on every retry (deduplicate on it). */
+        WebhookId: string;
         /** @description 1-based page number. */
         Page: number;
         /** @description Items per page. */
@@ -6805,6 +7156,498 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];
+        };
+    };
+    onPostCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "post.created";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["PostEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPostUpdated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "post.updated";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["PostEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onPostDeleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "post.deleted";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["IdEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTokenCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "token.created";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["TokenCreatedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTokenRevoked: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "token.revoked";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["TokenRevokedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onRunSucceeded: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "run.succeeded";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["RunEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onRunFailed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "run.failed";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["RunEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCheckoutCompleted: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "checkout.completed";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["CheckoutEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTransferCreated: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "transfer.created";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["TransferEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTransferPaid: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "transfer.paid";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["TransferEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTransferFailed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "transfer.failed";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["TransferEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookTest: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "webhook.test";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["TestEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
 }

@@ -12,6 +12,9 @@ function registeredScopes(root) {
   return new Set(groups.flatMap((group) => (group.scopes ?? []).map((scope) => scope.name)));
 }
 
+/** Operations under `webhooks:` describe what we send, not what we serve: the access rules skip them. */
+const isServed = (ctx) => !String(ctx.location.pointer).startsWith('#/webhooks/') && !String(ctx.location.source?.absoluteRef ?? '').includes('/openapi/webhooks/');
+
 function modesOf(operation) {
   const modes = operation['x-auth-modes'];
   return Array.isArray(modes) ? modes : [];
@@ -20,6 +23,7 @@ function modesOf(operation) {
 function AuthModesDeclared() {
   return {
     Operation(operation, ctx) {
+      if (!isServed(ctx)) return;
       const modes = operation['x-auth-modes'];
       if (!Array.isArray(modes) || modes.length === 0) {
         ctx.report({ message: 'Every operation must declare a non-empty `x-auth-modes` list.', location: ctx.location });
@@ -31,6 +35,7 @@ function AuthModesDeclared() {
 function AuthModesKnown() {
   return {
     Operation(operation, ctx) {
+      if (!isServed(ctx)) return;
       modesOf(operation).forEach((mode, i) => {
         if (!AUTH_MODES.includes(mode)) {
           ctx.report({
@@ -46,6 +51,7 @@ function AuthModesKnown() {
 function ScopesDeclared() {
   return {
     Operation(operation, ctx) {
+      if (!isServed(ctx)) return;
       const scoped = modesOf(operation).filter((mode) => SCOPED_MODES.includes(mode));
       if (scoped.length > 0 && !Array.isArray(operation['x-scopes'])) {
         ctx.report({
@@ -77,6 +83,7 @@ function ScopesRegistered() {
       },
     },
     Operation(operation, ctx) {
+      if (!isServed(ctx)) return;
       const required = operation['x-scopes'];
       if (!Array.isArray(required) || !scopes) return;
       required.forEach((scope, i) => {
@@ -95,6 +102,7 @@ function ScopesRegistered() {
 function SecurityMatchesModes() {
   return {
     Operation(operation, ctx) {
+      if (!isServed(ctx)) return;
       const modes = modesOf(operation);
       if (modes.length === 0) return;
       const schemes = new Set((operation.security ?? []).flatMap((requirement) => Object.keys(requirement)));
@@ -122,6 +130,7 @@ function ResponsesDocumented() {
   return {
     PathItem: {
       Operation(operation, ctx, parents) {
+      if (!isServed(ctx)) return;
         const statuses = Object.keys(operation.responses ?? {});
         const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
         const modes = modesOf(operation);
@@ -152,6 +161,7 @@ function IdempotencyKeyDeclared() {
   return {
     PathItem: {
       Operation(operation, ctx, parents) {
+      if (!isServed(ctx)) return;
         if (ctx.key !== 'post' || !operation.responses?.['201']) return;
         const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
         if (!params.some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key')) {
@@ -185,6 +195,7 @@ function ErrorCodesRegistered() {
       },
     },
     Operation(operation, ctx) {
+      if (!isServed(ctx)) return;
       if (!codes) return;
       (operation['x-errors'] ?? []).forEach((error, i) => {
         const known = codes[error.code];
@@ -205,6 +216,7 @@ function ResponseHeadersDeclared() {
   return {
     PathItem: {
       Operation(operation, ctx, parents) {
+      if (!isServed(ctx)) return;
         const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
         const expected = ['X-Request-Id'];
         if (operation['x-rate-limit'] !== false) expected.push(...RATE_LIMIT_HEADERS);
@@ -237,7 +249,8 @@ const MODE_WORDS = {
 function AccessLine() {
   return {
     Operation: {
-      leave(operation) {
+      leave(operation, ctx) {
+        if (!isServed(ctx)) return;
         const modes = modesOf(operation);
         if (modes.length === 0) return;
         const scopes = Array.isArray(operation['x-scopes']) && operation['x-scopes'].length > 0
@@ -294,6 +307,7 @@ function Mechanical() {
     PathItem: {
       Operation: {
         leave(operation, ctx, parents) {
+          if (!isServed(ctx)) return;
           const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
           if (operation.security === undefined) operation.security = securityFor(modesOf(operation));
           operation.responses ??= {};

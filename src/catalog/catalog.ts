@@ -8,6 +8,7 @@ import type { ErrorCode } from '../core/errors';
 import { Contract, OperationInfo, resolveRef } from '../contract/spec';
 
 type Json = Record<string, any>;
+type CatalogBody = components['schemas']['Catalog'];
 
 // The catalog's shapes are the spec's own (CatalogOperation, CatalogField in openapi.yaml).
 export type CatalogField = components['schemas']['CatalogField'];
@@ -142,7 +143,9 @@ export function buildCatalog(contract: Contract) {
     roles: [...contract.roles.values()].map((r) => ({ name: r.name, description: r.description, scopes: [...r.scopes] })),
     operations,
   };
-  const anonymous = { body: base, etag: etagOf(JSON.stringify(base)) };
+  // The catalog is assembled from the loaded contract (scope and role names as strings the loader has
+  // checked against its registries); its shape is the spec's Catalog schema, which tests validate.
+  const anonymous = { body: base as CatalogBody, etag: etagOf(JSON.stringify(base)) };
 
   /**
    * Whether a principal could call the operation as far as authorization goes, and what it lacks: the
@@ -175,16 +178,16 @@ export function buildCatalog(contract: Contract) {
   return {
     operations,
     /** The catalog for a caller; the anonymous, unfiltered one is computed once. */
-    forCaller(principal: Principal | undefined, filters: CatalogFilters): { body: Json; etag: string } {
+    forCaller(principal: Principal | undefined, filters: CatalogFilters): { body: CatalogBody; etag: string } {
       const unfiltered = Object.values(filters).every((v) => v === undefined);
       if (!principal && unfiltered) return anonymous;
       const body: Json = { ...base, operations: filtered(filters, principal) };
       if (principal) body.caller = describeCaller(principal);
-      return { body, etag: etagOf(JSON.stringify(body)) };
+      return { body: body as CatalogBody, etag: etagOf(JSON.stringify(body)) };
     },
 
     /** An OpenAPI 3.1 document of the PAT-supported operations (those the caller can call, when known). */
-    openApiFor(principal: Principal | undefined): { body: Json; etag: string } {
+    openApiFor(principal: Principal | undefined): { body: components['schemas']['OpenApiDocument']; etag: string } {
       const keep = new Set(
         filtered({}, principal).filter((op) => op.pat_supported && (op.callable ?? true)).map((op) => `${op.method} ${op.path}`),
       );
@@ -197,7 +200,7 @@ export function buildCatalog(contract: Contract) {
         }
         if (Object.keys(kept).some((k) => k !== 'parameters')) paths[path] = kept;
       }
-      const body = { ...doc, paths, security: [{ bearerAuth: [] }] };
+      const body: components['schemas']['OpenApiDocument'] = Object.assign({ openapi: doc.openapi as string, info: doc.info, paths }, { ...doc, paths, security: [{ bearerAuth: [] }] });
       return { body, etag: etagOf(JSON.stringify(body)) };
     },
 

@@ -1,12 +1,12 @@
 import { caller, HandlerMap, pageRequest, sendPage } from './kit';
-import { presentAuditEvent, presentUsageWindow, presentUser } from './presenters';
+import { presentAuditEvent, presentScopes, presentUsageWindow, presentUser } from './presenters';
 import type { Services } from './services';
 
 export function accountHandlers({ audit, usage, config }: Services): HandlerMap {
   return {
     async getMe(req, res) {
       const principal = caller(req);
-      res.json({ user: presentUser(principal.user), credential: principal.kind, scopes: [...principal.scopes] });
+      res.json({ user: presentUser(principal.user), credential: principal.kind, scopes: presentScopes(principal.scopes) });
     },
     async getUsage(req, res) {
       const report = await usage.report(caller(req).user.id);

@@ -31,7 +31,7 @@ export function buildHandlers(contract: Contract, services: Services): Map<strin
   for (const factory of FACTORIES) {
     for (const [operationId, handler] of Object.entries(factory(services) as HandlerMap)) {
       if (handlers.has(operationId)) throw new Error(`Two handlers for operation ${operationId}`);
-      handlers.set(operationId, handler!);
+      handlers.set(operationId, handler as Handler);
     }
   }
   checkHandlersMatchContract(contract, [...handlers.keys()]);

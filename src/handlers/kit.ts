@@ -4,9 +4,29 @@ import { isSignedIn, SignedInPrincipal } from '../auth/principal';
 import { ApiError } from '../core/errors';
 
 export type Schemas = components['schemas'];
-export type OperationId = keyof operations;
+/** The operations this API serves (the `webhooks:` entries describe what it sends, and have no handler). */
+export type OperationId = Exclude<keyof operations, `on${string}`>;
+
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : never;
+type SuccessJson<Op extends OperationId> = operations[Op] extends { responses: infer R }
+  ? { [S in keyof R]: S extends 200 | 201 | 202 | 203 ? JsonOf<R[S]> : never }[keyof R]
+  : never;
+/**
+ * What an operation answers on success (its 2xx JSON bodies), from the spec; operations that answer
+ * bytes or text (downloads, QR codes, metrics) send them with res.send and are not narrowed.
+ */
+export type Reply<Op extends OperationId> = [SuccessJson<Op>] extends [never] ? unknown : SuccessJson<Op>;
+/** An operation's path and query parameters, from the spec. */
+export type PathParams<Op extends OperationId> = operations[Op] extends { parameters: { path: infer P } } ? P : never;
+export type Query<Op extends OperationId> = operations[Op] extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
+
+/**
+ * A handler of one operation: its `res.json` takes only what the spec says the operation answers, so a
+ * field the spec does not have fails `npm run typecheck`.
+ */
+export type OperationHandler<Op extends OperationId> = (req: Request, res: Response<Reply<Op>>) => Promise<void>;
 export type Handler = (req: Request, res: Response) => Promise<void>;
-export type HandlerMap = Partial<Record<OperationId, Handler>>;
+export type HandlerMap = { [Op in OperationId]?: OperationHandler<Op> };
 
 /** The validated JSON body of an operation, typed from the spec. */
 export type Body<Op extends OperationId> = operations[Op] extends {

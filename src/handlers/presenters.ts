@@ -12,6 +12,12 @@ import type { TokenRecord } from '../db/repositories/tokens.repository';
 import type { UserRecord } from '../db/repositories/users.repository';
 import type { Schemas } from './kit';
 
+/**
+ * Scope lists inside the service are plain strings that all came through the contract's registry (the
+ * loader refuses unknown scopes, and grants are checked against it): typed here for the reply.
+ */
+export const presentScopes = (scopes: readonly string[]): Schemas['Scope'][] => [...scopes] as Schemas['Scope'][];
+
 export function presentUser(user: UserRecord): Schemas['User'] {
   return {
     id: user.id,
@@ -30,7 +36,7 @@ export function presentToken(token: TokenRecord): Schemas['Token'] {
   return {
     id: token.id,
     name: token.name,
-    scopes: token.scopes as Schemas['Scope'][],
+    scopes: presentScopes(token.scopes),
     role: token.role as Schemas['Role'] | null,
     display_hint: token.displayHint,
     created_at: token.createdAt,
@@ -197,7 +203,7 @@ export function presentWorkspace(workspace: WorkspaceRecord, token: TokenRecord 
     description: workspace.description,
     default_prompt: workspace.defaultPrompt,
     bound_token: token
-      ? { id: token.id, name: token.name, display_hint: token.displayHint, scopes: token.scopes as Schemas['Scope'][], role: token.role as Schemas['Role'] | null }
+      ? { id: token.id, name: token.name, display_hint: token.displayHint, scopes: presentScopes(token.scopes), role: token.role as Schemas['Role'] | null }
       : null,
     created_at: workspace.createdAt,
     updated_at: workspace.updatedAt,

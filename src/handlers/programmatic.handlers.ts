@@ -1,6 +1,7 @@
 import { fail } from '../core/errors';
 import { notModified } from '../http/conditional';
 import { body, HandlerMap, queryString } from './kit';
+import { presentScopes } from './presenters';
 import type { Services } from './services';
 
 export function programmaticHandlers({ catalog }: Services): HandlerMap {
@@ -28,7 +29,7 @@ export function programmaticHandlers({ catalog }: Services): HandlerMap {
     async getMinimalScopes(req, res) {
       const { unknown, result } = catalog.minimalScopes(body<'getMinimalScopes'>(req).operations);
       if (unknown) throw fail('unknown_operations', `Unknown operationIds: ${unknown.join(', ')}; see GET /api/programmatic/catalog.`, { unknown_operations: unknown });
-      res.json(result);
+      res.json({ ...result, scopes: presentScopes(result.scopes) });
     },
   };
 }

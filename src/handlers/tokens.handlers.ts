@@ -1,5 +1,5 @@
 import { body, caller, HandlerMap, noStore, pageRequest, pathParam, sendPage } from './kit';
-import { presentToken } from './presenters';
+import { presentScopes, presentToken } from './presenters';
 import type { Services } from './services';
 
 export function tokensHandlers({ tokens }: Services): HandlerMap {
@@ -17,7 +17,7 @@ export function tokensHandlers({ tokens }: Services): HandlerMap {
     async getCurrentToken(req, res) {
       const principal = caller(req);
       if (principal.kind !== 'pat') throw new Error('getCurrentToken reached without a PAT');
-      res.json({ ...presentToken(principal.token), user_id: principal.user.id, effective_scopes: [...principal.scopes] });
+      res.json({ ...presentToken(principal.token), user_id: principal.user.id, effective_scopes: presentScopes(principal.scopes) });
     },
 
     async getToken(req, res) {

@@ -1,3 +1,4 @@
+import type { components } from '../../generated/openapi';
 import { Clock, iso } from '../core/clock';
 import type { SignedInPrincipal } from '../auth/principal';
 import { difference, grantOf } from '../auth/scopes';
@@ -20,12 +21,7 @@ interface Deps {
   webhooks: Pick<WebhooksService, 'emit'>;
 }
 
-export interface CreateTokenInput {
-  name: string;
-  scopes?: string[];
-  role?: string;
-  expires_at?: string;
-}
+export type CreateTokenInput = components['schemas']['CreateTokenRequest'];
 
 /** 403 grant_exceeds_permissions naming the excess scopes, when `grant` goes beyond `allowed`. */
 export function assertGrantWithin(grant: readonly string[], allowed: readonly string[], rule: string): void {

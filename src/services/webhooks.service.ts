@@ -1,3 +1,4 @@
+import type { components, webhooks } from '../../generated/openapi';
 import { addSeconds, Clock, iso } from '../core/clock';
 import { seal, unseal } from '../auth/seal';
 import { newId } from '../core/ids';
@@ -7,11 +8,11 @@ import { fail, notFound } from '../core/errors';
 import { generateSecret } from '../webhooks/signature';
 import { addressesOf, isPublicAddress } from '../webhooks/ssrf';
 
-export const WEBHOOK_EVENT_TYPES = [
-  'post.created', 'post.updated', 'post.deleted', 'token.created', 'token.revoked',
-  'run.succeeded', 'run.failed', 'checkout.completed', 'transfer.created', 'transfer.paid', 'transfer.failed',
-] as const;
-export const TEST_EVENT = 'webhook.test';
+/** The events endpoints subscribe to, and the `data` each carries: from the contract's `webhooks:`. */
+export type WebhookEventType = components['schemas']['WebhookEventType'];
+type Delivered = keyof webhooks;
+export type EventData<T extends Delivered> = webhooks[T]['post'] extends { requestBody: { content: { 'application/json': { data: infer D } } } } ? D : never;
+export const TEST_EVENT = 'webhook.test' satisfies Delivered;
 export const SECRET_OVERLAP_SECONDS = 24 * 3600;
 
 export interface EndpointInput {
@@ -148,7 +149,7 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
     },
 
     /** Writes an event for every endpoint of the user subscribed to it, inside the caller's transaction. */
-    async emit(tx: Repositories, userId: string, type: (typeof WEBHOOK_EVENT_TYPES)[number], data: unknown): Promise<void> {
+    async emit<T extends WebhookEventType>(tx: Repositories, userId: string, type: T, data: EventData<T>): Promise<void> {
       const endpoints = await tx.webhooks.subscribedEndpoints(userId, type);
       await enqueue(tx, userId, type, data, endpoints);
     },

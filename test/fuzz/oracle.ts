@@ -1,6 +1,5 @@
-import Ajv2020, { ValidateFunction } from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 import type { OperationInfo } from '../../src/contract/spec';
+import { specValidator } from '../helpers/schema-validator';
 import { resolve } from './schema-arbitrary';
 
 export interface Answer {
@@ -13,19 +12,6 @@ export interface Verdict {
   problem: string;
 }
 
-const SCHEMA_BASE = 'https://getpaidx.test/schemas/';
-
-/** A copy of a schema whose `#/components/schemas/X` references name the separately added schema X. */
-function rebased(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(rebased);
-  if (!node || typeof node !== 'object') return node;
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) {
-    out[key] = key === '$ref' && typeof value === 'string' ? value.replace('#/components/schemas/', SCHEMA_BASE) : rebased(value);
-  }
-  return out;
-}
-
 /**
  * Judges each answer against the contract with a validator of its own: Ajv (JSON Schema 2020-12) with
  * strict, full-mode formats over the spec as written, not express-openapi-validator, which the server
@@ -34,22 +20,9 @@ function rebased(node: unknown): unknown {
  * secret appears in it.
  */
 export function createOracle(document: Record<string, any>, secrets: () => Iterable<string>) {
-  const ajv = new Ajv2020({ strict: false, allErrors: false, validateFormats: true });
-  addFormats(ajv, { mode: 'full' });
-  // Each component schema on its own: compiling a response schema then walks only what it uses, not
-  // the whole 5,000-line document (which made every compile cost ~100 ms).
-  for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) ajv.addSchema(rebased(schema) as object, `${SCHEMA_BASE}${name}`);
-  const compiled = new Map<string, ValidateFunction | null>();
-
-  function validatorFor(op: OperationInfo, status: string): ValidateFunction | null {
-    const key = `${op.operationId} ${status}`;
-    if (!compiled.has(key)) {
-      const item = document.paths[op.path][op.method.toLowerCase()];
-      const schema = resolve(document, item.responses?.[status])?.content?.['application/json']?.schema;
-      compiled.set(key, schema ? ajv.compile(rebased(schema) as object) : null);
-    }
-    return compiled.get(key)!;
-  }
+  const validate = specValidator(document);
+  const schemaOf = (op: OperationInfo, status: string): object | undefined =>
+    resolve(document, document.paths[op.path][op.method.toLowerCase()].responses?.[status])?.content?.['application/json']?.schema;
 
   function declaredStatus(op: OperationInfo, status: number): string | undefined {
     const responses = document.paths[op.path][op.method.toLowerCase()].responses ?? {};
@@ -89,11 +62,9 @@ export function createOracle(document: Record<string, any>, secrets: () => Itera
       const declared = declaredStatus(op, status);
       if (!declared && !unmatched) problems.push({ problem: `status ${status} is not declared for ${op.operationId}` });
       if (declared && body !== undefined && !unmatched) {
-        const validate = validatorFor(op, declared);
-        if (validate && !validate(body)) {
-          const first = validate.errors?.[0];
-          problems.push({ problem: `body does not match the ${declared} schema: ${first?.instancePath || '/'} ${first?.message}` });
-        }
+        const schema = schemaOf(op, declared);
+        const mismatch = schema ? validate(schema, body) : undefined;
+        if (mismatch) problems.push({ problem: `body does not match the ${declared} schema: ${mismatch}` });
       }
       for (const secret of secrets()) {
         if (secret && text.includes(secret)) problems.push({ problem: `a secret (${secret.slice(0, 12)}…) appears in the answer` });

@@ -5,6 +5,7 @@ import { createApp } from '../../src/app';
 import { Config, loadConfig } from '../../src/core/config';
 import { AppContext, openContext } from '../../src/context';
 import { auditLedger } from '../../src/db/repositories/ledger-audit.repository';
+import { webhookPayloadChecker } from './schema-validator';
 import { createLogger } from '../../src/core/logger';
 import { testClock, TestClock } from './clock';
 import { createTestDatabase, TestDatabase } from './database';
@@ -69,6 +70,11 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
         const databaseClosed = !(context.database.knex.client as { pool?: unknown }).pool;
         const broken = databaseClosed ? [] : (await auditLedger(context.database.knex)).filter((c) => c.violations.length > 0);
         if (broken.length > 0) throw new Error(`ledger:check failed after this test file:\n${JSON.stringify(broken, null, 2)}`);
+        // Every webhook event the file made matches its payload schema in the contract's `webhooks:`.
+        const check = webhookPayloadChecker(context.contract.document);
+        const mismatches = databaseClosed ? [] : (await context.database.knex('webhook_events').select('payload'))
+          .map((row: { payload: string }) => check(JSON.parse(row.payload))).filter(Boolean);
+        if (mismatches.length > 0) throw new Error(`webhook events outside the contract:\n${[...new Set(mismatches)].join('\n')}`);
       } finally {
         await context.database.destroy();
         await testDb.drop();
