@@ -14,17 +14,19 @@ export interface Database {
   destroy(): Promise<void>;
 }
 
-export function openDatabase(url: string): Database {
+/**
+ * The knex configuration for a DATABASE_URL (`sqlite:<file>` or `postgres://…`), used by the app and by
+ * knexfile.ts (the knex CLI). `onConnection` sees the one SQLite connection when it opens.
+ */
+export function knexConfigFor(url: string, onConnection?: (conn: import('better-sqlite3').Database) => void): Knex.Config {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 10 } });
-    return { knex, dialect: 'postgres', sqlite: () => undefined, destroy: () => knex.destroy() };
+    return { client: 'pg', connection: url, pool: { min: 0, max: 10 } };
   }
   if (!url.startsWith('sqlite:')) throw new Error(`DATABASE_URL must start with sqlite: or postgres://, got "${url}"`);
   const name = url.slice('sqlite:'.length);
   const filename = name === ':memory:' ? name : resolveFromRoot(name);
   if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
-  let raw: import('better-sqlite3').Database | undefined;
-  const knex = knexFactory({
+  return {
     client: 'better-sqlite3',
     connection: { filename },
     useNullAsDefault: true,
@@ -43,10 +45,19 @@ export function openDatabase(url: string): Database {
         // Reads through the OS page cache instead of read() calls: the token lookup is a read.
         conn.pragma('mmap_size = 268435456');
         conn.pragma('cache_size = -16000');
-        raw = conn;
+        onConnection?.(conn);
         done(null, conn);
       },
     },
+  };
+}
+
+export function openDatabase(url: string): Database {
+  let raw: import('better-sqlite3').Database | undefined;
+  const config = knexConfigFor(url, (conn) => {
+    raw = conn;
   });
+  const knex = knexFactory(config);
+  if (config.client === 'pg') return { knex, dialect: 'postgres', sqlite: () => undefined, destroy: () => knex.destroy() };
   return { knex, dialect: 'sqlite', sqlite: () => raw, destroy: () => knex.destroy() };
 }

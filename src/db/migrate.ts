@@ -1,42 +1,43 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Knex } from 'knex';
-import * as initial from './migrations/001_initial';
-import * as contentAndAccount from './migrations/002_content_and_account';
-import * as webhooks from './migrations/003_webhooks';
-import * as workspaces from './migrations/004_workspaces';
-import * as workspaceRules from './migrations/005_workspace_rules';
-import * as billing from './migrations/006_billing';
-import * as workspaceSessions from './migrations/007_workspace_sessions';
-import * as stripe from './migrations/008_stripe';
-import * as ledger from './migrations/009_ledger';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
   down(knex: Knex): Promise<void>;
 }
 
-/**
- * Migrations are imported, not discovered on disk, so the same list runs under tsx, Jest and the
- * compiled dist/ (the knex CLI would look for ts-node and record other names).
- */
-const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
-  ['001_initial', initial],
-  ['002_content_and_account', contentAndAccount],
-  ['003_webhooks', webhooks],
-  ['004_workspaces', workspaces],
-  ['005_workspace_rules', workspaceRules],
-  ['006_billing', billing],
-  ['007_workspace_sessions', workspaceSessions],
-  ['008_stripe', stripe],
-  ['009_ledger', ledger],
-];
+export const MIGRATIONS_DIRECTORY = join(__dirname, 'migrations');
 
-const source: Knex.MigrationSource<[string, Migration]> = {
-  getMigrations: async () => [...MIGRATIONS],
-  getMigrationName: ([name]) => name,
-  getMigration: async ([, migration]) => migration,
+/**
+ * The migrations are the files in src/db/migrations (dist/…/migrations once compiled, where they are
+ * .js). Each is recorded as `<name>.ts` whatever it runs from, which is also what the knex CLI's own
+ * file-system source records (knexfile.ts: `npx knex migrate:latest`, `migrate:make`,
+ * `migrate:rollback`), so the server, tsx, Jest, the compiled build and the CLI can share a database.
+ */
+export const migrationSource: Knex.MigrationSource<string> = {
+  async getMigrations() {
+    return readdirSync(MIGRATIONS_DIRECTORY)
+      .filter((file) => /\.(ts|js)$/.test(file) && !file.endsWith('.d.ts'))
+      .map((file) => file.replace(/\.(ts|js)$/, ''))
+      .sort();
+  },
+  getMigrationName: (name) => `${name}.ts`,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  getMigration: async (name) => require(join(MIGRATIONS_DIRECTORY, name)) as Migration,
 };
 
+/**
+ * Databases migrated before the knex CLI was supported recorded names without an extension: they are
+ * renamed once, so neither side runs a migration twice.
+ */
+async function adoptOldNames(knex: Knex): Promise<void> {
+  if (!(await knex.schema.hasTable('knex_migrations'))) return;
+  await knex('knex_migrations').whereNot('name', 'like', '%.ts').update({ name: knex.raw("name || '.ts'") });
+}
+
 export async function migrateToLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource: source })) as [number, string[]];
+  await adoptOldNames(knex);
+  const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;
 }
