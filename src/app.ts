@@ -11,6 +11,7 @@ import type { Contract } from './contract/spec';
 import { buildCatalog } from './catalog/catalog';
 import { matchOperation } from './contract/router';
 import { createValidatorStages } from './contract/validator';
+import { responseValidation } from './contract/response-validation';
 import type { Repositories } from './db/repositories';
 import { buildHandlers } from './handlers';
 import type { Services } from './handlers/services';
@@ -157,7 +158,7 @@ export function createApp(deps: AppDeps): Express {
   const { config, contract, log, repos, clock } = deps;
   const { services, authenticate, dispatcher, worker, moneyJobs, localProvider } = createServices(deps);
   const handlers = buildHandlers(contract, services);
-  const validator = createValidatorStages(contract, config.specPath, config.validateResponses);
+  const validator = createValidatorStages(contract, config.specPath);
 
   const app = express();
   app.disable('x-powered-by');
@@ -183,6 +184,7 @@ export function createApp(deps: AppDeps): Express {
     apiSecurityHeaders(),
     onlyWithCookies(cookieParser()),
     matchOperation(contract),
+    ...(config.validateResponses ? [responseValidation(contract, log)] : []),
     authorize(authenticate),
     perCredentialRateLimit(config),
     parseBody(contract),

@@ -6,24 +6,23 @@ import { compilePathParameterChecks } from './path-parameters';
 import type { Contract } from './spec';
 
 export interface ValidatorStages {
-  /** Validates parameters and the parsed body, and (in tests) every response; runs after authorization. */
+  /** Validates parameters and the parsed body; runs after authorization. */
   validate: RequestHandler[];
 }
 
 /**
  * The validator ships as one chain (match route → … → validate request → validate response). We keep
- * its validation stages and match routes ourselves (contract/router.ts), so that authorization runs
+ * its request stage and match routes ourselves (contract/router.ts), so that authorization runs
  * between matching and body validation — a caller without the scope gets 403 before its body is even
- * looked at — and matching costs the same for the last operation as for the first.
- *
- * With response validation on (tests), the validator's own route matching also runs, after ours, only
- * to attach the response schemas that its response stage reads; production never runs that scan.
+ * looked at — and matching costs the same for the last operation as for the first. Responses are
+ * checked (in tests) by contract/response-validation.ts.
  */
-export function createValidatorStages(contract: Contract, specPath: string, validateResponses: boolean): ValidatorStages {
+export function createValidatorStages(contract: Contract, specPath: string): ValidatorStages {
   const chain = OpenApiValidator.middleware({
     apiSpec: specPath,
     validateRequests: { allowUnknownQueryParameters: false },
-    validateResponses: validateResponses ? { removeAdditional: false } : false,
+    // Responses are checked by our own stage (response-validation.ts), in tests only.
+    validateResponses: false,
     validateSecurity: false,
     validateFormats: true,
     // What the validator lets through, the code can parse: no leap seconds, no month 13, no +25:00.
@@ -38,8 +37,7 @@ export function createValidatorStages(contract: Contract, specPath: string, vali
     return mw;
   };
   const request = requestStage(contract, pick('requestMiddleware'));
-  const validate = validateResponses ? [pick('metadataMiddleware'), request, pick('responseMiddleware')] : [request];
-  return { validate };
+  return { validate: [request] };
 }
 
 const DECIMAL_INTEGER = /^-?\d{1,15}$/;

@@ -1,5 +1,5 @@
 import type { OperationInfo } from '../../src/contract/spec';
-import { specValidator } from '../helpers/schema-validator';
+import { specValidator } from '../../src/contract/schema-validator';
 import { resolve } from './schema-arbitrary';
 
 export interface Answer {

@@ -5,7 +5,7 @@ import { createApp } from '../../src/app';
 import { Config, loadConfig } from '../../src/core/config';
 import { AppContext, openContext } from '../../src/context';
 import { auditLedger } from '../../src/db/repositories/ledger-audit.repository';
-import { webhookPayloadChecker } from './schema-validator';
+import { webhookPayloadChecker } from '../../src/contract/schema-validator';
 import { createLogger } from '../../src/core/logger';
 import { testClock, TestClock } from './clock';
 import { createTestDatabase, TestDatabase } from './database';
