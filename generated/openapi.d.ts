@@ -1978,6 +1978,14 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
+        /**
+         * @description Who may call an operation (`x-auth-modes`). One registry, `x-modes`, says for each mode what it is,
+         *     which security schemes carry it, whether its callers hold scopes (then `x-scopes` is required), and
+         *     how a caller presents it. The loader, the decision engine, the catalog, the lint rules and the docs
+         *     all read it from here.
+         * @enum {string}
+         */
+        AuthMode: "public" | "session" | "jwt" | "pat" | "pending" | "webhook" | "internal" | "admin";
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -2853,7 +2861,7 @@ export interface components {
                 token_id?: string;
             };
             credentials: {
-                auth_mode: string;
+                auth_mode: components["schemas"]["AuthMode"];
                 how: string;
                 format?: string;
             }[];
@@ -2880,7 +2888,7 @@ export interface components {
             tags: string[];
             /** @description The scope group of the operation's first required scope, or null. */
             group: string | null;
-            auth_modes: string[];
+            auth_modes: components["schemas"]["AuthMode"][];
             pat_supported: boolean;
             browser_session_supported: boolean;
             required_scopes: string[];

@@ -1,10 +1,21 @@
 // GetPaidX contract rules: the linter, not reviewers, insists that every operation declares its
 // access in the vocabulary of docs/extensions.md. Each rule is tested against a bad spec in
 // test/contract/lint-rules.test.ts.
-const AUTH_MODES = ['public', 'session', 'jwt', 'pat', 'pending', 'webhook', 'internal', 'admin'];
-const SCOPED_MODES = ['session', 'jwt', 'pat'];
-const BEARER_MODES = ['jwt', 'pat', 'pending', 'internal', 'admin'];
-const COOKIE_MODES = ['session', 'admin'];
+
+/**
+ * The auth-mode registry (components.schemas.AuthMode `x-modes`), read from the document being linted
+ * or bundled: the modes, which security schemes carry each, which hold scopes, and their words.
+ */
+let registry = {};
+const AUTH_MODES = () => Object.keys(registry);
+const modeInfo = (mode) => registry[mode] ?? {};
+function loadRegistry(root, ctx) {
+  const node = root?.components?.schemas?.AuthMode;
+  const schema = node?.$ref ? ctx.resolve(node).node : node;
+  registry = schema?.['x-modes'] ?? {};
+}
+/** Each rule and decorator starts by reading the registry from the document's root. */
+const withRegistry = (visitor) => ({ ...visitor, Root: { enter: (root, ctx) => { loadRegistry(root, ctx); visitor.Root?.enter?.(root, ctx); } } });
 
 function registeredScopes(root) {
   const groups = root?.['x-scope-registry']?.groups;
@@ -21,7 +32,7 @@ function modesOf(operation) {
 }
 
 function AuthModesDeclared() {
-  return {
+  return withRegistry({
     Operation(operation, ctx) {
       if (!isServed(ctx)) return;
       const modes = operation['x-auth-modes'];
@@ -29,30 +40,30 @@ function AuthModesDeclared() {
         ctx.report({ message: 'Every operation must declare a non-empty `x-auth-modes` list.', location: ctx.location });
       }
     },
-  };
+  });
 }
 
 function AuthModesKnown() {
-  return {
+  return withRegistry({
     Operation(operation, ctx) {
       if (!isServed(ctx)) return;
       modesOf(operation).forEach((mode, i) => {
-        if (!AUTH_MODES.includes(mode)) {
+        if (!AUTH_MODES().includes(mode)) {
           ctx.report({
-            message: `Unknown auth mode "${mode}"; use one of ${AUTH_MODES.join(', ')}.`,
+            message: `Unknown auth mode "${mode}"; use one of ${AUTH_MODES().join(', ')} (components.schemas.AuthMode).`,
             location: ctx.location.child(['x-auth-modes', i]),
           });
         }
       });
     },
-  };
+  });
 }
 
 function ScopesDeclared() {
-  return {
+  return withRegistry({
     Operation(operation, ctx) {
       if (!isServed(ctx)) return;
-      const scoped = modesOf(operation).filter((mode) => SCOPED_MODES.includes(mode));
+      const scoped = modesOf(operation).filter((mode) => modeInfo(mode).scoped);
       if (scoped.length > 0 && !Array.isArray(operation['x-scopes'])) {
         ctx.report({
           message: `Operations accepting ${scoped.join(', ')} must declare \`x-scopes\` (an empty list means any signed-in caller).`,
@@ -60,12 +71,12 @@ function ScopesDeclared() {
         });
       }
     },
-  };
+  });
 }
 
 function ScopesRegistered() {
   let scopes;
-  return {
+  return withRegistry({
     Root: {
       enter(root, ctx) {
         scopes = registeredScopes(root);
@@ -95,20 +106,18 @@ function ScopesRegistered() {
         }
       });
     },
-  };
+  });
 }
 
 /** Keeps the standard `security` in step with x-auth-modes so generic OpenAPI tools read it right. */
 function SecurityMatchesModes() {
-  return {
+  return withRegistry({
     Operation(operation, ctx) {
       if (!isServed(ctx)) return;
       const modes = modesOf(operation);
       if (modes.length === 0) return;
       const schemes = new Set((operation.security ?? []).flatMap((requirement) => Object.keys(requirement)));
-      const expected = new Set();
-      if (modes.some((m) => BEARER_MODES.includes(m))) expected.add('bearerAuth');
-      if (modes.some((m) => COOKIE_MODES.includes(m))) expected.add('cookieAuth');
+      const expected = new Set(modes.flatMap((m) => modeInfo(m).schemes ?? []));
       const same = schemes.size === expected.size && [...expected].every((s) => schemes.has(s));
       if (!same || (modes.includes('public') && (operation.security ?? null) === null)) {
         ctx.report({
@@ -117,7 +126,7 @@ function SecurityMatchesModes() {
         });
       }
     },
-  };
+  });
 }
 
 /**
@@ -127,7 +136,7 @@ function SecurityMatchesModes() {
  * Bodies carry an example.
  */
 function ResponsesDocumented() {
-  return {
+  return withRegistry({
     PathItem: {
       Operation(operation, ctx, parents) {
       if (!isServed(ctx)) return;
@@ -150,7 +159,7 @@ function ResponsesDocumented() {
         }
       },
     },
-  };
+  });
 }
 
 /**
@@ -158,7 +167,7 @@ function ResponsesDocumented() {
  * a timeout can do so safely; the server honours the header on exactly these operations.
  */
 function IdempotencyKeyDeclared() {
-  return {
+  return withRegistry({
     PathItem: {
       Operation(operation, ctx, parents) {
       if (!isServed(ctx)) return;
@@ -169,7 +178,7 @@ function IdempotencyKeyDeclared() {
         }
       },
     },
-  };
+  });
 }
 
 /**
@@ -179,7 +188,7 @@ function IdempotencyKeyDeclared() {
  */
 function ErrorCodesRegistered() {
   let codes;
-  return {
+  return withRegistry({
     Root: {
       enter(root, ctx) {
         const schema = root.components?.schemas?.ErrorCode;
@@ -203,7 +212,7 @@ function ErrorCodesRegistered() {
         else if (known.status !== error.status) ctx.report({ message: `x-errors gives ${error.code} status ${error.status}; the registry says ${known.status}.`, location: ctx.location.child(['x-errors', i]) });
       });
     },
-  };
+  });
 }
 
 const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy'];
@@ -213,7 +222,7 @@ const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit
  * headers on rate-limited operations, Idempotent-Replayed where an Idempotency-Key is taken.
  */
 function ResponseHeadersDeclared() {
-  return {
+  return withRegistry({
     PathItem: {
       Operation(operation, ctx, parents) {
       if (!isServed(ctx)) return;
@@ -231,23 +240,13 @@ function ResponseHeadersDeclared() {
         }
       },
     },
-  };
+  });
 }
 
-const MODE_WORDS = {
-  public: 'no credential',
-  session: 'browser session',
-  jwt: 'JWT',
-  pat: 'personal access token',
-  pending: '2FA-pending token',
-  webhook: 'signed webhook',
-  internal: 'internal service key',
-  admin: 'platform staff (2FA-verified session or JWT)',
-};
 
 /** Docs decorator: every operation's description starts with who may call it and what it needs. */
 function AccessLine() {
-  return {
+  return withRegistry({
     Operation: {
       leave(operation, ctx) {
         if (!isServed(ctx)) return;
@@ -257,18 +256,17 @@ function AccessLine() {
           ? operation['x-scopes'].map((s) => `\`${s}\``).join(', ')
           : 'none';
         const twoFactor = operation['x-requires-2fa'] ? ' A session or JWT must be 2FA-verified.' : '';
-        const line = `**Access:** ${modes.map((m) => MODE_WORDS[m] ?? m).join(', ')}. **Scopes:** ${scopes}.${twoFactor}`;
+        const line = `**Access:** ${modes.map((m) => modeInfo(m).words ?? m).join(', ')}. **Scopes:** ${scopes}.${twoFactor}`;
         operation.description = operation.description ? `${line}\n\n${operation.description}` : line;
       },
     },
-  };
+  });
 }
 
 /** The `security` requirement that mirrors x-auth-modes, for generic OpenAPI tools. */
 export function securityFor(modes) {
-  const schemes = [];
-  if (modes.some((m) => BEARER_MODES.includes(m))) schemes.push({ bearerAuth: [] });
-  if (modes.some((m) => COOKIE_MODES.includes(m))) schemes.push({ cookieAuth: [] });
+  const names = ['bearerAuth', 'cookieAuth'].filter((scheme) => modes.some((m) => (modeInfo(m).schemes ?? []).includes(scheme)));
+  const schemes = names.map((scheme) => ({ [scheme]: [] }));
   // A public operation that also takes a credential (the catalog): anonymous is one of the options.
   return modes.includes('public') && schemes.length > 0 ? [{}, ...schemes] : schemes;
 }
@@ -303,7 +301,7 @@ export function standardHeaders(operation, params) {
  * tool reads, is then explicit for generators; the lint rules check it.
  */
 function Mechanical() {
-  return {
+  return withRegistry({
     PathItem: {
       Operation: {
         leave(operation, ctx, parents) {
@@ -325,7 +323,7 @@ function Mechanical() {
         },
       },
     },
-  };
+  });
 }
 
 export default function gpxPlugin() {

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { AuthMode } from '../contract/extensions';
 import type { OperationInfo } from '../contract/spec';
 import { ApiError } from '../core/errors';
 import type { Principal } from './principal';
@@ -73,7 +74,7 @@ export function decide(op: OperationInfo, principal: Principal | undefined, fact
 function modeNotAllowed(op: OperationInfo, presented: string): ApiError {
   const allowed = [...op.modes];
   return new ApiError('auth_mode_not_allowed',
-    `${op.operationId} does not accept a ${describe(presented)}; it accepts: ${allowed.join(', ')}.`,
+    `${op.operationId} does not accept a ${op.authModes.get(presented as AuthMode)?.words ?? presented}; it accepts: ${allowed.join(', ')}.`,
     { operation_id: op.operationId, presented_mode: presented, allowed_modes: allowed },
   );
 }
@@ -97,13 +98,4 @@ function checkCsrf(expected: string, facts: CsrfFacts): ApiError | undefined {
     return new ApiError('csrf_failed', 'Send the session\'s csrf_token in the X-CSRF-Token header.');
   }
   return undefined;
-}
-
-function describe(kind: string): string {
-  return ({
-    pat: 'personal access token',
-    jwt: 'JWT',
-    session: 'browser session',
-    internal: 'internal service key',
-  } as Record<string, string>)[kind] ?? kind;
 }

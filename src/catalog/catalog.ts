@@ -3,7 +3,7 @@ import type { components } from '../../generated/openapi';
 import { decide } from '../auth/decide';
 import type { Principal } from '../auth/principal';
 import { difference, rolesCovering, union } from '../auth/scopes';
-import { X } from '../contract/extensions';
+import { AuthMode, X } from '../contract/extensions';
 import type { ErrorCode } from '../core/errors';
 import { Contract, OperationInfo, resolveRef } from '../contract/spec';
 
@@ -22,13 +22,6 @@ export interface CatalogFilters {
   callable?: boolean;
 }
 
-const CREDENTIALS = [
-  { auth_mode: 'pat', how: 'Authorization: Bearer <token>', format: 'gpx_pat_ followed by 36 base62 characters (the last 6 are a CRC32 checksum)' },
-  { auth_mode: 'jwt', how: 'Authorization: Bearer <jwt>', format: 'a JWT from POST /api/auth/login (+ /api/auth/login/verify), valid 60 minutes' },
-  { auth_mode: 'session', how: 'Cookie: __Host-gpx_session=<value>; writes also send X-CSRF-Token', format: 'set by POST /api/auth/session' },
-  { auth_mode: 'pending', how: 'Authorization: Bearer <pending_token>', format: 'from POST /api/auth/login when 2FA is on; only for POST /api/auth/login/verify' },
-  { auth_mode: 'public', how: 'no credential needed' },
-];
 
 /** The errors any operation of this kind can answer, before its own `x-errors`. */
 function standardErrors(op: OperationInfo, declared: Set<number>): CatalogOperation['errors'] {
@@ -134,7 +127,11 @@ export function buildCatalog(contract: Contract) {
   const operations = [...contract.operations.values()].map(project);
   const base = {
     api: { title: doc.info.title, version: doc.info.version, openapi_url: '/openapi.yaml', docs_url: '/docs' },
-    credentials: CREDENTIALS,
+    // How to present each credential a caller may hold, from the auth-mode registry.
+    credentials: ['pat', 'jwt', 'session', 'pending', 'public'].map((name) => {
+      const mode = contract.authModes.get(name as AuthMode)!;
+      return { auth_mode: mode.name, how: mode.how, ...(mode.format ? { format: mode.format } : {}) };
+    }),
     scope_groups: doc[X.scopeRegistry].groups.map((g: Json) => ({
       name: g.name,
       description: g.description,
@@ -165,7 +162,7 @@ export function buildCatalog(contract: Contract) {
     return operations
       .filter((op) => !filters.scope || op.required_scopes.includes(filters.scope))
       .filter((op) => !filters.group || op.required_scopes.some((s) => contract.scopes.get(s)?.group === filters.group))
-      .filter((op) => !filters.auth_mode || op.auth_modes.includes(filters.auth_mode))
+      .filter((op) => !filters.auth_mode || op.auth_modes.includes(filters.auth_mode as AuthMode))
       .filter((op) => !filters.tag || op.tags.includes(filters.tag))
       .map((op) => {
         if (!principal) return op;

@@ -1,3 +1,5 @@
+import type { components } from '../../generated/openapi';
+
 /** Every vendor extension the contract uses, named once (docs/extensions.md documents each). */
 export const X = {
   authModes: 'x-auth-modes',
@@ -11,8 +13,18 @@ export const X = {
   rateLimit: 'x-rate-limit',
 } as const;
 
-export const AUTH_MODES = ['public', 'session', 'jwt', 'pat', 'pending', 'webhook', 'internal', 'admin'] as const;
-export type AuthMode = (typeof AUTH_MODES)[number];
+/** The modes of `x-auth-modes`, from the contract's registry (components.schemas.AuthMode). */
+export type AuthMode = components['schemas']['AuthMode'];
 
-/** Modes whose callers are users holding scopes, so the operation must say which scopes it needs. */
-export const SCOPED_MODES: readonly AuthMode[] = ['session', 'jwt', 'pat'];
+/** One mode as its registry entry (`x-modes`) describes it. */
+export interface AuthModeInfo {
+  readonly name: AuthMode;
+  /** How the mode reads in messages and docs ("personal access token"). */
+  readonly words: string;
+  /** The OpenAPI security schemes that carry it (the bundle mirrors them into `security`). */
+  readonly schemes: readonly string[];
+  /** Its callers are users holding scopes, so the operation must say which scopes it needs. */
+  readonly scoped: boolean;
+  readonly how: string;
+  readonly format?: string;
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { AUTH_MODES, AuthMode, SCOPED_MODES, X } from './extensions';
+import { AuthMode, AuthModeInfo, X } from './extensions';
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -23,6 +23,8 @@ export interface OperationInfo {
   readonly tags: readonly string[];
   readonly summary: string;
   readonly modes: ReadonlySet<AuthMode>;
+  /** The contract's auth-mode registry, for messages that name a mode. */
+  readonly authModes: ReadonlyMap<AuthMode, AuthModeInfo>;
   readonly scopes: readonly string[];
   readonly requires2fa: boolean;
   /** A POST answering 201: it honours Idempotency-Key. */
@@ -49,6 +51,8 @@ export interface Contract {
   readonly operations: ReadonlyMap<string, OperationInfo>;
   readonly scopes: ReadonlyMap<string, ScopeInfo>;
   readonly roles: ReadonlyMap<string, RoleInfo>;
+  /** The auth-mode registry (components.schemas.AuthMode `x-modes`). */
+  readonly authModes: ReadonlyMap<AuthMode, AuthModeInfo>;
 }
 
 /**
@@ -59,6 +63,7 @@ export function loadContract(specPath: string): Contract {
   const document = parse(readFileSync(specPath, 'utf8')) as Record<string, any>;
   const scopes = readScopeRegistry(document);
   const roles = readRoles(document, scopes);
+  const authModes = readAuthModes(document);
   const operations = new Map<string, OperationInfo>();
 
   for (const [path, item] of Object.entries<Record<string, any>>(document.paths ?? {})) {
@@ -71,10 +76,10 @@ export function loadContract(specPath: string): Contract {
       const modes = op[X.authModes];
       if (!Array.isArray(modes) || modes.length === 0) throw new Error(`${where} has no ${X.authModes}`);
       for (const mode of modes) {
-        if (!AUTH_MODES.includes(mode)) throw new Error(`${where} has unknown auth mode "${mode}"`);
+        if (!authModes.has(mode)) throw new Error(`${where} has unknown auth mode "${mode}"`);
       }
       const required = op[X.scopes];
-      if (modes.some((m: AuthMode) => SCOPED_MODES.includes(m)) && !Array.isArray(required)) {
+      if (modes.some((m: AuthMode) => authModes.get(m)!.scoped) && !Array.isArray(required)) {
         throw new Error(`${where} accepts ${modes.join(', ')} but declares no ${X.scopes}`);
       }
       for (const scope of required ?? []) {
@@ -87,6 +92,7 @@ export function loadContract(specPath: string): Contract {
         tags: op.tags ?? [],
         summary: op.summary ?? '',
         modes: new Set(modes),
+        authModes,
         scopes: [...(required ?? [])],
         requires2fa: op[X.requires2fa] === true,
         creates: method === 'post' && op.responses?.['201'] !== undefined,
@@ -100,7 +106,17 @@ export function loadContract(specPath: string): Contract {
       });
     }
   }
-  return { document, operations, scopes, roles };
+  return { document, operations, scopes, roles, authModes };
+}
+
+function readAuthModes(document: Record<string, any>): Map<AuthMode, AuthModeInfo> {
+  const schema = document.components?.schemas?.AuthMode;
+  const registry = schema?.['x-modes'] as Record<string, Omit<AuthModeInfo, 'name'>> | undefined;
+  if (!registry) throw new Error('openapi.yaml has no components.schemas.AuthMode with x-modes');
+  if (JSON.stringify(Object.keys(registry).sort()) !== JSON.stringify([...schema.enum].sort())) {
+    throw new Error('AuthMode: `enum` and `x-modes` must name the same modes');
+  }
+  return new Map(Object.entries(registry).map(([name, info]) => [name as AuthMode, { name: name as AuthMode, ...info }]));
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;

@@ -252,7 +252,7 @@ export function createBillingService(deps: {
       }
       return setCancelAtPeriodEnd(userId, false);
     },
-    async changePlan(userId: string, plan: 'free' | 'pro'): Promise<BillingAccountView> {
+    async changePlan(userId: string, plan: components['schemas']['ChangePlanRequest']['plan']): Promise<BillingAccountView> {
       const current = await repos.billing.account(userId, now());
       if (plan === 'free') return current.subscriptionStatus === 'active' && !current.cancelAtPeriodEnd ? setCancelAtPeriodEnd(userId, true) : account(userId);
       if (current.subscriptionStatus === 'active') return current.cancelAtPeriodEnd ? setCancelAtPeriodEnd(userId, false) : account(userId);

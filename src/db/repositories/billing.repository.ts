@@ -1,14 +1,15 @@
+import type { components } from '../../../generated/openapi';
 import type { Knex } from 'knex';
 import { columnsOf } from '../columns';
 import { NEWEST_FIRST, Page, pageOf } from '../page';
 
 export interface BillingAccountRecord {
   userId: string;
-  plan: 'free' | 'pro';
+  plan: components['schemas']['BillingAccount']['plan'];
   subscriptionStatus: 'none' | 'active' | 'canceled';
   cancelAtPeriodEnd: boolean;
   currentPeriodEnd: string | null;
-  payoutsStatus: 'incomplete' | 'pending_review' | 'enabled' | 'blocked';
+  payoutsStatus: components['schemas']['PayoutAccount']['payouts_status'];
   chargesEnabled: boolean;
   stripeCustomerId: string | null;
   stripeAccountId: string | null;

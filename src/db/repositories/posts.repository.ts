@@ -1,10 +1,11 @@
+import type { components } from '../../../generated/openapi';
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
 import { NEWEST_FIRST, Page, pageOf } from '../page';
 import { preparedGet } from '../prepared';
 
 export interface Pricing {
-  model: 'none' | 'one_time' | 'monthly';
+  model: components['schemas']['Pricing']['model'];
   amount: number | null;
   currency: string | null;
 }
@@ -14,7 +15,7 @@ export interface PostRecord {
   userId: string;
   title: string;
   body: string;
-  status: 'draft' | 'published';
+  status: components['schemas']['PostStatus'];
   audienceTags: string[];
   pricing: Pricing;
   publishAt: string | null;
