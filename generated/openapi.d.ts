@@ -1986,6 +1986,46 @@ export interface components {
          * @enum {string}
          */
         AuthMode: "public" | "session" | "jwt" | "pat" | "pending" | "webhook" | "internal" | "admin";
+        /** @description The settings of a rule a client sets; shared by its create and update requests (the trigger is fixed at creation). */
+        RuleInput: {
+            name?: string;
+            /** @description Five fields (minute hour day month weekday); SCHEDULE only. */
+            cron?: string;
+            /** @description IANA time zone; SCHEDULE only; default UTC. */
+            timezone?: string;
+            prompt_template?: string;
+            cooldown_seconds?: number;
+            enabled?: boolean;
+        };
+        /** @description The fields of a workspace a client sets; shared by its create and update requests. */
+        WorkspaceInput: {
+            name?: string;
+            description?: string;
+            default_prompt?: string;
+        };
+        /** @description The fields of a webhook endpoint a client sets; shared by its create and update requests. */
+        WebhookEndpointInput: {
+            url?: string;
+            events?: components["schemas"]["WebhookEventType"][];
+            description?: string;
+            enabled?: boolean;
+        };
+        /** @description The fields of a place a client sets; shared by its create and update requests. */
+        PlaceInput: {
+            name?: string;
+            address?: string;
+            latitude?: number;
+            longitude?: number;
+        };
+        /** @description The fields of a post a client sets; shared by its create and update requests. */
+        PostInput: {
+            title?: string;
+            body?: string;
+            status?: components["schemas"]["PostStatus"];
+            audience_tags?: components["schemas"]["AudienceTag"][];
+            pricing?: components["schemas"]["Pricing"];
+            publish_at?: components["schemas"]["NullableTimestamp"];
+        };
         Error: {
             error: {
                 code: components["schemas"]["ErrorCode"];
@@ -2225,22 +2265,8 @@ export interface components {
             data: components["schemas"]["Post"][];
             meta: components["schemas"]["ListMeta"];
         };
-        CreatePostRequest: {
-            title: string;
-            body?: string;
-            status?: components["schemas"]["PostStatus"];
-            audience_tags?: components["schemas"]["AudienceTag"][];
-            pricing?: components["schemas"]["Pricing"];
-            publish_at?: components["schemas"]["NullableTimestamp"];
-        };
-        UpdatePostRequest: {
-            title?: string;
-            body?: string;
-            status?: components["schemas"]["PostStatus"];
-            audience_tags?: components["schemas"]["AudienceTag"][];
-            pricing?: components["schemas"]["Pricing"];
-            publish_at?: components["schemas"]["NullableTimestamp"];
-        };
+        CreatePostRequest: WithRequired<components["schemas"]["PostInput"], "title">;
+        UpdatePostRequest: components["schemas"]["PostInput"];
         AudienceTag: string;
         /** @description `none`, or a one-time or monthly price in minor units (cents) with an ISO 4217 currency. */
         Pricing: {
@@ -2269,18 +2295,8 @@ export interface components {
             data: components["schemas"]["Place"][];
             meta: components["schemas"]["ListMeta"];
         };
-        CreatePlaceRequest: {
-            name: string;
-            address: string;
-            latitude: number;
-            longitude: number;
-        };
-        UpdatePlaceRequest: {
-            name?: string;
-            address?: string;
-            latitude?: number;
-            longitude?: number;
-        };
+        CreatePlaceRequest: WithRequired<components["schemas"]["PlaceInput"], "name" | "address" | "latitude" | "longitude">;
+        UpdatePlaceRequest: components["schemas"]["PlaceInput"];
         /** @enum {string} */
         ArtifactContentType: "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf" | "text/plain" | "text/csv" | "text/markdown" | "application/zip";
         Artifact: {
@@ -2459,18 +2475,8 @@ export interface components {
             data: components["schemas"]["WebhookEndpoint"][];
             meta: components["schemas"]["ListMeta"];
         };
-        CreateWebhookEndpointRequest: {
-            url: string;
-            events: components["schemas"]["WebhookEventType"][];
-            description?: string;
-            enabled?: boolean;
-        };
-        UpdateWebhookEndpointRequest: {
-            url?: string;
-            events?: components["schemas"]["WebhookEventType"][];
-            description?: string;
-            enabled?: boolean;
-        };
+        CreateWebhookEndpointRequest: WithRequired<components["schemas"]["WebhookEndpointInput"], "url" | "events">;
+        UpdateWebhookEndpointRequest: components["schemas"]["WebhookEndpointInput"];
         WebhookDelivery: {
             /** @example dlv_9Zx7Yt2Qm4Kp */
             id: string;
@@ -2513,16 +2519,8 @@ export interface components {
             data: components["schemas"]["Workspace"][];
             meta: components["schemas"]["ListMeta"];
         };
-        CreateWorkspaceRequest: {
-            name: string;
-            description?: string;
-            default_prompt?: string;
-        };
-        UpdateWorkspaceRequest: {
-            name?: string;
-            description?: string;
-            default_prompt?: string;
-        };
+        CreateWorkspaceRequest: WithRequired<components["schemas"]["WorkspaceInput"], "name">;
+        UpdateWorkspaceRequest: components["schemas"]["WorkspaceInput"];
         BindWorkspaceTokenRequest: {
             token_id: components["schemas"]["TokenId"];
         };
@@ -2587,25 +2585,10 @@ export interface components {
             data: components["schemas"]["Rule"][];
             meta: components["schemas"]["ListMeta"];
         };
-        CreateRuleRequest: {
-            name: string;
+        CreateRuleRequest: WithRequired<components["schemas"]["RuleInput"], "name" | "prompt_template"> & {
             trigger: components["schemas"]["RuleTrigger"];
-            /** @description Five fields (minute hour day month weekday); SCHEDULE only. */
-            cron?: string;
-            /** @description IANA time zone; SCHEDULE only; default UTC. */
-            timezone?: string;
-            prompt_template: string;
-            cooldown_seconds?: number;
-            enabled?: boolean;
         };
-        UpdateRuleRequest: {
-            name?: string;
-            cron?: string;
-            timezone?: string;
-            prompt_template?: string;
-            cooldown_seconds?: number;
-            enabled?: boolean;
-        };
+        UpdateRuleRequest: components["schemas"]["RuleInput"];
         QueuedRun: {
             run_id: string;
             /** @constant */
@@ -7659,3 +7642,6 @@ export interface operations {
         };
     };
 }
+type WithRequired<T, K extends keyof T> = T & {
+    [P in K]-?: T[P];
+};

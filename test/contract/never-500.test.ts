@@ -109,6 +109,24 @@ describe('bodies the schema allows only in full', () => {
   });
 });
 
+describe('create and update requests share their field schemas, and refuse anything else', () => {
+  it('an unknown property, on create or update: 400', async () => {
+    expectError(await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'x', owner: 'me' }), 400, 'validation_failed');
+    const post = await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'x' });
+    expectError(await request(t.app).patch(`/api/posts/${post.body.id}`).set(bearer(pat)).send({ title: 'y', owner: 'me' }), 400, 'validation_failed');
+    expectError(await request(t.app).patch(`/api/posts/${post.body.id}`).set(bearer(pat)).send({}), 400, 'validation_failed');
+    expect((await request(t.app).patch(`/api/posts/${post.body.id}`).set(bearer(pat)).send({ title: 'y' })).status).toBe(200);
+  });
+  it('a rule\'s trigger is set at creation only', async () => {
+    const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'w', unknown: 1 }));
+    expectError(ws, 400, 'validation_failed');
+    const workspace = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'w' })).body;
+    const rule = await request(t.app).post(`/api/workspaces/${workspace.id}/rules`).set(bearer(pat)).send({ name: 'r', trigger: 'WEBHOOK_EVENT', prompt_template: 'p' });
+    expect(rule.status).toBe(201);
+    expectError(await request(t.app).patch(`/api/workspaces/${workspace.id}/rules/${rule.body.id}`).set(bearer(pat)).send({ trigger: 'SCHEDULE' }), 400, 'validation_failed');
+  });
+});
+
 describe('paths that do not decode, outside and inside the API', () => {
   it.each([
     ['/hosted/checkout/%zz', [400]], ['/web/assets/%zz', [400]], ['/web/assets/../../package.json', [404]], ['/web/assets/%2e%2e/%2e%2e/package.json', [404]],
