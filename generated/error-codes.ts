@@ -8,7 +8,7 @@ export const ERROR_CODES = {
   invalid_json: 400,
   /** The body does not decode with its Content-Encoding. */
   invalid_body: 400,
-  /** The path is not valid percent-encoding. */
+  /** The path or query is not valid percent-encoding, or holds a NUL character (%00). */
   invalid_path: 400,
   /** The request could not be read, or carries two credentials at once. */
   invalid_request: 400,

@@ -22,6 +22,7 @@ import { docsRouter } from './http/docs';
 import { webRouter } from './web/router';
 import { errorHandler } from './http/error-handler';
 import { requestContext } from './http/request-context';
+import { refuseNulInUrl } from './http/nul';
 import { createAccountsService } from './services/accounts.service';
 import { createAdminService } from './services/admin.service';
 import { createAuditService } from './services/audit.service';
@@ -171,6 +172,7 @@ export function createApp(deps: AppDeps): Express {
   Object.defineProperty(app.request, 'fresh', { configurable: true, get: () => false });
   app.set('trust proxy', config.trustProxy);
 
+  app.use(refuseNulInUrl);
   app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT), ...hostedPages(localProvider, services)));
   app.use(pipeline(
     catalogNotModified(services.catalog),

@@ -1,6 +1,7 @@
 import express, { RequestHandler } from 'express';
 import { Contract, DEFAULT_BODY_LIMIT } from '../contract/spec';
 import { fail } from '../core/errors';
+import { refuseNulInJson } from './nul';
 
 interface Parsers {
   json: RequestHandler;
@@ -16,10 +17,10 @@ const base64Room = (bytes: number) => Math.ceil((bytes * 4) / 3) + 64 * 1024;
  * big enough for them in base64. Runs after authorization, so refused callers are never read.
  */
 export function parseBody(contract: Contract): RequestHandler {
-  const standard = express.json({ limit: DEFAULT_BODY_LIMIT, strict: true });
+  const standard = express.json({ limit: DEFAULT_BODY_LIMIT, strict: true, reviver: refuseNulInJson });
   const special = new Map<string, Parsers>();
   // Signed webhooks are verified over the exact bytes received: keep them beside the parsed JSON.
-  const keepRaw = express.json({ limit: DEFAULT_BODY_LIMIT, strict: true, verify: (req, _res, buf) => { (req as { rawBody?: Buffer }).rawBody = buf; } });
+  const keepRaw = express.json({ limit: DEFAULT_BODY_LIMIT, strict: true, reviver: refuseNulInJson, verify: (req, _res, buf) => { (req as { rawBody?: Buffer }).rawBody = buf; } });
   for (const op of contract.operations.values()) {
     if (op.modes.has('webhook')) {
       special.set(op.operationId, { json: keepRaw });
@@ -27,7 +28,7 @@ export function parseBody(contract: Contract): RequestHandler {
     }
     if (op.bodyLimit === DEFAULT_BODY_LIMIT && op.rawMediaTypes.length === 0) continue;
     special.set(op.operationId, {
-      json: express.json({ limit: base64Room(op.bodyLimit), strict: true }),
+      json: express.json({ limit: base64Room(op.bodyLimit), strict: true, reviver: refuseNulInJson }),
       raw: op.rawMediaTypes.length > 0 ? express.raw({ type: [...op.rawMediaTypes], limit: op.bodyLimit }) : undefined,
     });
   }

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from '../core/errors';
 import { assignRequestId } from './request-context';
+import { NulInString, nulValidationError } from './nul';
 
 interface ValidatorError {
   status: number;
@@ -20,6 +21,10 @@ export function toApiError(err: unknown): ApiError {
   if (type === 'entity.too.large') {
     const limit = Number((err as { limit?: number }).limit ?? 0);
     return new ApiError('payload_too_large', `The request body is larger than ${describeBytes(limit)}.`, { limit_bytes: limit });
+  }
+  if (err instanceof NulInString) {
+    const { message, details } = nulValidationError();
+    return new ApiError('validation_failed', message, details);
   }
   if (type === 'entity.parse.failed') return new ApiError('invalid_json', 'The request body is not valid JSON.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {

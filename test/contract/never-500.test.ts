@@ -145,6 +145,30 @@ describe('queries', () => {
   });
 });
 
+describe('the NUL character, which PostgreSQL text cannot hold', () => {
+  it.each([
+    ['POST', '/api/posts', { title: 'a\u0000b' }],
+    ['POST', '/api/posts', { title: 'ok', body: 'x', 'a\u0000b': 1 }],
+    ['POST', '/api/workspaces', { name: 'w', description: 'a\u0000b' }],
+  ])('in a JSON string (%s %s %j): 400 validation_failed, on either database', async (method, path, body) => {
+    const res = await raw(method, path, { ...json, ...bearer(pat) }, JSON.stringify(body));
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'validation_failed', message: expect.stringContaining('NUL') });
+  });
+
+  it('an escaped backslash before u0000 is text, not NUL, and is stored', async () => {
+    const res = await raw('POST', '/api/posts', { ...json, ...bearer(pat) }, JSON.stringify({ title: 'a\\u0000b' }));
+    expect(res.status).toBe(201);
+    expect(res.body.title).toBe('a\\u0000b');
+  });
+
+  it.each(['/api/places?q=a%00b', '/api/posts/pst_a%00b', '/r/a%00b', '/hosted/checkout/a%00b', '/api/invitations/a%00b/accept'])('%s: 400 invalid_path', async (path) => {
+    const res = await raw(path.endsWith('/accept') ? 'POST' : 'GET', path, bearer(pat));
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_path');
+  });
+});
+
 describe('what the contract declares the server sends', () => {
   it('only the catalog answers conditional GETs: If-None-Match: * on another GET is a 200', async () => {
     const res = await request(t.app).get('/api/me').set(bearer(pat)).set('If-None-Match', '*');
