@@ -2111,10 +2111,14 @@ export interface components {
         /** Format: date-time */
         NullableTimestamp: string | null;
         Pagination: {
+            /** @description The page this is, counting from 1. After `starting_after`, the page the first item falls on when counting pages of `limit` items from the start. */
             page: number;
             limit: number;
+            /** @description How many items the whole list holds. */
             total: number;
             total_pages: number;
+            /** @description Whether items follow this page (the `Link` header then has a `next` link). */
+            has_more: boolean;
         };
         ListMeta: {
             pagination: components["schemas"]["Pagination"];
@@ -3121,6 +3125,13 @@ export interface components {
         RunId: string;
         RuleId: string;
         WorkspaceSessionId: string;
+        /**
+         * @description Cursor pagination (as Stripe does): the id of an item of this list, usually the last one of the page
+         *     you have; the answer holds the items that come after it, in the list's order. Unlike `page`, it never
+         *     repeats or skips an item while new ones are added. The `next` link of the `Link` header carries it. An
+         *     id that is not in this list is a 400; do not combine it with `page`.
+         */
+        StartingAfter: string;
     };
     requestBodies: {
         /** @description The raw bytes with their own content type, or JSON with the bytes in base64. */
@@ -3167,6 +3178,14 @@ export interface components {
         RetryAfter: number;
         /** @description `true` when this answer is the stored answer to an earlier request with the same `Idempotency-Key`. */
         IdempotentReplayed: "true";
+        /**
+         * @description RFC 8288 links to the neighbouring pages of this list, as URI references relative to the request:
+         *     `first`, `prev` (when there is a page before), `next` (when there is more) and `last`. On the lists that
+         *     take `starting_after`, `next` is a cursor link (`starting_after=<the last item's id>`), which stays
+         *     exact while items are being added. Follow `next` until it is absent.
+         *     Example: `</api/audit-events?limit=20&starting_after=aud_9x2G>; rel="next", </api/audit-events?limit=20&page=1>; rel="first"`.
+         */
+        Link: string;
     };
     pathItems: never;
 }
@@ -3597,6 +3616,13 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page. */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Cursor pagination (as Stripe does): the id of an item of this list, usually the last one of the page
+                 *     you have; the answer holds the items that come after it, in the list's order. Unlike `page`, it never
+                 *     repeats or skips an item while new ones are added. The `next` link of the `Link` header carries it. An
+                 *     id that is not in this list is a 400; do not combine it with `page`.
+                 */
+                starting_after?: components["parameters"]["StartingAfter"];
             };
             header?: never;
             path?: never;
@@ -3608,6 +3634,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -3644,6 +3671,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -3870,6 +3898,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -4079,6 +4108,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -4264,6 +4294,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -4468,6 +4499,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -4775,6 +4807,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -4899,6 +4932,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -5114,6 +5148,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -5350,6 +5385,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -5503,6 +5539,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -5766,6 +5803,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -6029,6 +6067,13 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page. */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Cursor pagination (as Stripe does): the id of an item of this list, usually the last one of the page
+                 *     you have; the answer holds the items that come after it, in the list's order. Unlike `page`, it never
+                 *     repeats or skips an item while new ones are added. The `next` link of the `Link` header carries it. An
+                 *     id that is not in this list is a 400; do not combine it with `page`.
+                 */
+                starting_after?: components["parameters"]["StartingAfter"];
             };
             header?: never;
             path: {
@@ -6042,6 +6087,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -6113,6 +6159,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -6381,6 +6428,13 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page. */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Cursor pagination (as Stripe does): the id of an item of this list, usually the last one of the page
+                 *     you have; the answer holds the items that come after it, in the list's order. Unlike `page`, it never
+                 *     repeats or skips an item while new ones are added. The `next` link of the `Link` header carries it. An
+                 *     id that is not in this list is a 400; do not combine it with `page`.
+                 */
+                starting_after?: components["parameters"]["StartingAfter"];
                 status?: components["schemas"]["RunStatus"];
                 trigger?: "MANUAL" | "SCHEDULE" | "WEBHOOK_EVENT" | "PURCHASE_SUCCEEDED";
             };
@@ -6396,6 +6450,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -6613,6 +6668,13 @@ export interface operations {
                 page?: components["parameters"]["Page"];
                 /** @description Items per page. */
                 limit?: components["parameters"]["Limit"];
+                /**
+                 * @description Cursor pagination (as Stripe does): the id of an item of this list, usually the last one of the page
+                 *     you have; the answer holds the items that come after it, in the list's order. Unlike `page`, it never
+                 *     repeats or skips an item while new ones are added. The `next` link of the `Link` header carries it. An
+                 *     id that is not in this list is a 400; do not combine it with `page`.
+                 */
+                starting_after?: components["parameters"]["StartingAfter"];
             };
             header?: never;
             path?: never;
@@ -6624,6 +6686,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];
@@ -6979,6 +7042,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimitLimit"];
                     "RateLimit-Remaining": components["headers"]["RateLimitRemaining"];
                     "RateLimit-Reset": components["headers"]["RateLimitReset"];

@@ -215,8 +215,6 @@ function ErrorCodesRegistered() {
   });
 }
 
-const RATE_LIMIT_HEADERS = ['RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy'];
-
 /**
  * Every response declares the headers the server sends with it: X-Request-Id always, the RateLimit
  * headers on rate-limited operations, Idempotent-Replayed where an Idempotency-Key is taken.
@@ -227,10 +225,8 @@ function ResponseHeadersDeclared() {
       Operation(operation, ctx, parents) {
       if (!isServed(ctx)) return;
         const params = [...(parents.PathItem?.parameters ?? []), ...(operation.parameters ?? [])].map((p) => ctx.resolve(p).node ?? p);
-        const expected = ['X-Request-Id'];
-        if (operation['x-rate-limit'] !== false) expected.push(...RATE_LIMIT_HEADERS);
-        if (params.some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key')) expected.push('Idempotent-Replayed');
         for (const [status, raw] of Object.entries(operation.responses ?? {})) {
+          const expected = Object.keys(standardHeaders(operation, params, status));
           const response = ctx.resolve(raw).node ?? raw;
           const declared = new Set(Object.keys(response?.headers ?? {}));
           const missing = expected.filter((h) => !declared.has(h));
@@ -284,9 +280,13 @@ export function standardResponses(operation, params) {
   return out;
 }
 
-/** The headers each answer of this operation carries (see ResponseHeadersDeclared). */
-export function standardHeaders(operation, params) {
+/**
+ * The headers an answer of this operation with this status carries (see ResponseHeadersDeclared): a
+ * list (one that takes `page`) also sends RFC 8288 `Link` with its success.
+ */
+export function standardHeaders(operation, params, status) {
   const headers = { 'X-Request-Id': 'XRequestId' };
+  if (/^2/.test(status) && params.some((p) => p.in === 'query' && p.name === 'page')) headers.Link = 'Link';
   if (operation['x-rate-limit'] !== false) {
     Object.assign(headers, { 'RateLimit-Limit': 'RateLimitLimit', 'RateLimit-Remaining': 'RateLimitRemaining', 'RateLimit-Reset': 'RateLimitReset', 'RateLimit-Policy': 'RateLimitPolicy' });
   }
@@ -312,9 +312,9 @@ function Mechanical() {
           for (const [status, name] of Object.entries(standardResponses(operation, params))) {
             operation.responses[status] ??= { $ref: `#/components/responses/${name}` };
           }
-          const headers = standardHeaders(operation, params);
-          for (const response of Object.values(operation.responses)) {
+          for (const [status, response] of Object.entries(operation.responses)) {
             if (response.$ref) continue;
+            const headers = standardHeaders(operation, params, status);
             response.headers ??= {};
             for (const [name, component] of Object.entries(headers)) response.headers[name] ??= { $ref: `#/components/headers/${component}` };
           }

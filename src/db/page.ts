@@ -1,11 +1,25 @@
 import type { Knex } from 'knex';
+import { ApiError } from '../core/errors';
 
 export interface Page<T> {
   rows: T[];
   total: number;
+  /** How many items of the list come before `rows` (the offset asked for, or the cursor's position). */
+  offset: number;
 }
 
 type Order = Array<{ column: string; order?: 'asc' | 'desc' }>;
+
+/** Which part of a list to read: `limit` items from `offset`, or the `limit` items after the cursor. */
+export interface Window {
+  offset: number;
+  limit: number;
+  /**
+   * Cursor pagination: the item to start after, by the value of the order's last column (the list's
+   * unique tie-breaker, its id).
+   */
+  after?: string | number;
+}
 
 /** Newest first, with the id as a tie-breaker so pages never overlap or skip a row. */
 export const NEWEST_FIRST: Order = [{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }];
@@ -16,18 +30,48 @@ export function ofTable(order: Order, alias: string): Order {
   return order.map((o) => ({ ...o, column: `${alias}.${o.column}` }));
 }
 
-/** One page of `filtered()` and the total count of rows it matches. */
+/**
+ * The rows strictly after `anchor` in `order` (keyset pagination): for order (a, b), those with
+ * a beyond the anchor's a, or the same a and b beyond its b. The order ends in a unique column, so
+ * the condition is exact.
+ */
+function beyond(order: Order, anchor: Record<string, unknown>) {
+  return (q: Knex.QueryBuilder) => {
+    order.forEach((o, i) => {
+      q.orWhere((branch) => {
+        order.slice(0, i).forEach((before, j) => branch.andWhere(before.column, anchor[`k${j}`] as Knex.Value));
+        branch.andWhere(o.column, o.order === 'desc' ? '<' : '>', anchor[`k${i}`] as Knex.Value);
+      });
+    });
+  };
+}
+
+/** One window of `filtered()` and the total count of rows it matches. */
 export async function pageOf<T>(
   filtered: () => Knex.QueryBuilder,
   columns: readonly string[],
   order: Order,
-  offset: number,
-  limit: number,
+  window: Window,
   toRecord: (row: Record<string, any>) => T,
 ): Promise<Page<T>> {
-  const [rows, count] = await Promise.all([
-    filtered().select(columns).orderBy(order).offset(offset).limit(limit),
+  const { offset, limit, after } = window;
+  if (after === undefined) {
+    const [rows, count] = await Promise.all([
+      filtered().select(columns).orderBy(order).offset(offset).limit(limit),
+      filtered().count({ n: '*' }).first(),
+    ]);
+    return { rows: rows.map(toRecord), total: Number(count?.n ?? 0), offset };
+  }
+  // The cursor must name an item of this very list (same owner, same filters): anything else, including
+  // another user's id, is refused rather than silently read as "the start".
+  const unique = order.at(-1)?.column ?? 'id';
+  const anchor = await filtered().where(unique, after).first(Object.fromEntries(order.map((o, i) => [`k${i}`, o.column])));
+  if (!anchor) throw new ApiError('validation_failed', 'starting_after does not name an item of this list.', { errors: [{ path: '/query/starting_after', message: 'not an item of this list' }] });
+  const [rows, count, remaining] = await Promise.all([
+    filtered().where(beyond(order, anchor)).select(columns).orderBy(order).limit(limit),
     filtered().count({ n: '*' }).first(),
+    filtered().where(beyond(order, anchor)).count({ n: '*' }).first(),
   ]);
-  return { rows: rows.map(toRecord), total: Number(count?.n ?? 0) };
+  const total = Number(count?.n ?? 0);
+  return { rows: rows.map(toRecord), total, offset: total - Number(remaining?.n ?? 0) };
 }

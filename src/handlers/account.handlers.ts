@@ -1,4 +1,4 @@
-import { caller, HandlerMap, pageRequest, sendPage } from './kit';
+import { byId, caller, HandlerMap, pageRequest, sendPage } from './kit';
 import { presentAuditEvent, presentScopes, presentUsageWindow, presentUser } from './presenters';
 import type { Services } from './services';
 
@@ -24,8 +24,8 @@ export function accountHandlers({ audit, usage, config }: Services): HandlerMap 
       });
     },
     async listAuditEvents(req, res) {
-      const page = pageRequest(req);
-      sendPage(res, page, await audit.list(caller(req).user.id, page.offset, page.limit), presentAuditEvent);
+      const page = pageRequest(req, byId);
+      sendPage(res, page, await audit.list(caller(req).user.id, page), presentAuditEvent);
     },
   };
 }

@@ -24,7 +24,7 @@ export function artifactsHandlers({ artifacts }: Services): HandlerMap {
   return {
     async listArtifacts(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await artifacts.list(...ids(req), page.offset, page.limit), presentArtifact);
+      sendPage(res, page, await artifacts.list(...ids(req), page), presentArtifact);
     },
     async createArtifact(req, res) {
       res.status(201).json(presentArtifact(await artifacts.create(...ids(req), uploadOf(req))));

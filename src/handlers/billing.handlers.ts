@@ -1,3 +1,4 @@
+import { ApiError } from '../core/errors';
 import type { CheckoutRecord, TransferRecord } from '../db/repositories/billing.repository';
 import type { LedgerLine } from '../db/repositories/ledger.repository';
 import { BillingAccountView, CheckoutInput, subscriptionState } from '../services/billing.service';
@@ -21,6 +22,13 @@ const presentLine = (l: LedgerLine): Schemas['BalanceTransaction'] => ({
   cause: l.cause, source: { type: l.reference.type, id: l.reference.id }, created_at: l.createdAt,
 });
 
+/** A ledger line's id is `ble_<seq>`; its cursor is the sequence number. */
+function lineSeq(id: string): number {
+  const seq = /^ble_([1-9][0-9]{0,15})$/.exec(id)?.[1];
+  if (!seq) throw new ApiError('validation_failed', 'starting_after must be a ledger line id (ble_…).', { errors: [{ path: '/query/starting_after', message: 'not a ledger line id' }] });
+  return Number(seq);
+}
+
 export function billingHandlers({ billing, balance, transfers }: Services): HandlerMap {
   return {
     async getBilling(req, res) {
@@ -34,8 +42,8 @@ export function billingHandlers({ billing, balance, transfers }: Services): Hand
       });
     },
     async listBalanceTransactions(req, res) {
-      const page = pageRequest(req);
-      sendPage(res, page, await balance.lines(caller(req).user.id, page.offset, page.limit), presentLine);
+      const page = pageRequest(req, lineSeq);
+      sendPage(res, page, await balance.lines(caller(req).user.id, page), presentLine);
     },
     async createCheckout(req, res) {
       const { checkout, url } = await billing.createCheckout(caller(req).user.id, body<'createCheckout'>(req) as CheckoutInput);
@@ -73,7 +81,7 @@ export function billingHandlers({ billing, balance, transfers }: Services): Hand
     },
     async listTransfers(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await transfers.list(caller(req).user.id, page.offset, page.limit), presentTransfer);
+      sendPage(res, page, await transfers.list(caller(req).user.id, page), presentTransfer);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { components, operations } from '../../generated/openapi';
 import { isSignedIn, SignedInPrincipal } from '../auth/principal';
 import { ApiError } from '../core/errors';
+import type { Page, Window } from '../db/page';
 
 export type Schemas = components['schemas'];
 /** The operations this API serves (the `webhooks:` entries describe what it sends, and have no handler). */
@@ -54,30 +55,60 @@ export function queryString(req: Request, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-export interface PageRequest {
+export interface PageRequest extends Window {
   page: number;
-  limit: number;
-  offset: number;
+  /** Whether this list takes `starting_after` (its `next` link is then a cursor). */
+  cursor: boolean;
 }
 
-/** The validator has bounded both numbers; this applies the spec's defaults. */
-export function pageRequest(req: Request): PageRequest {
+/**
+ * The window a list request asks for. The validator has bounded the numbers; this applies the spec's
+ * defaults. Lists that declare `starting_after` pass `cursorOf`, which turns an item id into the value
+ * of the list's unique order column (the id itself, or a ledger line's sequence number).
+ */
+export function pageRequest(req: Request, cursorOf?: (id: string) => string | number): PageRequest {
   const page = Number(req.query.page ?? 1);
   const limit = Number(req.query.limit ?? 20);
-  return { page, limit, offset: (page - 1) * limit };
+  const startingAfter = queryString(req, 'starting_after');
+  // The validator fills in page's default, so whether the caller sent one is read from the URL itself.
+  if (startingAfter !== undefined && new URL(req.originalUrl, 'http://x').searchParams.has('page')) {
+    throw new ApiError('validation_failed', 'Use page or starting_after, not both.', { errors: [{ path: '/query/starting_after', message: 'cannot be combined with page' }] });
+  }
+  const after = startingAfter !== undefined && cursorOf ? cursorOf(startingAfter) : undefined;
+  return { page, limit, offset: (page - 1) * limit, after, cursor: cursorOf !== undefined };
 }
 
-export function sendPage<T, U>(res: Response, page: PageRequest, result: { rows: T[]; total: number }, present: (row: T) => U): void {
+/** The cursor of a list ordered by its items' ids. */
+export const byId = (id: string): string => id;
+
+/** RFC 8288 links to the neighbours of this page, relative to the request (see components/headers/Link). */
+function pageLinks(req: Request, page: PageRequest, at: { page: number; pages: number; hasMore: boolean; lastId: unknown }): string {
+  const url = new URL(req.originalUrl, 'http://x');
+  const link = (rel: string, set: Record<string, string>) => {
+    const params = new URLSearchParams(url.searchParams);
+    params.delete('page');
+    params.delete('starting_after');
+    for (const [name, value] of Object.entries(set)) params.set(name, value);
+    return `<${url.pathname}?${params}>; rel="${rel}"`;
+  };
+  const links = [link('first', { page: '1' })];
+  if (at.page > 1) links.push(link('prev', { page: String(at.page - 1) }));
+  if (at.hasMore) {
+    links.push(page.cursor && typeof at.lastId === 'string' ? link('next', { starting_after: at.lastId }) : link('next', { page: String(at.page + 1) }));
+  }
+  links.push(link('last', { page: String(Math.max(1, at.pages)) }));
+  return links.join(', ');
+}
+
+export function sendPage<T, U>(res: Response, page: PageRequest, result: Page<T>, present: (row: T) => U): void {
+  const data = result.rows.map(present);
+  const current = Math.floor(result.offset / page.limit) + 1;
+  const pages = Math.ceil(result.total / page.limit);
+  const hasMore = result.offset + result.rows.length < result.total;
+  res.set('Link', pageLinks(res.req, page, { page: current, pages, hasMore, lastId: (data.at(-1) as { id?: unknown } | undefined)?.id }));
   res.json({
-    data: result.rows.map(present),
-    meta: {
-      pagination: {
-        page: page.page,
-        limit: page.limit,
-        total: result.total,
-        total_pages: Math.ceil(result.total / page.limit),
-      },
-    },
+    data,
+    meta: { pagination: { page: current, limit: page.limit, total: result.total, total_pages: pages, has_more: hasMore } },
   });
 }
 

@@ -6,7 +6,7 @@ export function membershipsHandlers({ organizations }: Services): HandlerMap {
   return {
     async listOrganizations(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await organizations.list(caller(req).user.id, page.offset, page.limit), presentOrganization);
+      sendPage(res, page, await organizations.list(caller(req).user.id, page), presentOrganization);
     },
     async createOrganization(req, res) {
       res.status(201).json(presentOrganization(await organizations.create(caller(req).user, body<'createOrganization'>(req).name)));
@@ -16,7 +16,7 @@ export function membershipsHandlers({ organizations }: Services): HandlerMap {
     },
     async listMembers(req, res) {
       const page = pageRequest(req);
-      const result = await organizations.members(caller(req).user.id, pathParam(req, 'organizationId'), page.offset, page.limit);
+      const result = await organizations.members(caller(req).user.id, pathParam(req, 'organizationId'), page);
       sendPage(res, page, result, presentMember);
     },
     async updateMember(req, res) {

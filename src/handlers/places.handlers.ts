@@ -6,7 +6,7 @@ export function placesHandlers({ places }: Services): HandlerMap {
   return {
     async listPlaces(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await places.list(caller(req).user.id, queryString(req, 'q'), page.offset, page.limit), presentPlace);
+      sendPage(res, page, await places.list(caller(req).user.id, queryString(req, 'q'), page), presentPlace);
     },
     async createPlace(req, res) {
       res.status(201).json(presentPlace(await places.create(caller(req).user.id, body<'createPlace'>(req))));

@@ -19,7 +19,7 @@ export function postsHandlers({ posts }: Services): HandlerMap {
   return {
     async listPosts(req, res) {
       const page = pageRequest(req);
-      const result = await posts.list(caller(req).user.id, { status: queryString(req, 'status') }, page.offset, page.limit);
+      const result = await posts.list(caller(req).user.id, { status: queryString(req, 'status') }, page);
       sendPage(res, page, result, presentPost);
     },
     async createPost(req, res) {

@@ -6,7 +6,7 @@ export function sharingHandlers({ sharing }: Services): HandlerMap {
   return {
     async listReferralLinks(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await sharing.list(caller(req).user.id, page.offset, page.limit), presentReferralLink);
+      sendPage(res, page, await sharing.list(caller(req).user.id, page), presentReferralLink);
     },
     async createReferralLink(req, res) {
       res.status(201).json(presentReferralLink(await sharing.create(caller(req).user.id, body<'createReferralLink'>(req))));

@@ -6,7 +6,7 @@ export function tokensHandlers({ tokens }: Services): HandlerMap {
   return {
     async listTokens(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await tokens.list(caller(req).user.id, page.offset, page.limit), presentToken);
+      sendPage(res, page, await tokens.list(caller(req).user.id, page), presentToken);
     },
 
     async createToken(req, res) {

@@ -1,4 +1,4 @@
-import { body, caller, HandlerMap, noStore, pageRequest, pathParam, sendPage } from './kit';
+import { body, byId, caller, HandlerMap, noStore, pageRequest, pathParam, sendPage } from './kit';
 import { presentWebhookDelivery, presentWebhookEndpoint } from './presenters';
 import type { Services } from './services';
 
@@ -7,7 +7,7 @@ export function webhooksHandlers({ webhooks }: Services): HandlerMap {
   return {
     async listWebhookEndpoints(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await webhooks.list(caller(req).user.id, page.offset, page.limit), present);
+      sendPage(res, page, await webhooks.list(caller(req).user.id, page), present);
     },
     async createWebhookEndpoint(req, res) {
       const { endpoint, secret } = await webhooks.create(caller(req).user.id, body<'createWebhookEndpoint'>(req));
@@ -32,8 +32,8 @@ export function webhooksHandlers({ webhooks }: Services): HandlerMap {
       res.status(202).json(presentWebhookDelivery(await webhooks.sendTest(caller(req).user.id, pathParam(req, 'endpointId'))));
     },
     async listWebhookDeliveries(req, res) {
-      const page = pageRequest(req);
-      const result = await webhooks.deliveries(caller(req).user.id, pathParam(req, 'endpointId'), page.offset, page.limit);
+      const page = pageRequest(req, byId);
+      const result = await webhooks.deliveries(caller(req).user.id, pathParam(req, 'endpointId'), page);
       sendPage(res, page, result, presentWebhookDelivery);
     },
     async redeliverWebhook(req, res) {

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import type { WorkspaceRecord, WorkspaceSessionRecord } from '../db/repositories/workspaces.repository';
-import { body, caller, HandlerMap, noStore, pageRequest, pathParam, queryString, sendPage } from './kit';
+import { body, byId, caller, HandlerMap, noStore, pageRequest, pathParam, queryString, sendPage } from './kit';
 import { presentRule, presentRun, presentWorkspace } from './presenters';
 import type { Services } from './services';
 
@@ -14,9 +14,9 @@ export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Ser
   return {
     async listWorkspaces(req, res) {
       const page = pageRequest(req);
-      const result = await workspaces.list(caller(req).user.id, page.offset, page.limit);
+      const result = await workspaces.list(caller(req).user.id, page);
       const rows = await Promise.all(result.rows.map(present));
-      sendPage(res, page, { rows, total: result.total }, (row) => row);
+      sendPage(res, page, { ...result, rows }, (row) => row);
     },
     async createWorkspace(req, res) {
       const input = body<'createWorkspace'>(req);
@@ -41,9 +41,9 @@ export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Ser
       res.json(await present(await workspaces.unbind(...ids(req))));
     },
     async listRuns(req, res) {
-      const page = pageRequest(req);
+      const page = pageRequest(req, byId);
       const filter = { status: queryString(req, 'status'), trigger: queryString(req, 'trigger') };
-      sendPage(res, page, await workspaces.listRuns(...ids(req), filter, page.offset, page.limit), presentRun);
+      sendPage(res, page, await workspaces.listRuns(...ids(req), filter, page), presentRun);
     },
     async createRun(req, res) {
       const input = body<'createRun'>(req);
@@ -54,7 +54,7 @@ export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Ser
     },
     async listWorkspaceSessions(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await workspaceSessions.list(...ids(req), queryString(req, 'status'), page.offset, page.limit), presentSession);
+      sendPage(res, page, await workspaceSessions.list(...ids(req), queryString(req, 'status'), page), presentSession);
     },
     async startWorkspaceSession(req, res) {
       res.status(201).json(presentSession(await workspaceSessions.start(...ids(req))));
@@ -67,7 +67,7 @@ export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Ser
     },
     async listRules(req, res) {
       const page = pageRequest(req);
-      sendPage(res, page, await rules.list(...ids(req), page.offset, page.limit), presentRule);
+      sendPage(res, page, await rules.list(...ids(req), page), presentRule);
     },
     async createRule(req, res) {
       const input = body<'createRule'>(req);

@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import { Clock, iso } from '../core/clock';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord } from '../db/repositories/users.repository';
@@ -7,7 +8,7 @@ import type { AuditService } from './audit.service';
 
 export function createAdminService(repos: Repositories, audit: AuditService, clock: Clock) {
   return {
-    list: (offset: number, limit: number) => repos.users.list(offset, limit),
+    list: (window: Window) => repos.users.list(window),
 
     /**
      * Disabling ends the user's sessions and bumps their token version (every JWT dies); their PATs

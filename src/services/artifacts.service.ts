@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import { createHash } from 'node:crypto';
 import { Clock, iso } from '../core/clock';
 import { newId } from '../core/ids';
@@ -58,9 +59,9 @@ export function createArtifactsService(repos: Repositories, clock: Clock) {
 
   return {
     get,
-    async list(userId: string, postId: string, offset: number, limit: number) {
+    async list(userId: string, postId: string, window: Window) {
       await ownPost(userId, postId);
-      return repos.artifacts.list(userId, postId, offset, limit);
+      return repos.artifacts.list(userId, postId, window);
     },
     async create(userId: string, postId: string, upload: Upload): Promise<ArtifactRecord> {
       const file = toFile(upload);

@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import { Clock, iso } from '../core/clock';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
@@ -24,7 +25,7 @@ export function createAuditService(repos: Repositories, clock: Clock) {
         createdAt: iso(clock()),
       });
     },
-    list: (userId: string, offset: number, limit: number) => repos.audit.listForUser(userId, offset, limit),
+    list: (userId: string, window: Window) => repos.audit.listForUser(userId, window),
   };
 }
 

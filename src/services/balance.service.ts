@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import { addSeconds, Clock, iso } from '../core/clock';
 import { MoneySettings, minus, mulDiv, reversedParts, SaleSplit, splitSale } from '../billing/money';
 import type { Repositories } from '../db/repositories';
@@ -184,9 +185,9 @@ export function createBalanceService(repos: Repositories, clock: Clock, settings
       return { currencies: [...byCurrency.values()], credits };
     },
 
-    async lines(userId: string, offset: number, limit: number) {
+    async lines(userId: string, window: Window) {
       await this.settleDue(userId);
-      return repos.ledger.userLines(userId, offset, limit);
+      return repos.ledger.userLines(userId, window);
     },
   };
 }

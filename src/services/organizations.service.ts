@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import { addSeconds, Clock, iso } from '../core/clock';
 import { hashToken } from '../auth/token-format';
 import { newId, randomBase62 } from '../core/ids';
@@ -53,10 +54,10 @@ export function createOrganizationsService(repos: Repositories, clock: Clock) {
       return membership(user.id, id);
     },
     get: membership,
-    list: (userId: string, offset: number, limit: number) => repos.organizations.listForMember(userId, offset, limit),
-    async members(userId: string, organizationId: string, offset: number, limit: number) {
+    list: (userId: string, window: Window) => repos.organizations.listForMember(userId, window),
+    async members(userId: string, organizationId: string, window: Window) {
       await membership(userId, organizationId);
-      return repos.organizations.listMembers(organizationId, offset, limit);
+      return repos.organizations.listMembers(organizationId, window);
     },
     async invite(userId: string, organizationId: string, input: { email: string; role: string }) {
       const org = await managedBy(userId, organizationId);

@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import { Clock, iso } from '../core/clock';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
@@ -13,8 +14,8 @@ export function createPlacesService(repos: Repositories, clock: Clock) {
 
   return {
     get,
-    list: (userId: string, search: string | undefined, offset: number, limit: number) =>
-      repos.places.listForUser(userId, search?.trim() || undefined, offset, limit),
+    list: (userId: string, search: string | undefined, window: Window) =>
+      repos.places.listForUser(userId, search?.trim() || undefined, window),
     async create(userId: string, fields: PlaceFields): Promise<PlaceRecord> {
       const now = iso(clock());
       const id = newId('plc');

@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import { Clock, iso } from '../core/clock';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
@@ -78,8 +79,8 @@ export function createPostsService(repos: Repositories, clock: Clock, webhooks: 
       });
       return created;
     },
-    async list(userId: string, filter: { status?: string }, offset: number, limit: number) {
-      const page = await repos.posts.listForUser(userId, filter, offset, limit);
+    async list(userId: string, filter: { status?: string }, window: Window) {
+      const page = await repos.posts.listForUser(userId, filter, window);
       return { ...page, rows: page.rows.map(view) };
     },
     async get(userId: string, id: string): Promise<PostView> {

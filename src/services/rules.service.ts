@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import { addSeconds, Clock, iso } from '../core/clock';
@@ -75,9 +76,9 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
 
   return {
     get,
-    async list(userId: string, workspaceId: string, offset: number, limit: number) {
+    async list(userId: string, workspaceId: string, window: Window) {
       await ownWorkspace(userId, workspaceId);
-      return repos.rules.list(userId, workspaceId, offset, limit);
+      return repos.rules.list(userId, workspaceId, window);
     },
     async create(userId: string, workspaceId: string, input: RuleInput & { name: string; trigger: RuleTrigger; promptTemplate: string }) {
       await ownWorkspace(userId, workspaceId);

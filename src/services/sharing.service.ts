@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import QRCode from 'qrcode';
 import type { components } from '../../generated/openapi';
 import { Clock, iso } from '../core/clock';
@@ -43,8 +44,8 @@ export function createSharingService(repos: Repositories, clock: Clock, urls: { 
 
   return {
     get,
-    async list(userId: string, offset: number, limit: number) {
-      const page = await repos.referralLinks.listForUser(userId, offset, limit);
+    async list(userId: string, window: Window) {
+      const page = await repos.referralLinks.listForUser(userId, window);
       return { ...page, rows: page.rows.map(view) };
     },
     async create(userId: string, input: components['schemas']['CreateReferralLinkRequest']): Promise<ReferralLinkView> {

@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import type { components } from '../../generated/openapi';
 import { Clock, iso } from '../core/clock';
 import type { SignedInPrincipal } from '../auth/principal';
@@ -93,7 +94,7 @@ export function createTokensService(deps: Deps) {
       return { record, raw };
     },
 
-    list: (userId: string, offset: number, limit: number) => repos.tokens.listActiveForUser(userId, offset, limit),
+    list: (userId: string, window: Window) => repos.tokens.listActiveForUser(userId, window),
 
     async get(userId: string, id: string): Promise<TokenRecord> {
       const token = await repos.tokens.findActiveForUser(userId, id);

@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import type { Logger } from 'pino';
 import { addSeconds, Clock, iso } from '../core/clock';
 import type { MoneySettings } from '../billing/money';
@@ -129,7 +130,7 @@ export function createTransfersService(deps: {
     },
 
     get: (id: string) => repos.billing.transfer(id),
-    list: (userId: string, offset: number, limit: number) => repos.billing.listTransfers(userId, offset, limit),
+    list: (userId: string, window: Window) => repos.billing.listTransfers(userId, window),
   };
 }
 

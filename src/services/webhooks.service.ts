@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import type { components, webhooks } from '../../generated/openapi';
 import { addSeconds, Clock, iso } from '../core/clock';
 import { seal, unseal } from '../auth/seal';
@@ -75,7 +76,7 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
 
   return {
     get,
-    list: (userId: string, offset: number, limit: number) => repos.webhooks.listEndpoints(userId, offset, limit),
+    list: (userId: string, window: Window) => repos.webhooks.listEndpoints(userId, window),
 
     async create(userId: string, input: Required<Pick<EndpointInput, 'url' | 'events'>> & EndpointInput) {
       const url = await checkedUrl(input.url);
@@ -160,9 +161,9 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
       return (await repos.webhooks.findDelivery(userId, deliveryId!))!;
     },
 
-    async deliveries(userId: string, endpointId: string, offset: number, limit: number) {
+    async deliveries(userId: string, endpointId: string, window: Window) {
       await get(userId, endpointId);
-      return repos.webhooks.listDeliveries(userId, endpointId, offset, limit);
+      return repos.webhooks.listDeliveries(userId, endpointId, window);
     },
 
     /** Sends the same event (same webhook-id) to the same endpoint again, as a new delivery. */

@@ -1,3 +1,4 @@
+import type { Window } from '../db/page';
 import { Clock, iso } from '../core/clock';
 import type { SignedInPrincipal } from '../auth/principal';
 import { effectiveScopes, grantOf } from '../auth/scopes';
@@ -44,7 +45,7 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
   return {
     get,
     run,
-    list: (userId: string, offset: number, limit: number) => repos.workspaces.list(userId, offset, limit),
+    list: (userId: string, window: Window) => repos.workspaces.list(userId, window),
     async create(userId: string, input: WorkspaceInput & { name: string }): Promise<WorkspaceRecord> {
       const now = iso(clock());
       const workspace: WorkspaceRecord = {
@@ -99,8 +100,8 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
       await repos.workspaces.insertRun(queued);
       return queued;
     },
-    listRuns: (userId: string, workspaceId: string, filter: { status?: string; trigger?: string }, offset: number, limit: number) =>
-      get(userId, workspaceId).then(() => repos.workspaces.listRuns(userId, workspaceId, filter, offset, limit)),
+    listRuns: (userId: string, workspaceId: string, filter: { status?: string; trigger?: string }, window: Window) =>
+      get(userId, workspaceId).then(() => repos.workspaces.listRuns(userId, workspaceId, filter, window)),
     async cancelRun(userId: string, workspaceId: string, id: string): Promise<RunRecord> {
       const current = await run(userId, workspaceId, id);
       if (!(await repos.workspaces.cancel(userId, workspaceId, id, iso(clock())))) {
@@ -143,9 +144,9 @@ export function createWorkspaceSessionsService(repos: Repositories, clock: Clock
       });
       return session;
     },
-    async list(userId: string, workspaceId: string, status: string | undefined, offset: number, limit: number) {
+    async list(userId: string, workspaceId: string, status: string | undefined, window: Window) {
       await ownWorkspace(userId, workspaceId);
-      return repos.workspaceSessions.list(userId, workspaceId, status, offset, limit);
+      return repos.workspaceSessions.list(userId, workspaceId, status, window);
     },
     async close(userId: string, workspaceId: string, id: string) {
       const session = await repos.workspaceSessions.find(userId, workspaceId, id);

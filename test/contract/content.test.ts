@@ -100,7 +100,7 @@ describe('places', () => {
     expect(await names('%')).toEqual(['100% Vegan']);
     expect(await names('_')).toEqual([]);
     const page = await request(t.app).get('/api/places?limit=2').set(bearer(pat));
-    expect(page.body.meta.pagination).toEqual({ page: 1, limit: 2, total: 3, total_pages: 2 });
+    expect(page.body.meta.pagination).toEqual({ page: 1, limit: 2, total: 3, total_pages: 2, has_more: true });
   });
 
   it('validate coordinates', async () => {

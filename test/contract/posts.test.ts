@@ -39,7 +39,7 @@ describe('posts', () => {
     const page = await request(t.app).get('/api/posts?page=2&limit=2').set(bearer(pat));
     expect(page.status).toBe(200);
     expect(page.body.data.map((p: any) => p.title)).toEqual(['post 3', 'post 2']);
-    expect(page.body.meta.pagination).toEqual({ page: 2, limit: 2, total: 5, total_pages: 3 });
+    expect(page.body.meta.pagination).toEqual({ page: 2, limit: 2, total: 5, total_pages: 3, has_more: true });
     const published = await request(t.app).get('/api/posts?status=published').set(bearer(pat));
     expect(published.body.data).toHaveLength(3);
   });

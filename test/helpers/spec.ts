@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { resolve } from 'node:path';
 
 /** The bundled contract (`npm run bundle`), which the app, the tools and the tests read. */
@@ -16,4 +18,9 @@ export function operationsInDocument(document: Record<string, any>): Array<{ ope
     }
   }
   return out;
+}
+
+/** The bundled contract as parsed YAML. */
+export function contractDocument(): Record<string, any> {
+  return parse(readFileSync(SPEC_PATH, 'utf8'));
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { OLDEST_FIRST, Page, pageOf } from '../page';
+import { OLDEST_FIRST, Page, pageOf, Window } from '../page';
 
 export interface ArtifactRecord {
   id: string;
@@ -63,8 +63,8 @@ export function artifactsRepository(db: Knex) {
       const row = await owned(userId, postId).andWhere({ id }).first([...META, 'content']);
       return row ? { artifact: toArtifact(row), content: Buffer.from(row.content) } : undefined;
     },
-    list(userId: string, postId: string, offset: number, limit: number): Promise<Page<ArtifactRecord>> {
-      return pageOf(() => owned(userId, postId), META, OLDEST_FIRST, offset, limit, toArtifact);
+    list(userId: string, postId: string, window: Window): Promise<Page<ArtifactRecord>> {
+      return pageOf(() => owned(userId, postId), META, OLDEST_FIRST, window, toArtifact);
     },
     async replace(userId: string, postId: string, id: string, file: ArtifactFile, now: string): Promise<boolean> {
       const changed = await owned(userId, postId).andWhere({ id }).update({

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { NEWEST_FIRST, Page, pageOf } from '../page';
+import { NEWEST_FIRST, Page, pageOf, Window } from '../page';
 
 export interface AuditEventRecord {
   id: string;
@@ -24,8 +24,8 @@ export function auditRepository(db: Knex) {
         created_at: event.createdAt,
       });
     },
-    listForUser(userId: string, offset: number, limit: number): Promise<Page<AuditEventRecord>> {
-      return pageOf(() => db('audit_events').where({ user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, (row) => ({
+    listForUser(userId: string, window: Window): Promise<Page<AuditEventRecord>> {
+      return pageOf(() => db('audit_events').where({ user_id: userId }), ['*'], NEWEST_FIRST, window, (row) => ({
         id: row.id,
         userId: row.user_id,
         type: row.type,

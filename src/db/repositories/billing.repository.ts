@@ -1,7 +1,7 @@
 import type { components } from '../../../generated/openapi';
 import type { Knex } from 'knex';
 import { columnsOf } from '../columns';
-import { NEWEST_FIRST, Page, pageOf } from '../page';
+import { NEWEST_FIRST, Page, pageOf, Window } from '../page';
 
 export interface BillingAccountRecord {
   userId: string;
@@ -242,8 +242,8 @@ export function billingRepository(db: Knex) {
       }
       return undefined;
     },
-    listTransfers(userId: string, offset: number, limit: number): Promise<Page<TransferRecord>> {
-      return pageOf(() => db('transfers').where({ user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, toTransfer);
+    listTransfers(userId: string, window: Window): Promise<Page<TransferRecord>> {
+      return pageOf(() => db('transfers').where({ user_id: userId }), ['*'], NEWEST_FIRST, window, toTransfer);
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { newId } from '../../core/ids';
-import { Page } from '../page';
+import { Page, pageOf, Window } from '../page';
 
 /** A user's balances: money available to transfer, money not yet settled, money on its way out, credits. */
 export const USER_BALANCE_KINDS = ['available', 'pending', 'in_flight', 'credits'] as const;
@@ -91,6 +91,11 @@ export interface UserBalance {
   currency: string;
   balance: number;
 }
+
+const LINE_COLUMNS = [
+  'e.seq', 'e.transaction_id', 't.kind as transaction_kind', 't.reference_type', 't.reference_id', 'a.kind as balance',
+  'e.currency', 'e.amount', 'e.balance_after', 'e.cause', 'e.created_at',
+];
 
 const isUserKind = (kind: LedgerAccountKind): kind is UserBalanceKind => (USER_BALANCE_KINDS as readonly string[]).includes(kind);
 
@@ -198,23 +203,15 @@ export function ledgerRepository(db: Knex) {
       return rows.map((r) => ({ kind: r.kind, currency: r.currency, balance: Number(r.balance) }));
     },
 
-    /** A user's ledger lines, newest first. */
-    async userLines(userId: string, offset: number, limit: number): Promise<Page<LedgerLine>> {
-      const filtered = () => db('ledger_entries as e').join('ledger_accounts as a', 'a.id', 'e.account_id').where('a.user_id', userId);
-      const [rows, count] = await Promise.all([
-        filtered().join('ledger_transactions as t', 't.id', 'e.transaction_id')
-          .select('e.seq', 'e.transaction_id', 't.kind as transaction_kind', 't.reference_type', 't.reference_id', 'a.kind as balance', 'e.currency', 'e.amount', 'e.balance_after', 'e.cause', 'e.created_at')
-          .orderBy('e.seq', 'desc').offset(offset).limit(limit),
-        filtered().count({ n: '*' }).first(),
-      ]);
-      return {
-        total: Number(count?.n ?? 0),
-        rows: rows.map((r) => ({
-          seq: Number(r.seq), transactionId: r.transaction_id, transactionKind: r.transaction_kind,
-          reference: { type: r.reference_type, id: r.reference_id }, balance: r.balance, currency: r.currency,
-          amount: Number(r.amount), balanceAfter: Number(r.balance_after), cause: r.cause, createdAt: r.created_at,
-        })),
-      };
+    /** A user's ledger lines, newest first; `window.after` is a line's seq. */
+    userLines(userId: string, window: Window): Promise<Page<LedgerLine>> {
+      const filtered = () => db('ledger_entries as e').join('ledger_accounts as a', 'a.id', 'e.account_id')
+        .join('ledger_transactions as t', 't.id', 'e.transaction_id').where('a.user_id', userId);
+      return pageOf(filtered, LINE_COLUMNS, [{ column: 'e.seq', order: 'desc' }], window, (r) => ({
+        seq: Number(r.seq), transactionId: r.transaction_id, transactionKind: r.transaction_kind,
+        reference: { type: r.reference_type, id: r.reference_id }, balance: r.balance, currency: r.currency,
+        amount: Number(r.amount), balanceAfter: Number(r.balance_after), cause: r.cause, createdAt: r.created_at,
+      }));
     },
 
     /** Transactions posted for one reference (a checkout, a transfer), oldest first. */

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { OLDEST_FIRST, ofTable, Page, pageOf } from '../page';
+import { OLDEST_FIRST, ofTable, Page, pageOf, Window } from '../page';
 
 const ORGANIZATION_ORDER = ofTable(OLDEST_FIRST, 'o');
 
@@ -88,8 +88,8 @@ export function organizationsRepository(db: Knex) {
       const row = await visibleTo(userId).where('o.id', id).first(orgColumns(db));
       return row ? toOrganization(row) : undefined;
     },
-    listForMember(userId: string, offset: number, limit: number): Promise<Page<OrganizationRecord>> {
-      return pageOf(() => visibleTo(userId), orgColumns(db) as string[], ORGANIZATION_ORDER, offset, limit, toOrganization);
+    listForMember(userId: string, window: Window): Promise<Page<OrganizationRecord>> {
+      return pageOf(() => visibleTo(userId), orgColumns(db) as string[], ORGANIZATION_ORDER, window, toOrganization);
     },
     async addMember(member: { organizationId: string; userId: string; role: string; tags: string[]; joinedAt: string }): Promise<void> {
       await db('organization_members').insert({
@@ -104,9 +104,9 @@ export function organizationsRepository(db: Knex) {
       const row = await members(organizationId).andWhere('m.user_id', userId).first(MEMBER_COLUMNS);
       return row ? toMember(row) : undefined;
     },
-    listMembers(organizationId: string, offset: number, limit: number): Promise<Page<MemberRecord>> {
+    listMembers(organizationId: string, window: Window): Promise<Page<MemberRecord>> {
       const order = [{ column: 'm.joined_at' }, { column: 'm.user_id' }];
-      return pageOf(() => members(organizationId), MEMBER_COLUMNS, order, offset, limit, toMember);
+      return pageOf(() => members(organizationId), MEMBER_COLUMNS, order, window, toMember);
     },
     async countOwners(organizationId: string): Promise<number> {
       const row = await db('organization_members').where({ organization_id: organizationId, role: 'owner' }).count({ n: '*' }).first();

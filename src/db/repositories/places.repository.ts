@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { NEWEST_FIRST, ofTable, Page, pageOf } from '../page';
+import { NEWEST_FIRST, ofTable, Page, pageOf, Window } from '../page';
 
 const PLACE_ORDER = ofTable(NEWEST_FIRST, 'p');
 
@@ -59,7 +59,7 @@ export function placesRepository(db: Knex) {
       const row = await owned(userId).andWhere('p.id', id).first(COLUMNS);
       return row ? toPlace(row) : undefined;
     },
-    listForUser(userId: string, search: string | undefined, offset: number, limit: number): Promise<Page<PlaceRecord>> {
+    listForUser(userId: string, search: string | undefined, window: Window): Promise<Page<PlaceRecord>> {
       const filtered = () => {
         const q = owned(userId);
         if (search) {
@@ -68,7 +68,7 @@ export function placesRepository(db: Knex) {
         }
         return q;
       };
-      return pageOf(filtered, COLUMNS, PLACE_ORDER, offset, limit, toPlace);
+      return pageOf(filtered, COLUMNS, PLACE_ORDER, window, toPlace);
     },
     async update(userId: string, id: string, patch: Partial<PlaceFields>, now: string): Promise<boolean> {
       return (await db('places').where({ id, user_id: userId }).update({ ...patch, updated_at: now })) > 0;

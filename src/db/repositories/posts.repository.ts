@@ -1,7 +1,7 @@
 import type { components } from '../../../generated/openapi';
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
-import { NEWEST_FIRST, Page, pageOf } from '../page';
+import { NEWEST_FIRST, Page, pageOf, Window } from '../page';
 import { preparedGet } from '../prepared';
 
 export interface Pricing {
@@ -86,13 +86,13 @@ export function postsRepository(db: Knex, database: Database) {
       const row = await db('posts').where({ id, status: 'published' }).whereNot({ pricing_model: 'none' }).first();
       return row ? toPost(row) : undefined;
     },
-    listForUser(userId: string, filter: { status?: string }, offset: number, limit: number): Promise<Page<PostRecord>> {
+    listForUser(userId: string, filter: { status?: string }, window: Window): Promise<Page<PostRecord>> {
       const filtered = () => {
         const q = db('posts').where({ user_id: userId });
         if (filter.status) q.andWhere({ status: filter.status });
         return q;
       };
-      return pageOf(filtered, ['*'], NEWEST_FIRST, offset, limit, toPost);
+      return pageOf(filtered, ['*'], NEWEST_FIRST, window, toPost);
     },
     async update(userId: string, id: string, patch: PostPatch, now: string): Promise<boolean> {
       const changed = await db('posts').where({ id, user_id: userId }).update({ ...toColumns(patch), updated_at: now });

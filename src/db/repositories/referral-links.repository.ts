@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { NEWEST_FIRST, Page, pageOf } from '../page';
+import { NEWEST_FIRST, Page, pageOf, Window } from '../page';
 
 export interface Utm {
   source?: string;
@@ -60,8 +60,8 @@ export function referralLinksRepository(db: Knex) {
       const row = await db('referral_links').where({ id, user_id: userId }).first();
       return row ? toLink(row) : undefined;
     },
-    listForUser(userId: string, offset: number, limit: number): Promise<Page<ReferralLinkRecord>> {
-      return pageOf(() => db('referral_links').where({ user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, toLink);
+    listForUser(userId: string, window: Window): Promise<Page<ReferralLinkRecord>> {
+      return pageOf(() => db('referral_links').where({ user_id: userId }), ['*'], NEWEST_FIRST, window, toLink);
     },
     async delete(userId: string, id: string): Promise<boolean> {
       return (await db('referral_links').where({ id, user_id: userId }).delete()) > 0;

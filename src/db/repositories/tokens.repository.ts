@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
-import { NEWEST_FIRST, Page, pageOf } from '../page';
+import { NEWEST_FIRST, Page, pageOf, Window } from '../page';
 import { preparedGet } from '../prepared';
 import { toUser, UserRecord } from './users.repository';
 
@@ -101,8 +101,8 @@ export function tokensRepository(db: Knex, database: Database) {
       return row ? toToken(row) : undefined;
     },
 
-    listActiveForUser(userId: string, offset: number, limit: number): Promise<Page<TokenRecord>> {
-      return pageOf(() => active(userId), TOKEN_COLUMNS, NEWEST_FIRST, offset, limit, toToken);
+    listActiveForUser(userId: string, window: Window): Promise<Page<TokenRecord>> {
+      return pageOf(() => active(userId), TOKEN_COLUMNS, NEWEST_FIRST, window, toToken);
     },
 
     async countActiveForUser(userId: string): Promise<number> {

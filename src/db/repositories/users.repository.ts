@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
-import { OLDEST_FIRST, Page, pageOf } from '../page';
+import { OLDEST_FIRST, Page, pageOf, Window } from '../page';
 import { preparedGet } from '../prepared';
 
 export interface UserRecord {
@@ -100,8 +100,8 @@ export function usersRepository(db: Knex, database: Database) {
       await db('users').where({ id }).update({ token_version: db.raw('token_version + 1'), updated_at: now });
     },
 
-    list(offset: number, limit: number): Promise<Page<UserRecord>> {
-      return pageOf(() => db('users'), USER_COLUMNS, OLDEST_FIRST, offset, limit, (row) => toUser(row));
+    list(window: Window): Promise<Page<UserRecord>> {
+      return pageOf(() => db('users'), USER_COLUMNS, OLDEST_FIRST, window, (row) => toUser(row));
     },
   };
 }

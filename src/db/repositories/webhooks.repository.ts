@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { columnsOf } from '../columns';
-import { NEWEST_FIRST, ofTable, Page, pageOf } from '../page';
+import { NEWEST_FIRST, ofTable, Page, pageOf, Window } from '../page';
 
 const DELIVERY_ORDER = ofTable(NEWEST_FIRST, 'd');
 
@@ -117,8 +117,8 @@ export function webhooksRepository(db: Knex) {
       const row = await db('webhook_endpoints').where({ id, user_id: userId }).first();
       return row ? toEndpoint(row) : undefined;
     },
-    listEndpoints(userId: string, offset: number, limit: number): Promise<Page<WebhookEndpointRecord>> {
-      return pageOf(() => db('webhook_endpoints').where({ user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, toEndpoint);
+    listEndpoints(userId: string, window: Window): Promise<Page<WebhookEndpointRecord>> {
+      return pageOf(() => db('webhook_endpoints').where({ user_id: userId }), ['*'], NEWEST_FIRST, window, toEndpoint);
     },
     async subscribedEndpoints(userId: string, type: string): Promise<WebhookEndpointRecord[]> {
       const rows = await db('webhook_endpoints').where({ user_id: userId });
@@ -143,8 +143,8 @@ export function webhooksRepository(db: Knex) {
       const row = await deliveries().where({ 'd.id': id, 'd.user_id': userId }).first(DELIVERY_COLUMNS);
       return row ? toDelivery(row) : undefined;
     },
-    listDeliveries(userId: string, endpointId: string, offset: number, limit: number): Promise<Page<WebhookDeliveryRecord>> {
-      return pageOf(() => deliveries().where({ 'd.endpoint_id': endpointId, 'd.user_id': userId }), DELIVERY_COLUMNS, DELIVERY_ORDER, offset, limit, toDelivery);
+    listDeliveries(userId: string, endpointId: string, window: Window): Promise<Page<WebhookDeliveryRecord>> {
+      return pageOf(() => deliveries().where({ 'd.endpoint_id': endpointId, 'd.user_id': userId }), DELIVERY_COLUMNS, DELIVERY_ORDER, window, toDelivery);
     },
     /** Pending deliveries of enabled endpoints that are due and not leased by a live dispatcher. */
     async dueDeliveryIds(now: string, limit: number): Promise<string[]> {

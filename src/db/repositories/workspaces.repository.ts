@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { columnsOf } from '../columns';
-import { NEWEST_FIRST, Page, pageOf } from '../page';
+import { NEWEST_FIRST, Page, pageOf, Window } from '../page';
 
 export interface WorkspaceRecord {
   id: string;
@@ -85,8 +85,8 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
       const row = await db('workspaces').where({ id }).first();
       return row ? toWorkspace(row) : undefined;
     },
-    list(userId: string, offset: number, limit: number): Promise<Page<WorkspaceRecord>> {
-      return pageOf(() => db('workspaces').where({ user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, toWorkspace);
+    list(userId: string, window: Window): Promise<Page<WorkspaceRecord>> {
+      return pageOf(() => db('workspaces').where({ user_id: userId }), ['*'], NEWEST_FIRST, window, toWorkspace);
     },
     async update(userId: string, id: string, patch: Partial<Pick<WorkspaceRecord, 'name' | 'description' | 'defaultPrompt' | 'boundTokenId'>>, now: string): Promise<boolean> {
       const columns: Record<string, unknown> = { updated_at: now };
@@ -110,7 +110,7 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
       const row = await db('workspace_runs').where({ id, workspace_id: workspaceId, user_id: userId }).first();
       return row ? toRun(row) : undefined;
     },
-    listRuns(userId: string, workspaceId: string, filter: { status?: string; trigger?: string }, offset: number, limit: number): Promise<Page<RunRecord>> {
+    listRuns(userId: string, workspaceId: string, filter: { status?: string; trigger?: string }, window: Window): Promise<Page<RunRecord>> {
       const filtered = () => {
         const q = db('workspace_runs').where({ workspace_id: workspaceId, user_id: userId });
         if (filter.status) q.andWhere({ status: filter.status });
@@ -118,7 +118,7 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
         return q;
       };
       const order = [{ column: 'queued_at', order: 'desc' as const }, { column: 'id', order: 'desc' as const }];
-      return pageOf(filtered, ['*'], order, offset, limit, toRun);
+      return pageOf(filtered, ['*'], order, window, toRun);
     },
     /** Cancels a run that has not finished; false when it already had. */
     async cancel(userId: string, workspaceId: string, id: string, now: string): Promise<boolean> {
@@ -227,8 +227,8 @@ export function rulesRepository(db: Knex) {
       const row = await db('workspace_rules').where({ hook_token_hash: hash }).first();
       return row ? toRule(row) : undefined;
     },
-    list(userId: string, workspaceId: string, offset: number, limit: number): Promise<Page<RuleRecord>> {
-      return pageOf(() => db('workspace_rules').where({ workspace_id: workspaceId, user_id: userId }), ['*'], NEWEST_FIRST, offset, limit, toRule);
+    list(userId: string, workspaceId: string, window: Window): Promise<Page<RuleRecord>> {
+      return pageOf(() => db('workspace_rules').where({ workspace_id: workspaceId, user_id: userId }), ['*'], NEWEST_FIRST, window, toRule);
     },
     async update(userId: string, workspaceId: string, id: string, patch: RulePatch, now: string): Promise<boolean> {
       return (await db('workspace_rules').where({ id, workspace_id: workspaceId, user_id: userId }).update({ ...ruleColumns(patch), updated_at: now })) > 0;
@@ -301,13 +301,13 @@ export function workspaceSessionsRepository(db: Knex) {
       const row = await db('workspace_sessions').where({ id, workspace_id: workspaceId, user_id: userId }).first();
       return row ? toSession(row) : undefined;
     },
-    list(userId: string, workspaceId: string, status: string | undefined, offset: number, limit: number): Promise<Page<WorkspaceSessionRecord>> {
+    list(userId: string, workspaceId: string, status: string | undefined, window: Window): Promise<Page<WorkspaceSessionRecord>> {
       const filtered = () => {
         const q = db('workspace_sessions').where({ workspace_id: workspaceId, user_id: userId });
         if (status) q.andWhere({ status });
         return q;
       };
-      return pageOf(filtered, ['*'], [{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }], offset, limit, toSession);
+      return pageOf(filtered, ['*'], [{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }], window, toSession);
     },
     async close(id: string, now: string): Promise<boolean> {
       return (await db('workspace_sessions').where({ id, status: 'open' }).update({ status: 'closed', closed_at: now })) > 0;
