@@ -29,14 +29,8 @@ export function breakingChanges(before: readonly CatalogOperation[], after: read
         if (p.required && !had.get(p.name)?.required) findings.push(`${name}: new required ${kind === 'path_params' ? 'path' : 'query'} parameter ${p.name}`);
       }
     }
-    const hadFields = new Map((old.request.body?.fields ?? []).map((f) => [f.name, f]));
-    for (const f of op.request.body?.fields ?? []) {
-      if (f.required && !hadFields.get(f.name)?.required) findings.push(`${name}: new required body field ${f.name}`);
-    }
+    // Fields of bodies, nested or not, and of parameters are compared schema by schema (schema-breaking.ts).
     if (op.request.body && !old.request.body) findings.push(`${name}: now takes a request body`);
-
-    const removedFields = old.response.fields.filter((f) => !op.response.fields.includes(f));
-    if (removedFields.length > 0) findings.push(`${name}: response field ${removedFields.join(', ')} removed`);
     if (op.response.status !== old.response.status) findings.push(`${name}: success status changed from ${old.response.status} to ${op.response.status}`);
   }
   return findings;
