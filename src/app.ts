@@ -173,7 +173,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', config.trustProxy);
 
   app.use(refuseNulInUrl);
-  app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT), ...hostedPages(localProvider, services)));
+  app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT, (req) => authenticate(req).then((who) => who?.kind === 'session', () => false)), ...hostedPages(localProvider, services)));
   app.use(pipeline(
     catalogNotModified(services.catalog),
     requestContext(log, (req, res) => {

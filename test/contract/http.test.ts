@@ -17,7 +17,25 @@ const postCount = async () => Number((await t.database.knex('posts').count({ n: 
 describe('HTTP edges, all in the one envelope and never a 500', () => {
   it('an unknown path is a 404', async () => {
     expectError(await request(t.app).get('/api/nothing-here'), 404, 'not_found');
-    expectError(await request(t.app).get('/'), 404, 'not_found');
+    expectError(await request(t.app).get('/nothing-here'), 404, 'not_found');
+  });
+
+  it('the root sends a browser to sign in, or to its settings when a session is signed in', async () => {
+    const signedOut = await request(t.app).get('/');
+    expect(signedOut.status).toBe(302);
+    expect(signedOut.headers.location).toBe('/login');
+    expect((await request(t.app).get('/').set('Cookie', 'gpx_session=not-a-session')).headers.location).toBe('/login');
+    const page = await request(t.app).get('/settings/api');
+    expect(page.status).toBe(302);
+    expect(page.headers.location).toBe('/login?next=%2Fsettings%2Fapi');
+    const user = await createUser(t);
+    const login = await request(t.app).post('/api/auth/session').send({ email: user.email, password: user.password });
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    expect(cookie).toMatch(/gpx_session=/);
+    expect((await request(t.app).get('/').set('Cookie', cookie)).headers.location).toBe('/settings/api');
+    const settings = await request(t.app).get('/settings/api').set('Cookie', cookie);
+    expect(settings.status).toBe(200);
+    expect(settings.text).toContain('data-page="api"');
   });
 
   it('an undeclared method is a 405 with Allow', async () => {

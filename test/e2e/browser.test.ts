@@ -151,6 +151,10 @@ describeBrowser('Settings → API in Chromium', () => {
   }, 30_000);
 
   it('adds a webhook endpoint, shows its secret once, and sends a test event', async () => {
+    // The event choices are the contract's, not a copy in the page.
+    const contract = (await (await fetch(`${base}/openapi.json`)).json()) as any;
+    const offered = await page.locator('#webhook-events input[name="events"]').evaluateAll((nodes: any[]) => nodes.map((n) => n.value as string));
+    expect(offered).toEqual(contract.components.schemas.WebhookEventType.enum);
     await page.getByLabel('Endpoint URL').fill(`${receiver.url}/hook`);
     await page.getByLabel('post.created').check();
     await page.getByRole('button', { name: 'Add endpoint' }).click();
@@ -169,6 +173,74 @@ describeBrowser('Settings → API in Chromium', () => {
     await pollUntil(async () => receiver.received.length === 1);
     expect(JSON.parse(receiver.received[0]!.body).type).toBe('webhook.test');
     await shot('webhook-test');
+  }, 30_000);
+
+  it('sends the root to the settings when signed in', async () => {
+    await page.goto(`${base}/`);
+    await page.waitForURL(`${base}/settings/api`);
+  });
+
+  it('never shows a settings page signed out, not even for a moment: the server sends the browser to sign in', async () => {
+    const context = await browser.newContext();
+    const anonymous = await context.newPage();
+    const seen: Array<{ url: string; status: number }> = [];
+    anonymous.on('response', (res) => seen.push({ url: res.url(), status: res.status() }));
+    for (const path of ['/settings/api', '/settings/security']) {
+      seen.length = 0;
+      await anonymous.goto(`${base}${path}`);
+      await anonymous.waitForURL(`${base}/login?next=${encodeURIComponent(path)}`);
+      // The settings page itself answered only a redirect: no signed-in markup reached the browser.
+      expect(seen.filter((r) => r.url === `${base}${path}`).map((r) => r.status)).toEqual([302]);
+    }
+    await anonymous.goto(`${base}/`);
+    await anonymous.waitForURL(`${base}/login`);
+    await context.close();
+  }, 30_000);
+
+  it('explains sign-up mistakes in words, next to the field', async () => {
+    const context = await browser.newContext();
+    const anonymous = await context.newPage();
+    await anonymous.goto(`${base}/signup`);
+    await anonymous.locator('body[data-ready="true"]').waitFor();
+    await anonymous.getByLabel('Email').fill(`short.${Date.now()}@example.com`);
+    await anonymous.getByLabel('Password').fill('short');
+    await anonymous.getByRole('button', { name: 'Create account' }).click();
+    const error = anonymous.locator('#signup-password-error');
+    await error.filter({ hasText: /\S/ }).waitFor();
+    expect(await error.textContent()).toBe('Password needs at least 8 characters.');
+    expect(await anonymous.getByLabel('Password').getAttribute('aria-invalid')).toBe('true');
+    await anonymous.getByLabel('Email').fill('not-an-email');
+    await anonymous.getByLabel('Password').fill('a-long-enough-passphrase');
+    await anonymous.getByRole('button', { name: 'Create account' }).click();
+    await anonymous.locator('#signup-email-error').filter({ hasText: /\S/ }).waitFor();
+    expect(await anonymous.locator('#signup-email-error').textContent()).toBe('Email must be an email address, like name@example.com.');
+    expect(await anonymous.content()).not.toContain('/body/');
+    await context.close();
+  }, 30_000);
+
+  it('shows the docs with everything from this origin: no blocked asset, no request elsewhere', async () => {
+    const context = await browser.newContext();
+    const docs = await context.newPage();
+    const elsewhere: string[] = [];
+    const failed: string[] = [];
+    const blocked: string[] = [];
+    docs.on('request', (req) => {
+      const url = req.url();
+      if (!url.startsWith(base) && !url.startsWith('data:') && !url.startsWith('blob:')) elsewhere.push(url);
+    });
+    docs.on('requestfailed', (req) => failed.push(`${req.url()} ${req.failure()?.errorText}`));
+    docs.on('console', (msg) => {
+      if (/Content Security Policy|Refused to/i.test(msg.text())) blocked.push(msg.text());
+    });
+    await docs.goto(`${base}/docs`);
+    await docs.getByText('API docs by').waitFor();
+    const badge = docs.locator('img[alt="redocly logo"]');
+    await badge.waitFor();
+    expect(await badge.getAttribute('src')).toMatch(/^data:image\/svg\+xml,/);
+    expect(await badge.evaluate((img: any) => img.complete && img.naturalWidth > 0)).toBe(true);
+    await docs.waitForTimeout(500);
+    expect({ elsewhere, failed, blocked }).toEqual({ elsewhere: [], failed: [], blocked: [] });
+    await context.close();
   }, 30_000);
 
   it('labels every control and stays usable on a narrow window', async () => {

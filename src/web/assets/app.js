@@ -64,12 +64,36 @@ function clearErrors(form) {
   for (const node of form.querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
 }
 
+/** The validator's words ("must NOT have fewer than 8 characters") as a person would say them. */
+const RULES = [
+  [/^must NOT have fewer than (\d+) characters$/, (n) => `needs at least ${n} characters`],
+  [/^must NOT have more than (\d+) characters$/, (n) => `can have at most ${n} characters`],
+  [/^must NOT have fewer than (\d+) items$/, (n) => `needs at least ${n}`],
+  [/^must NOT have more than (\d+) items$/, (n) => `can have at most ${n}`],
+  [/^must match format "email"$/, () => 'must be an email address, like name@example.com'],
+  [/^must match format "uri"$/, () => 'must be a full web address, like https://example.com/hook'],
+  [/^must match format "date-time"$/, () => 'must be a date and time'],
+  [/^must have required property/, () => 'is required'],
+  [/^must be equal to one of the allowed values$/, () => 'is not one of the choices'],
+  [/^must be (>=|<=) (\S+)$/, (op, n) => (op === '>=' ? `must be at least ${n}` : `must be at most ${n}`)],
+];
+
+function plainValidation(label, message) {
+  for (const [pattern, say] of RULES) {
+    const match = pattern.exec(message);
+    if (match) return `${label} ${say(...match.slice(1))}.`;
+  }
+  return `${label} is not valid.`;
+}
+
 /** Puts the error next to the control that caused it (from the validator's path), else under the form. */
 function showError(form, err) {
-  const message = PLAIN[err.code] ?? err.message;
-  const path = err.details?.errors?.[0]?.path ?? '';
+  const first = err.details?.errors?.[0];
+  const path = first?.path ?? '';
   const name = path.replace(/^\/body\//, '').split('/')[0];
   const control = name ? form.querySelector(`[name="${CSS.escape(name)}"]`) : null;
+  const label = control ? (form.querySelector(`label[for="${CSS.escape(control.id)}"]`)?.textContent ?? name).replace(/\s*\(optional\)$/, '') : name;
+  const message = PLAIN[err.code] ?? (err.code === 'validation_failed' && first ? plainValidation(label || 'This field', first.message ?? '') : err.message);
   const fieldError = control ? $(`#${control.id}-error`) ?? $(`#${control.closest('fieldset')?.id}-error`) : null;
   if (control && fieldError) {
     control.setAttribute('aria-invalid', 'true');
@@ -228,7 +252,7 @@ const pages = {
     $('#twofa-notice').hidden = session.two_factor_verified;
     const catalog = await api('GET', '/api/programmatic/catalog');
     renderScopeChoices(catalog);
-    renderEventChoices();
+    await renderEventChoices();
     await Promise.all([refreshTokens(), refreshWebhooks()]);
   },
 };
@@ -263,13 +287,19 @@ function renderScopeChoices(catalog) {
   for (const role of catalog.roles) roles.append(el('option', { value: role.name }, `${role.name}: ${role.description}`));
 }
 
-const EVENTS = ['post.created', 'post.updated', 'post.deleted', 'token.created', 'token.revoked', 'run.succeeded', 'run.failed', 'checkout.completed', 'transfer.created', 'transfer.paid', 'transfer.failed'];
-
-function renderEventChoices() {
+/**
+ * The events an endpoint can subscribe to, from the contract this server serves (/openapi.json): the
+ * WebhookEventType enum, each with the summary of its `webhooks:` entry. Nothing to keep in step by hand.
+ */
+async function renderEventChoices() {
+  const res = await fetch('/openapi.json', { credentials: 'same-origin' });
+  if (!res.ok) throw new Error('The list of webhook events could not be loaded. Reload the page to try again.');
+  const contract = await res.json();
   const box = $('#webhook-events');
-  for (const event of EVENTS) {
+  for (const event of contract.components.schemas.WebhookEventType.enum) {
     const id = `event-${event.replace('.', '-')}`;
-    box.insertBefore(el('div', {}, el('input', { type: 'checkbox', id, name: 'events', value: event }), ' ', el('label', { for: id }, event)), $('#webhook-events-error'));
+    const about = contract.webhooks?.[event]?.post?.summary?.replace(/^[\w.]+: /, '') ?? '';
+    box.insertBefore(el('div', { title: about }, el('input', { type: 'checkbox', id, name: 'events', value: event }), ' ', el('label', { for: id }, event)), $('#webhook-events-error'));
   }
 }
 
