@@ -22,7 +22,7 @@ export const ERROR_CODES = {
   invalid_pricing: 400,
   /** A checkout's `success_url` or `cancel_url` is not on the product site (`SITE_URL`). */
   invalid_return_url: 400,
-  /** A SCHEDULE rule's cron expression is not five valid fields. */
+  /** A SCHEDULE rule's cron expression is not exactly five valid fields (minute hour day month weekday), or fires more often than once a minute; the message names the rule. */
   invalid_cron: 400,
   /** Not an IANA time zone. */
   invalid_timezone: 400,
@@ -138,6 +138,10 @@ export const ERROR_CODES = {
   rate_limited: 429,
   /** The rule fired within its cooldown; wait `Retry-After` seconds. */
   rule_cooldown: 429,
+  /** The user has the most queued runs allowed (`details.limit`); wait `Retry-After` seconds for some to finish. */
+  run_queue_full: 429,
+  /** The account holds the most items of this kind allowed (`details.cap`, `details.limit`): workspaces or rules; delete one first. */
+  limit_reached: 409,
   /** The database did not answer; nothing was decided or changed. Retry after `Retry-After`. */
   service_unavailable: 503,
   /** The payment provider did not answer; nothing was recorded as paid. Retry after `Retry-After`. */

@@ -68,7 +68,7 @@ export function createServices(deps: AppDeps) {
   const audit = createAuditService(repos, clock);
   const throttle = createThrottle(clock, config.authThrottle);
   const webhooks = createWebhooksService(repos, clock, { dataKey: config.dataKey, allowPrivate: config.webhooks.allowPrivate });
-  const rules = createRulesService(repos, clock, config.dataKey, config.publicUrl);
+  const rules = createRulesService(repos, clock, config.dataKey, config.publicUrl, config.caps);
   // One provider for the whole app; the local one's hosted pages are mounted only when it is the one.
   const localProvider = config.billing.stripe ? undefined : createLocalProvider({ repos, clock, publicUrl: config.publicUrl, linkKey: config.dataKey });
   const provider: BillingProvider = config.billing.stripe ? createStripeProvider(config.billing.stripe, repos, config.publicUrl) : localProvider!;
@@ -91,7 +91,7 @@ export function createServices(deps: AppDeps) {
     metrics: createMetrics(),
     health: () => repos.ping(),
     webhooks,
-    workspaces: createWorkspacesService(repos, contract, clock),
+    workspaces: createWorkspacesService(repos, contract, clock, config.caps),
     rules,
     workspaceSessions: createWorkspaceSessionsService(repos, clock, balance, config.workspaceSessions),
     billing: createBillingService({ repos, clock, log, provider, balance, webhooks, rules, siteUrl: config.siteUrl }),

@@ -41,6 +41,8 @@ export interface Config {
     readonly leaseSeconds: number;
     readonly pollMs: number;
   };
+  /** What one user may hold (docs/workspaces.md): beyond these a create is refused, naming the cap. */
+  readonly caps: { readonly workspaces: number; readonly rules: number; readonly queuedRuns: number };
   readonly worker: {
     /** Run workspace runs inside the API process; false when `npm run worker` processes do it. */
     readonly inProcess: boolean;
@@ -183,6 +185,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       retryBaseSeconds: int(env, 'WEBHOOK_RETRY_BASE_SECONDS', 30),
       leaseSeconds: int(env, 'WEBHOOK_LEASE_SECONDS', 60),
       pollMs: int(env, 'WEBHOOK_POLL_MS', 1000),
+    },
+    caps: {
+      workspaces: int(env, 'MAX_WORKSPACES_PER_USER', 50),
+      rules: int(env, 'MAX_RULES_PER_USER', 200),
+      queuedRuns: int(env, 'MAX_QUEUED_RUNS_PER_USER', 50),
     },
     worker: {
       inProcess: bool(env, 'WORKER_IN_PROCESS', true),

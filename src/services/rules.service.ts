@@ -8,6 +8,7 @@ import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { RuleRecord, RuleTrigger, RunRecord } from '../db/repositories/workspaces.repository';
 import { ApiError, fail, notFound } from '../core/errors';
+import { assertFits, Caps, fits } from './caps';
 
 export const HOOK_TOKEN_PREFIX = 'gpx_hook_';
 export const HOOK_SECRET_PREFIX = 'gpx_hks_';
@@ -41,6 +42,32 @@ export function nextFire(cron: string, timezone: string, after: Date): string {
   }
 }
 
+/** The shortest time between two runs of a schedule. */
+export const MIN_SCHEDULE_INTERVAL_SECONDS = 60;
+
+/**
+ * A SCHEDULE's cron, checked when it is set (enabled or not): exactly five fields (minute hour day month
+ * weekday; cron-parser would also take a sixth, seconds field, and fire every second), valid in its time
+ * zone, and never more often than once a minute. Returns the next fire time; the error names the rule.
+ */
+export function checkedSchedule(ruleName: string, cron: string, timezone: string, now: Date): string {
+  const fields = cron.trim().split(/\s+/);
+  if (fields.length !== 5) {
+    throw fail('invalid_cron', `Rule "${ruleName}": "${cron}" has ${fields.length} field${fields.length === 1 ? '' : 's'}; a schedule takes exactly five (minute hour day month weekday).`);
+  }
+  let fires: Date[];
+  try {
+    const schedule = CronExpressionParser.parse(cron, { currentDate: now, tz: timezone });
+    fires = [schedule.next().toDate(), schedule.next().toDate(), schedule.next().toDate()];
+  } catch (err) {
+    throw fail('invalid_cron', `Rule "${ruleName}": "${cron}" is not a valid cron expression: ${(err as Error).message}`);
+  }
+  if (fires.some((at, i) => i > 0 && at.getTime() - fires[i - 1]!.getTime() < MIN_SCHEDULE_INTERVAL_SECONDS * 1000)) {
+    throw fail('invalid_cron', `Rule "${ruleName}": "${cron}" fires more often than once a minute, the most a schedule may.`);
+  }
+  return fires[0]!.toISOString();
+}
+
 /** `{{fired_at}}`, `{{trigger}}` and `{{event}}` (the inbound payload, as JSON) in a prompt template. */
 function render(template: string, values: Record<string, string>): string {
   return template.replace(/\{\{\s*(\w+)\s*\}\}/g, (whole, name: string) => values[name] ?? whole);
@@ -55,7 +82,7 @@ function unauthorized(message: string): ApiError {
  * several workers, a WEBHOOK_EVENT from a signed inbound request, a PURCHASE_SUCCEEDED from billing.
  * A cooldown keeps a rule from firing again too soon; a disabled rule keeps its settings and never fires.
  */
-export function createRulesService(repos: Repositories, clock: Clock, dataKey: Buffer, publicUrl: string) {
+export function createRulesService(repos: Repositories, clock: Clock, dataKey: Buffer, publicUrl: string, caps: Caps) {
   async function get(userId: string, workspaceId: string, id: string): Promise<RuleRecord> {
     const rule = await repos.rules.find(userId, workspaceId, id);
     if (!rule) throw notFound('Rule');
@@ -86,6 +113,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
       const timezone = input.trigger === 'SCHEDULE' ? checkedTimezone(input.timezone ?? 'UTC') : null;
       if (input.trigger === 'SCHEDULE' && !input.cron) throw fail('cron_required', 'A SCHEDULE rule needs a cron expression.');
       const enabled = input.enabled ?? true;
+      const firstFire = input.trigger === 'SCHEDULE' ? checkedSchedule(input.name, input.cron!, timezone!, now) : null;
       const hook = input.trigger === 'WEBHOOK_EVENT'
         ? { token: `${HOOK_TOKEN_PREFIX}${randomBase62(32)}`, secret: `${HOOK_SECRET_PREFIX}${randomBase62(40)}` }
         : undefined;
@@ -94,10 +122,13 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
         cron: input.trigger === 'SCHEDULE' ? input.cron! : null, timezone,
         promptTemplate: input.promptTemplate, cooldownSeconds: input.cooldownSeconds ?? 0, enabled,
         hookTokenHash: hook ? hashToken(hook.token) : null, hookSecretSealed: hook ? seal(dataKey, hook.secret) : null,
-        nextFireAt: input.trigger === 'SCHEDULE' && enabled ? nextFire(input.cron!, timezone!, now) : null,
+        nextFireAt: enabled ? firstFire : null,
         lastFiredAt: null, createdAt: iso(now), updatedAt: iso(now),
       };
-      await repos.rules.insert(rule);
+      await repos.transaction(async (tx) => {
+        await assertFits(tx, caps, 'rules', userId);
+        await tx.rules.insert(rule);
+      });
       return { rule, hook: hook ? { url: `${publicUrl}/api/hooks/${hook.token}`, secret: hook.secret } : undefined };
     },
     async update(userId: string, workspaceId: string, id: string, input: RuleInput): Promise<RuleRecord> {
@@ -105,7 +136,10 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
       const cron = input.cron ?? rule.cron;
       const timezone = input.timezone !== undefined ? checkedTimezone(input.timezone) : rule.timezone;
       const enabled = input.enabled ?? rule.enabled;
-      const nextFireAt = rule.trigger === 'SCHEDULE' ? (enabled ? nextFire(cron!, timezone ?? 'UTC', clock()) : null) : null;
+      // A new cron or time zone is checked even on a disabled rule; turning a rule off never needs one.
+      const checks = rule.trigger === 'SCHEDULE' && (input.cron !== undefined || input.timezone !== undefined || enabled);
+      const next = checks ? checkedSchedule(input.name ?? rule.name, cron!, timezone ?? 'UTC', clock()) : null;
+      const nextFireAt = enabled ? next : null;
       await repos.rules.update(userId, workspaceId, id, {
         name: input.name, promptTemplate: input.promptTemplate, cooldownSeconds: input.cooldownSeconds, enabled,
         ...(rule.trigger === 'SCHEDULE' ? { cron: cron!, timezone: timezone!, nextFireAt } : {}),
@@ -145,6 +179,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
           const wait = Math.max(1, Math.ceil((Date.parse(rule.lastFiredAt ?? iso(now)) + rule.cooldownSeconds * 1000 - now.getTime()) / 1000));
           throw new ApiError('rule_cooldown', `This rule fired less than ${rule.cooldownSeconds} s ago; try again in ${wait} s.`, { retry_after_seconds: wait }, { 'Retry-After': String(wait) });
         }
+        await assertFits(tx, caps, 'queuedRuns', rule.userId);
         const run = queued(rule, 'WEBHOOK_EVENT', render(rule.promptTemplate, { event: rawBody.toString('utf8'), trigger: 'WEBHOOK_EVENT', fired_at: iso(now) }), iso(now));
         await tx.workspaces.insertRun(run);
         return run;
@@ -156,6 +191,8 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
       const now = clock();
       let fired = 0;
       for (const rule of await tx.rules.enabledByTrigger(userId, 'PURCHASE_SUCCEEDED')) {
+        // A full run queue skips the rule rather than failing the purchase it reacts to.
+        if (!(await fits(tx, caps, 'queuedRuns', userId))) continue;
         if (!(await tx.rules.takeCooldown(rule.id, iso(addSeconds(now, -rule.cooldownSeconds)), iso(now)))) continue;
         await tx.workspaces.insertRun(queued(rule, 'PURCHASE_SUCCEEDED', render(rule.promptTemplate, { event: JSON.stringify(purchase), trigger: 'PURCHASE_SUCCEEDED', fired_at: iso(now) }), iso(now)));
         fired += 1;
@@ -168,11 +205,14 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
       const now = clock();
       let fired = 0;
       for (const rule of await repos.rules.dueSchedules(iso(now), 100)) {
-        const next = nextFire(rule.cron!, rule.timezone ?? 'UTC', now);
+        // A schedule stored before five fields were enforced still never fires more than once a minute.
+        const soonest = iso(addSeconds(new Date(rule.nextFireAt!), MIN_SCHEDULE_INTERVAL_SECONDS));
+        const next = [nextFire(rule.cron!, rule.timezone ?? 'UTC', now), soonest].sort().at(-1)!;
         const cooling = rule.lastFiredAt !== null && Date.parse(rule.lastFiredAt) + rule.cooldownSeconds * 1000 > now.getTime();
         await repos.transaction(async (tx) => {
           if (!(await tx.rules.takeFiring(rule.id, rule.nextFireAt!, next, cooling ? null : iso(now), iso(now)))) return;
-          if (cooling) return;
+          // Inside the cooldown, or with the user's run queue full, this due time passes without a run.
+          if (cooling || !(await fits(tx, caps, 'queuedRuns', rule.userId))) return;
           await tx.workspaces.insertRun(queued(rule, 'SCHEDULE', render(rule.promptTemplate, { trigger: 'SCHEDULE', fired_at: rule.nextFireAt! }), iso(now)));
           fired += 1;
         });

@@ -81,6 +81,7 @@ export function createTokensService(deps: Deps) {
         revokedAt: null,
       };
       await repos.transaction(async (tx) => {
+        await tx.users.lockForUpdate(caller.user.id);
         if ((await tx.tokens.countActiveForUser(caller.user.id)) >= MAX_ACTIVE_TOKENS_PER_USER) {
           throw fail('token_limit_reached', `An account may hold ${MAX_ACTIVE_TOKENS_PER_USER} active tokens; revoke unused ones first.`);
         }

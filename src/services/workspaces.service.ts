@@ -7,6 +7,7 @@ import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
 import type { RunRecord, WorkspaceRecord } from '../db/repositories/workspaces.repository';
 import { ApiError, fail, notFound } from '../core/errors';
+import { assertFits, Caps } from './caps';
 import { assertGrantWithin } from './tokens.service';
 import type { BalanceService } from './balance.service';
 
@@ -29,7 +30,7 @@ export async function boundScopes(repos: Repositories, contract: Contract, works
   return effectiveScopes(contract, token.scopes, token.role, user.role);
 }
 
-export function createWorkspacesService(repos: Repositories, contract: Contract, clock: Clock) {
+export function createWorkspacesService(repos: Repositories, contract: Contract, clock: Clock, caps: Caps) {
   async function get(userId: string, id: string): Promise<WorkspaceRecord> {
     const workspace = await repos.workspaces.find(userId, id);
     if (!workspace) throw notFound('Workspace');
@@ -52,7 +53,10 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
         id: newId('wsp'), userId, name: input.name, description: input.description ?? '', defaultPrompt: input.defaultPrompt ?? '',
         boundTokenId: null, createdAt: now, updatedAt: now,
       };
-      await repos.workspaces.insert(workspace);
+      await repos.transaction(async (tx) => {
+        await assertFits(tx, caps, 'workspaces', userId);
+        await tx.workspaces.insert(workspace);
+      });
       return workspace;
     },
     async update(userId: string, id: string, input: WorkspaceInput): Promise<WorkspaceRecord> {
@@ -97,7 +101,10 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
         attempts: 0, claimedBy: null, effectiveScopes: null, resultSummary: null, error: null, queuedAt: now, startedAt: null,
         finishedAt: null, updatedAt: now,
       };
-      await repos.workspaces.insertRun(queued);
+      await repos.transaction(async (tx) => {
+        await assertFits(tx, caps, 'queuedRuns', userId);
+        await tx.workspaces.insertRun(queued);
+      });
       return queued;
     },
     listRuns: (userId: string, workspaceId: string, filter: { status?: string; trigger?: string }, window: Window) =>

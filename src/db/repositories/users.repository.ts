@@ -69,6 +69,16 @@ export function usersRepository(db: Knex, database: Database) {
   }
 
   return {
+    /**
+     * Inside a transaction: holds the user's row until it ends, so two concurrent "count, then insert
+     * if under the cap" writes of one user take turns. On SQLite a no-op write takes the database's
+     * write lock before the count: a transaction that reads first and writes later could not upgrade
+     * its lock while another process (a worker) writes, and would fail as busy instead of waiting.
+     */
+    async lockForUpdate(userId: string): Promise<void> {
+      if (database.dialect === 'postgres') await db.raw('SELECT 1 FROM users WHERE id = ? FOR UPDATE', [userId]);
+      else await db.raw('UPDATE users SET id = id WHERE id = ?', [userId]);
+    },
     async insert(user: NewUser): Promise<void> {
       await db('users').insert({
         id: user.id,

@@ -100,6 +100,12 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
       return (await db('workspaces').where({ id, user_id: userId }).delete()) > 0;
     },
 
+    async countForUser(userId: string): Promise<number> {
+      return Number((await db('workspaces').where({ user_id: userId }).count({ n: '*' }).first())?.n ?? 0);
+    },
+    async countQueuedRuns(userId: string): Promise<number> {
+      return Number((await db('workspace_runs').where({ user_id: userId, status: 'QUEUED' }).count({ n: '*' }).first())?.n ?? 0);
+    },
     async insertRun(run: RunRecord): Promise<void> {
       await db('workspace_runs').insert({
         id: run.id, workspace_id: run.workspaceId, user_id: run.userId, status: run.status, trigger: run.trigger,
@@ -213,6 +219,9 @@ function toRule(row: Record<string, any>): RuleRecord {
 
 export function rulesRepository(db: Knex) {
   return {
+    async countForUser(userId: string): Promise<number> {
+      return Number((await db('workspace_rules').where({ user_id: userId }).count({ n: '*' }).first())?.n ?? 0);
+    },
     async insert(rule: RuleRecord): Promise<void> {
       await db('workspace_rules').insert({
         id: rule.id, workspace_id: rule.workspaceId, user_id: rule.userId, trigger: rule.trigger,

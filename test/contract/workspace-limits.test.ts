@@ -1,0 +1,136 @@
+/**
+ * Abuse resistance of workspaces (issue 14): a schedule is exactly five cron fields and at most once a
+ * minute, checked whether the rule is enabled or not; caps on workspaces, rules and queued runs per
+ * user hold under concurrent creates and name the cap; a full run queue skips scheduled fires.
+ */
+import request from 'supertest';
+import type { Worker } from '../../src/jobs/worker';
+import { startTestApp, TestApp } from '../helpers/app';
+import { expectError } from '../helpers/errors';
+import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
+
+let t: TestApp;
+let user: TestUser;
+let manager: string;
+const worker = () => t.app.locals.worker as Worker;
+beforeAll(async () => {
+  // The worker stays out of the way (runs stay QUEUED) unless a test calls it.
+  t = await startTestApp({ MAX_WORKSPACES_PER_USER: '3', MAX_RULES_PER_USER: '4', MAX_QUEUED_RUNS_PER_USER: '2', WORKER_POLL_MS: '3600000' });
+  user = await createUser(t, { twoFactor: true });
+  manager = (await createPat(t, user, { scopes: ['workspaces:manage', 'workspaces:run', 'posts:read'] })).token;
+});
+afterAll(() => t.close());
+
+const rulesPath = (id: string) => `/api/workspaces/${id}/rules`;
+const schedule = (name: string, cron: string, extra: Record<string, unknown> = {}) => ({ name, trigger: 'SCHEDULE', cron, prompt_template: 'x', ...extra });
+
+async function newOwner() {
+  const owner = await createUser(t, { twoFactor: true });
+  const pat = (await createPat(t, owner, { scopes: ['workspaces:manage', 'workspaces:run', 'posts:read'] })).token;
+  return { owner, pat };
+}
+
+describe('schedules', () => {
+  let workspace: string;
+  beforeAll(async () => {
+    workspace = (await request(t.app).post('/api/workspaces').set(bearer(manager)).send({ name: 'Cron' })).body.id;
+  });
+
+  it.each([
+    ['six fields (seconds)', '* * * * * *', /has 6 fields; a schedule takes exactly five/],
+    ['four fields', '* * * *', /has 4 fields/],
+    ['an alias', '@hourly', /has 1 field;/],
+    ['seven fields', '0 0 9 * * 1 2027', /has 7 fields/],
+    ['a bad value', '61 * * * *', /is not a valid cron expression/],
+  ])('refuses %s with a 400 that names the rule', async (_name, cron, message) => {
+    const res = await request(t.app).post(rulesPath(workspace)).set(bearer(manager)).send(schedule('Nightly report', cron));
+    expectError(res, 400, 'invalid_cron');
+    expect(res.body.error.message).toMatch(/^Rule "Nightly report": /);
+    expect(res.body.error.message).toMatch(message);
+  });
+
+  it('checks the cron of a disabled rule too, on create and on change; turning a rule off needs no check', async () => {
+    expectError(await request(t.app).post(rulesPath(workspace)).set(bearer(manager)).send(schedule('Off', '* * * * * *', { enabled: false })), 400, 'invalid_cron');
+    const off = await request(t.app).post(rulesPath(workspace)).set(bearer(manager)).send(schedule('Off', '*/5 * * * *', { enabled: false }));
+    expect(off.status).toBe(201);
+    expect(off.body.next_fire_at).toBeNull();
+    const bad = await request(t.app).patch(`${rulesPath(workspace)}/${off.body.id}`).set(bearer(manager)).send({ cron: '*/1 * * * * *' });
+    expectError(bad, 400, 'invalid_cron');
+    expect(bad.body.error.message).toContain('Rule "Off"');
+    const every = await request(t.app).patch(`${rulesPath(workspace)}/${off.body.id}`).set(bearer(manager)).send({ cron: '* * * * *', enabled: true });
+    expect(every.status).toBe(200);
+    expect(every.body.next_fire_at).not.toBeNull();
+    expect((await request(t.app).patch(`${rulesPath(workspace)}/${off.body.id}`).set(bearer(manager)).send({ enabled: false })).body.next_fire_at).toBeNull();
+    await request(t.app).delete(`${rulesPath(workspace)}/${off.body.id}`).set(bearer(manager)).expect(204);
+  });
+
+  it('never fires a schedule stored before the rule more than once a minute', async () => {
+    const { owner, pat } = await newOwner();
+    const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'Legacy', default_prompt: 'x' })).body.id;
+    const token = await createPat(t, { ...owner, jwt: await freshJwt(t, owner.id) }, { scopes: ['posts:read'] });
+    await request(t.app).put(`/api/workspaces/${ws}/binding`).set(bearer(pat)).send({ token_id: token.id }).expect(200);
+    const rule = (await request(t.app).post(rulesPath(ws)).set(bearer(pat)).send(schedule('Legacy', '* * * * *'))).body;
+    // As a row written by an older version, which accepted a seconds field.
+    await t.database.knex('workspace_rules').where({ id: rule.id }).update({ cron: '* * * * * *' });
+    const start = Date.parse(rule.next_fire_at);
+    for (let second = 0; second < 90; second += 3) {
+      t.clock.set(new Date(start + second * 1000));
+      await worker().runOnce();
+    }
+    const runs = await t.database.knex('workspace_runs').where({ workspace_id: ws, trigger: 'SCHEDULE' });
+    expect(runs.length).toBe(2); // at start and start + 60 s, not 30 times
+    t.clock.set(new Date());
+  });
+});
+
+describe('caps', () => {
+  it('hold workspaces to the cap under 12 concurrent creates, and name the cap', async () => {
+    const { pat } = await newOwner();
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: `W${i}` })));
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(3);
+    const refused = answers.filter((r) => r.status !== 201);
+    expect(refused).toHaveLength(9);
+    for (const res of refused) {
+      expectError(res, 409, 'limit_reached');
+      expect(res.body.error.details).toEqual({ cap: 'workspaces', limit: 3 });
+    }
+    expect((await request(t.app).get('/api/workspaces').set(bearer(pat))).body.meta.pagination.total).toBe(3);
+  });
+
+  it('hold rules to the cap across the user\'s workspaces', async () => {
+    const { pat } = await newOwner();
+    const a = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'A' })).body.id;
+    const b = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'B' })).body.id;
+    const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => request(t.app).post(rulesPath(i % 2 ? a : b)).set(bearer(pat)).send(schedule(`R${i}`, '0 9 * * *'))));
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(4);
+    const refused = answers.find((r) => r.status !== 201)!;
+    expectError(refused, 409, 'limit_reached');
+    expect(refused.body.error.details).toEqual({ cap: 'rules', limit: 4 });
+  });
+
+  it('hold queued runs to the cap with a 429 and Retry-After, and a full queue skips scheduled fires', async () => {
+    const { owner, pat } = await newOwner();
+    const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'Queue', default_prompt: 'x' })).body.id;
+    const token = await createPat(t, { ...owner, jwt: await freshJwt(t, owner.id) }, { scopes: ['posts:read'] });
+    await request(t.app).put(`/api/workspaces/${ws}/binding`).set(bearer(pat)).send({ token_id: token.id }).expect(200);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => request(t.app).post(`/api/workspaces/${ws}/runs`).set(bearer(pat)).send({})));
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(2);
+    const full = answers.find((r) => r.status === 429)!;
+    expectError(full, 429, 'run_queue_full');
+    expect(full.headers['retry-after']).toBe('60');
+    expect(full.body.error.details).toMatchObject({ cap: 'queuedRuns', limit: 2 });
+
+    const rule = (await request(t.app).post(rulesPath(ws)).set(bearer(pat)).send(schedule('Full', '* * * * *'))).body;
+    t.clock.set(new Date(Date.parse(rule.next_fire_at) + 1000));
+    // The worker fires due schedules before it takes queued runs: the queue is full then.
+    await worker().runOnce();
+    expect(await t.database.knex('workspace_runs').where({ workspace_id: ws, trigger: 'SCHEDULE' })).toHaveLength(0);
+    // The due time passed without a run; the next one is a minute later.
+    const after = (await request(t.app).get(`${rulesPath(ws)}/${rule.id}`).set(bearer(pat))).body;
+    expect(Date.parse(after.next_fire_at) - Date.parse(rule.next_fire_at)).toBe(60_000);
+
+    // The worker drained the queue after firing: runs are accepted again.
+    t.clock.set(new Date());
+    expect((await request(t.app).post(`/api/workspaces/${ws}/runs`).set(bearer(pat)).send({})).status).toBe(201);
+  });
+});
