@@ -6,9 +6,9 @@ interface Window {
 }
 
 /**
- * Counts failed password and code attempts per key (account, IP) in a fixed window. A key over the
- * limit is refused until its window ends; the legitimate user recovers by waiting, and a success
- * clears the account's count. The counts live in this process: with several instances each one
+ * Counts failed password and code attempts per key in a fixed window: the pair (account, address), the
+ * address, and the account (src/services/accounts.service.ts decides which refuse and which only slow).
+ * A key over its limit is refused until its window ends; a success clears the account's counts. The counts live in this process: with several instances each one
  * enforces the limit on its own share of the traffic (documented in docs/authentication.md).
  */
 export function createThrottle(clock: Clock, options: { maxFailures: number; windowSeconds: number }) {
@@ -43,6 +43,10 @@ export function createThrottle(clock: Clock, options: { maxFailures: number; win
         windows.set(key, window);
       }
       if (windows.size > 100_000) this.sweep();
+    },
+    /** Failures counted for `key` in its current window. */
+    failures(key: string): number {
+      return current(key)?.failures ?? 0;
     },
     reset(key: string): void {
       windows.delete(key);

@@ -24,7 +24,13 @@ export interface Config {
   readonly validateResponses: boolean;
   readonly trustProxy: boolean;
   readonly logLevel: string;
-  readonly authThrottle: { readonly maxFailures: number; readonly windowSeconds: number };
+  readonly authThrottle: {
+    readonly maxFailures: number;
+    readonly windowSeconds: number;
+    /** The progressive delay of an account past maxFailures: base × 2^(failures past it), at most max. */
+    readonly slowdownBaseMs: number;
+    readonly slowdownMaxMs: number;
+  };
   /** Requests each credential (or anonymous address) may make per window. */
   readonly rateLimit: { readonly requests: number; readonly windowSeconds: number };
   /** The public product site that referral links redirect to. */
@@ -170,6 +176,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     authThrottle: {
       maxFailures: int(env, 'AUTH_MAX_FAILURES', 10),
       windowSeconds: int(env, 'AUTH_THROTTLE_WINDOW_SECONDS', 15 * 60),
+      slowdownBaseMs: int(env, 'AUTH_SLOWDOWN_BASE_MS', 250),
+      slowdownMaxMs: int(env, 'AUTH_SLOWDOWN_MAX_MS', 4000),
     },
     rateLimit: {
       requests: int(env, 'RATE_LIMIT_REQUESTS', 600),

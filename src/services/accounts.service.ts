@@ -47,24 +47,43 @@ export function createAccountsService(deps: Deps) {
   const { config, repos, jwt, audit, throttle, passwords, clock } = deps;
   // An IP gets more room than an account: many people can share one address.
   const ipLimit = config.authThrottle.maxFailures * 5;
+  const { maxFailures, slowdownBaseMs, slowdownMaxMs } = config.authThrottle;
+  const keys = (account: string, ip: string | null) => ({
+    pair: `acct-ip:${account}|${ip ?? 'unknown'}`, address: `ip:${ip ?? 'unknown'}`, account: `acct:${account}`,
+  });
 
-  function throttleKeys(account: string, ip: string | null) {
-    return [{ key: `acct:${account}` }, { key: `ip:${ip ?? 'unknown'}`, limit: ipLimit }];
-  }
-
-  function guard(account: string, ip: string | null) {
-    const wait = throttle.retryAfter(throttleKeys(account, ip));
+  /**
+   * Hard limits (429) only where the attacker is: the pair (account, address) and the address. An
+   * account's own failures from everywhere never refuse it, or anyone could lock its owner out with
+   * wrong passwords; past the limit they slow every attempt on it (progressive delay), which the owner,
+   * with the right password and code, merely waits through.
+   */
+  async function guard(account: string, ip: string | null) {
+    const k = keys(account, ip);
+    const wait = throttle.retryAfter([{ key: k.pair }, { key: k.address, limit: ipLimit }]);
     if (wait > 0) throw tooManyRequests(wait, `Too many failed attempts; try again in ${wait} seconds.`);
+    const past = throttle.failures(k.account) - maxFailures;
+    if (past < 0) return;
+    const delayMs = Math.min(slowdownBaseMs * 2 ** Math.min(past, 20), slowdownMaxMs);
+    deps.log.warn({ delay_ms: delayMs, account_failures: past + maxFailures }, 'sign-in slowed: many failed attempts on this account');
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
 
   function failed(account: string, ip: string | null) {
-    throttle.fail([`acct:${account}`, `ip:${ip ?? 'unknown'}`]);
+    const k = keys(account, ip);
+    throttle.fail([k.pair, k.address, k.account]);
+  }
+
+  function succeeded(account: string, ip: string | null) {
+    const k = keys(account, ip);
+    throttle.reset(k.pair);
+    throttle.reset(k.account);
   }
 
   /** Password step shared by the API and browser sign-ins; same answer for unknown email and bad password. */
   async function checkPassword(email: string, password: string, caller: Caller): Promise<UserRecord & UserSecrets> {
     const account = normaliseEmail(email);
-    guard(account, caller.ip);
+    await guard(account, caller.ip);
     const user = await repos.users.findWithSecretsByEmail(account);
     const ok = await passwords.verify(password, user?.passwordHash);
     if (!user || !ok || user.disabledAt) {
@@ -78,7 +97,7 @@ export function createAccountsService(deps: Deps) {
   /** Verifies a TOTP code and makes it single-use; the unique key settles concurrent attempts. */
   async function checkCode(user: UserRecord, sealedSecret: string | null, code: string, caller: Caller): Promise<void> {
     const account = user.email;
-    guard(account, caller.ip);
+    await guard(account, caller.ip);
     if (!sealedSecret) throw invalidCode();
     const now = clock();
     const step = await verifyTotp(unseal(config.dataKey, sealedSecret), code, now);
@@ -94,7 +113,7 @@ export function createAccountsService(deps: Deps) {
       throw invalidCode();
     }
     await repos.totpSteps.pruneBefore(user.id, step - 10);
-    throttle.reset(`acct:${account}`);
+    succeeded(account, caller.ip);
   }
 
   return {
@@ -121,7 +140,7 @@ export function createAccountsService(deps: Deps) {
         const pending = await jwt.issuePending(user.id, user.tokenVersion);
         return { pending_token: pending.token, two_factor_required: true as const, expires_at: iso(pending.expiresAt) };
       }
-      throttle.reset(`acct:${user.email}`);
+      succeeded(user.email, caller.ip);
       await audit.record({ userId: user.id, type: 'user.signed_in', ip: caller.ip, details: { via: 'jwt', two_factor: false } });
       const access = await jwt.issueAccess(user.id, user.tokenVersion, false);
       return { token: access.token, token_type: 'Bearer' as const, expires_at: iso(access.expiresAt), two_factor_verified: false };
@@ -194,7 +213,7 @@ export function createAccountsService(deps: Deps) {
         await checkCode(user, user.totpSecretEnc, input.code, caller);
         twoFactorVerified = true;
       }
-      throttle.reset(`acct:${user.email}`);
+      succeeded(user.email, caller.ip);
       // A fresh random id at every sign-in, so a cookie planted before sign-in is worthless (fixation).
       const cookieValue = randomBytes(32).toString('base64url');
       const now = clock();
