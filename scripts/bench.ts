@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 // The same new-user walk (sign-up, 2FA, sign-in with a code, a PAT) the e2e tests take.
 import { httpClient } from '../test/helpers/api-client';
+import { generateKeys } from '../src/core/config';
 
 const root = resolve(__dirname, '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -91,7 +92,7 @@ async function main() {
     const base = `http://127.0.0.1:${appPort}`;
     children.push(await start(join(root, 'dist/src/server.js'), {
       PORT: appPort, NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite3')}`,
-      SECRETS_FILE: join(dir, 'secrets.json'), BCRYPT_COST: '4', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      ...generateKeys(), BCRYPT_COST: '4', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       // The bench measures the pipeline, not the limiter's refusals: one token makes ~100k calls.
       RATE_LIMIT_REQUESTS: '100000000',
     }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app')}`] : []));

@@ -101,13 +101,21 @@ interface PersistedSecrets {
  * Secrets not given in the environment are generated once and kept in a file beside the SQLite
  * database, so that `npm start` needs no setup and a restart keeps sessions, JWTs and TOTP seeds valid.
  */
+const KEY_NAMES = ['JWT_SECRET', 'DATA_KEY', 'INTERNAL_API_KEY'] as const;
+
+/** A fresh set of keys, in the environment's form (`npm run keys` prints them). */
+export function generateKeys(): Record<(typeof KEY_NAMES)[number], string> {
+  return {
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    DATA_KEY: randomBytes(32).toString('base64url'),
+    INTERNAL_API_KEY: `gpx_int_${randomBytes(32).toString('base64url')}`,
+  };
+}
+
 function loadOrCreateSecrets(file: string): PersistedSecrets {
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as PersistedSecrets;
-  const secrets: PersistedSecrets = {
-    jwt_secret: randomBytes(32).toString('base64url'),
-    data_key: randomBytes(32).toString('base64url'),
-    internal_api_key: `gpx_int_${randomBytes(32).toString('base64url')}`,
-  };
+  const keys = generateKeys();
+  const secrets: PersistedSecrets = { jwt_secret: keys.JWT_SECRET, data_key: keys.DATA_KEY, internal_api_key: keys.INTERNAL_API_KEY };
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
@@ -151,7 +159,17 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
   const nodeEnv = env.NODE_ENV === 'production' || env.NODE_ENV === 'test' ? env.NODE_ENV : 'development';
   const databaseUrl = env.DATABASE_URL || 'sqlite:data/getpaidx.sqlite3';
   const secretsFile = resolveFromRoot(env.SECRETS_FILE || 'data/secrets.json');
-  const needsFile = !env.JWT_SECRET || !env.DATA_KEY || !env.INTERNAL_API_KEY;
+  const missing = KEY_NAMES.filter((name) => !env[name]);
+  // Generated keys live in one instance's data folder: several instances would each make their own,
+  // and a JWT, a CSRF token or a sealed 2FA seed from one would not open on another.
+  if (nodeEnv === 'production' && missing.length > 0) {
+    throw new Error(
+      `In production (NODE_ENV=production) the keys come from the environment; missing: ${missing.join(', ')}. `
+      + 'Give every instance the same values (JWT_SECRET and DATA_KEY: 32+ random bytes, base64url; INTERNAL_API_KEY: gpx_int_ + random). '
+      + 'Make them with `npm run keys`. Keys generated into data/secrets.json are for development only.',
+    );
+  }
+  const needsFile = missing.length > 0;
   const persisted = needsFile ? loadOrCreateSecrets(secretsFile) : undefined;
 
   const config: Config = {

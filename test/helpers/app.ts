@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { createApp } from '../../src/app';
@@ -9,6 +8,7 @@ import { webhookPayloadChecker } from '../../src/contract/schema-validator';
 import { createLogger } from '../../src/core/logger';
 import { testClock, TestClock } from './clock';
 import { createTestDatabase, TestDatabase } from './database';
+import { TEST_SECRETS } from './secrets';
 
 export interface TestApp extends AppContext {
   app: Express;
@@ -19,11 +19,7 @@ export interface TestApp extends AppContext {
   close(): Promise<void>;
 }
 
-export const TEST_SECRETS = {
-  JWT_SECRET: randomBytes(32).toString('base64url'),
-  DATA_KEY: randomBytes(32).toString('base64url'),
-  INTERNAL_API_KEY: `gpx_int_${randomBytes(24).toString('base64url')}`,
-};
+export { TEST_SECRETS };
 
 export function testConfig(databaseUrl: string, env: Record<string, string> = {}): Config {
   return loadConfig({

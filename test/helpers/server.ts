@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { TEST_SECRETS } from './secrets';
 
 export const PROJECT_ROOT = resolve(__dirname, '../..');
 
@@ -56,7 +57,8 @@ export async function startCompiledServer(dir: string, extraEnv: Record<string, 
   const env = {
     PATH: process.env.PATH, PORT: String(port), NODE_ENV: 'production', BCRYPT_COST: '4',
     DATABASE_URL: `sqlite:${resolve(dir, 'api.sqlite3')}`, SECRETS_FILE: resolve(dir, 'secrets.json'),
-    RATE_LIMIT_REQUESTS: '100000', ...extraEnv,
+    // Production takes its keys from the environment, as every instance of a deployment must.
+    RATE_LIMIT_REQUESTS: '100000', ...TEST_SECRETS, ...extraEnv,
   };
   const server = await startProcess(process.execPath, ['dist/src/server.js'], env, 'listening');
   return { ...server, port, url: `http://127.0.0.1:${port}`, env };
