@@ -52,7 +52,7 @@ import { createStripeProvider } from './billing/stripe';
 import { createMoneyJobs } from './jobs/money';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
-import { perCredentialRateLimit } from './http/rate-limit';
+import { perAddressAuthFailures, perCredentialRateLimit } from './http/rate-limit';
 
 export interface AppDeps {
   config: Config;
@@ -187,6 +187,7 @@ export function createApp(deps: AppDeps): Express {
     onlyWithCookies(cookieParser()),
     matchOperation(contract),
     ...(config.validateResponses ? [responseValidation(contract, log)] : []),
+    perAddressAuthFailures(config),
     authorize(authenticate),
     perCredentialRateLimit(config),
     parseBody(contract),

@@ -31,8 +31,13 @@ export interface Config {
     readonly slowdownBaseMs: number;
     readonly slowdownMaxMs: number;
   };
-  /** Requests each credential (or anonymous address) may make per window. */
-  readonly rateLimit: { readonly requests: number; readonly windowSeconds: number };
+  /**
+   * Requests each credential (or anonymous address) may make per window, and all of one user's
+   * credentials together (`userRequests`), so minting tokens does not multiply the budget.
+   */
+  readonly rateLimit: { readonly requests: number; readonly userRequests: number; readonly windowSeconds: number };
+  /** Requests that fail authentication (401) one address may make per window, counted before any lookup. */
+  readonly addressLimit: { readonly failures: number; readonly windowSeconds: number };
   /** The public product site that referral links redirect to. */
   readonly siteUrl: string;
   /** The base URL of this API as clients reach it (referral links and invitation paths are built on it). */
@@ -199,7 +204,12 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     rateLimit: {
       requests: int(env, 'RATE_LIMIT_REQUESTS', 600),
+      userRequests: int(env, 'RATE_LIMIT_USER_REQUESTS', 2 * int(env, 'RATE_LIMIT_REQUESTS', 600)),
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60),
+    },
+    addressLimit: {
+      failures: int(env, 'ADDRESS_AUTH_FAILURES', 60),
+      windowSeconds: int(env, 'ADDRESS_AUTH_WINDOW_SECONDS', 60),
     },
     siteUrl: url(env, 'SITE_URL', 'http://localhost:3000'),
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${int(env, 'PORT', 3000)}`),

@@ -11,14 +11,30 @@ export function rateLimitKey(req: Request): string {
     case 'session': return `session:${auth.session.idHash}`;
     case 'jwt':
     case 'pending': return `user:${auth.user.id}`;
-    default: return `ip:${ipKeyGenerator(req.ip ?? '')}`;
+    default: return `ip:${addressOf(req)}`;
   }
+}
+
+/** The aggregate bucket of a credential that is one of several a user may hold (tokens, sessions). */
+function userKey(req: Request): string | undefined {
+  const auth = req.auth;
+  return auth?.kind === 'pat' || auth?.kind === 'session' ? `all:${auth.user.id}` : undefined;
+}
+
+/** The client's address (after the trust-proxy walk), IPv6 grouped by /56 as express-rate-limit does. */
+const addressOf = (req: Request) => ipKeyGenerator(req.ip ?? '');
+
+function secondsUntil(resetTime: Date | undefined, windowMs: number): number {
+  const now = Date.now();
+  return Math.max(0, Math.ceil(((resetTime ?? new Date(now + windowMs)).getTime() - now) / 1000));
 }
 
 /**
  * Per-credential limits with the IETF `RateLimit-Policy/Limit/Remaining/Reset` headers (draft 6).
- * Runs after authorization, so the bucket is the caller's credential; a request over the limit gets
- * 429 in the error envelope with `Retry-After`, and `req.rateLimit` tells GET /api/usage the state.
+ * Runs after authorization, so the bucket is the caller's credential; a PAT or browser session also
+ * counts against its user's aggregate bucket (`RATE_LIMIT_USER_REQUESTS`), so that minting more tokens
+ * does not buy more requests. A request over either limit gets 429 in the error envelope with
+ * `Retry-After`; the headers describe the tighter of the two; `req.rateLimit` tells GET /api/usage.
  *
  * The counting is express-rate-limit's store (its fixed window, expiry sweep and Store interface, so a
  * shared store such as rate-limit-redis can replace the in-memory one). Its middleware is not used:
@@ -26,30 +42,63 @@ export function rateLimitKey(req: Request): string {
  * debug line on every request, 15 µs of a ~155 µs hot path; this one costs ~2 µs (`npm run bench`).
  */
 export function perCredentialRateLimit(config: Pick<Config, 'rateLimit'>, store: Store = new MemoryStore()): RequestHandler {
-  const { requests: limit, windowSeconds } = config.rateLimit;
+  const { requests: limit, userRequests: userLimit, windowSeconds } = config.rateLimit;
   const windowMs = windowSeconds * 1000;
   store.init?.({ windowMs } as Options);
   const policy = `${limit};w=${windowSeconds}`;
+  const withUser = `${policy}, ${userLimit};w=${windowSeconds}`;
   const limitHeader = String(limit);
 
   return async (req, res, next) => {
     if (req.operation?.rateLimited === false || req.auth?.kind === 'internal') return next();
-    const { totalHits, resetTime } = await store.increment(rateLimitKey(req));
-    const now = Date.now();
+    const own = await store.increment(rateLimitKey(req));
+    const aggregate = userKey(req);
+    const all = aggregate === undefined ? undefined : await store.increment(aggregate);
+    // The bucket that runs out first is the one the headers describe.
+    const ownLeft = limit - own.totalHits;
+    const tighter = all !== undefined && userLimit - all.totalHits < ownLeft;
+    const [cap, hits, resetTime] = tighter ? [userLimit, all!.totalHits, all!.resetTime] : [limit, own.totalHits, own.resetTime];
     // The memory store gives each window a new Date, so it is safe to keep; a store without one
     // (some shared stores) counts from now.
-    const resetAt = resetTime ?? new Date(now + windowMs);
-    const resetSeconds = Math.max(0, Math.ceil((resetAt.getTime() - now) / 1000));
-    const remaining = Math.max(limit - totalHits, 0);
-    req.rateLimit = { limit, used: totalHits, remaining, resetTime: resetAt };
-    res.setHeader('RateLimit-Policy', policy);
-    res.setHeader('RateLimit-Limit', limitHeader);
+    const resetSeconds = secondsUntil(resetTime, windowMs);
+    const remaining = Math.max(cap - hits, 0);
+    req.rateLimit = { limit: cap, used: hits, remaining, resetTime: resetTime ?? new Date(Date.now() + windowMs) };
+    res.setHeader('RateLimit-Policy', aggregate === undefined ? policy : withUser);
+    res.setHeader('RateLimit-Limit', tighter ? String(userLimit) : limitHeader);
     res.setHeader('RateLimit-Remaining', String(remaining));
     res.setHeader('RateLimit-Reset', String(resetSeconds));
-    if (totalHits > limit) {
+    if (hits > cap) {
       const retryAfter = Math.max(1, resetSeconds);
-      throw tooManyRequests(retryAfter, `Rate limit of ${limit} requests per ${windowSeconds} s reached for this credential; retry after ${retryAfter} s.`);
+      const whose = tighter ? 'all credentials of this user together' : 'this credential';
+      throw tooManyRequests(retryAfter, `Rate limit of ${cap} requests per ${windowSeconds} s reached for ${whose}; retry after ${retryAfter} s.`);
     }
+    next();
+  };
+}
+
+/**
+ * Requests that fail authentication, per address, refused before any credential is looked up: without
+ * it, a flood of unknown (but checksum-valid) PATs costs a database read each and is never limited,
+ * since it never reaches a credential's bucket. Every request counts while it runs and stays counted
+ * only if it ends in 401, so a burst sent in parallel is counted before any of it is answered; past
+ * `ADDRESS_AUTH_FAILURES` in the window the address gets 429 with `Retry-After` until the window ends.
+ */
+export function perAddressAuthFailures(config: Pick<Config, 'addressLimit'>, store: Store = new MemoryStore()): RequestHandler {
+  const { failures: limit, windowSeconds } = config.addressLimit;
+  const windowMs = windowSeconds * 1000;
+  store.init?.({ windowMs } as Options);
+
+  return async (req, res, next) => {
+    if (req.operation?.rateLimited === false) return next();
+    const key = `authfail:${addressOf(req)}`;
+    const { totalHits, resetTime } = await store.increment(key);
+    if (totalHits > limit) {
+      const retryAfter = Math.max(1, secondsUntil(resetTime, windowMs));
+      throw tooManyRequests(retryAfter, `Too many requests from this address failed authentication; retry after ${retryAfter} s.`);
+    }
+    res.once('close', () => {
+      if (res.statusCode !== 401) void Promise.resolve(store.decrement(key)).catch(() => undefined);
+    });
     next();
   };
 }
