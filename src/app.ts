@@ -53,6 +53,7 @@ import { createMoneyJobs } from './jobs/money';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { perAddressAuthFailures, perCredentialRateLimit } from './http/rate-limit';
+import { connectRedis, sharedStore } from './http/shared-store';
 
 export interface AppDeps {
   config: Config;
@@ -160,6 +161,9 @@ export function createApp(deps: AppDeps): Express {
   const { services, authenticate, dispatcher, worker, moneyJobs, localProvider } = createServices(deps);
   const handlers = buildHandlers(contract, services);
   const validator = createValidatorStages(contract, config.specPath);
+  // With REDIS_URL every instance counts in the same buckets; without it each counts alone (one instance).
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
+  const limitStore = (name: string) => (redis ? sharedStore(redis, `${config.redisPrefix}${name}:`, log) : undefined);
 
   const app = express();
   app.disable('x-powered-by');
@@ -187,9 +191,9 @@ export function createApp(deps: AppDeps): Express {
     onlyWithCookies(cookieParser()),
     matchOperation(contract),
     ...(config.validateResponses ? [responseValidation(contract, log)] : []),
-    perAddressAuthFailures(config),
+    perAddressAuthFailures(config, limitStore('addr')),
     authorize(authenticate),
-    perCredentialRateLimit(config),
+    perCredentialRateLimit(config, limitStore('rl')),
     parseBody(contract),
     ...validator.validate,
     idempotency(repos, clock, log),
@@ -203,9 +207,11 @@ export function createApp(deps: AppDeps): Express {
   app.locals.dispatcher = dispatcher;
   app.locals.worker = worker;
   app.locals.moneyJobs = moneyJobs;
+  app.locals.redis = redis;
   app.locals.beforeShutdown = async () => {
     await Promise.all([dispatcher.stop(), worker.stop(), moneyJobs.stop()]);
     await services.usage.flush();
+    await redis?.quit().catch(() => undefined);
   };
   return app;
 }

@@ -36,6 +36,12 @@ export interface Config {
    * credentials together (`userRequests`), so minting tokens does not multiply the budget.
    */
   readonly rateLimit: { readonly requests: number; readonly userRequests: number; readonly windowSeconds: number };
+  /**
+   * Redis shared by every instance for rate limits (`REDIS_URL`); without it each instance counts alone,
+   * which is right for one instance only. Keys start with `redisPrefix`.
+   */
+  readonly redisUrl?: string;
+  readonly redisPrefix: string;
   /** Requests that fail authentication (401) one address may make per window, counted before any lookup. */
   readonly addressLimit: { readonly failures: number; readonly windowSeconds: number };
   /** The public product site that referral links redirect to. */
@@ -207,6 +213,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       userRequests: int(env, 'RATE_LIMIT_USER_REQUESTS', 2 * int(env, 'RATE_LIMIT_REQUESTS', 600)),
       windowSeconds: int(env, 'RATE_LIMIT_WINDOW_SECONDS', 60),
     },
+    redisUrl: env.REDIS_URL || undefined,
+    redisPrefix: env.REDIS_PREFIX || 'gpx:',
     addressLimit: {
       failures: int(env, 'ADDRESS_AUTH_FAILURES', 60),
       windowSeconds: int(env, 'ADDRESS_AUTH_WINDOW_SECONDS', 60),

@@ -76,6 +76,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
           .map((row: { payload: string }) => check(JSON.parse(row.payload))).filter(Boolean);
         if (mismatches.length > 0) throw new Error(`webhook events outside the contract:\n${[...new Set(mismatches)].join('\n')}`);
       } finally {
+        await (app.locals.redis as { quit(): Promise<unknown> } | undefined)?.quit().catch(() => undefined);
         await context.database.destroy();
         await testDb.drop();
       }

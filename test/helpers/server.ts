@@ -28,7 +28,8 @@ export function startProcess(command: string, args: string[], env: Record<string
   started.push(child);
   let output = '';
   const stop = () => new Promise<number | null>((done) => {
-    if (child.exitCode !== null) return done(child.exitCode);
+    // Already gone (exited, or killed by a signal, as a test's kill -9 does): nothing to wait for.
+    if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode);
     child.once('exit', (code) => done(code));
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 5_000).unref();

@@ -1,0 +1,109 @@
+/**
+ * Two instances, one Redis (REDIS_URL): a credential's limit and an address's failed-auth limit hold
+ * across both; with Redis killed mid-run (a redis-server this test starts on its own port, never the
+ * machine's shared one) both keep answering, never 5xx, each with its own limits, and say so in the log;
+ * when Redis is back they share again. Skipped, with a message, only when redis-server is missing
+ * outside CI.
+ */
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import type Redis from 'ioredis';
+import request from 'supertest';
+import { generatePat } from '../../src/auth/token-format';
+import { createApp } from '../../src/app';
+import { createLogger } from '../../src/core/logger';
+import { startTestApp, TestApp } from '../helpers/app';
+import { freePort, killStartedProcesses, RunningProcess, startProcess } from '../helpers/server';
+import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+
+function redisServer(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v redis-server'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+const binary = redisServer();
+if (!binary && process.env.CI === 'true') throw new Error('redis-server is required in CI for the shared-limit tests.');
+if (!binary) console.log('skipped: the shared-limit tests need redis-server (apt-get install -y redis-server); CI runs them');
+const describeRedis = binary ? describe : describe.skip;
+
+describeRedis('rate limits shared on Redis by two instances', () => {
+  let port: number;
+  let redis: RunningProcess;
+  let a: TestApp;
+  let b: Express;
+  const bLogs: string[] = [];
+  let user: TestUser;
+  const startRedis = () => startProcess(binary!, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { PATH: process.env.PATH }, 'Ready to accept connections');
+  const clientOf = (app: Express) => app.locals.redis as Redis;
+  async function connected(app: Express) {
+    for (let i = 0; i < 200 && clientOf(app).status !== 'ready'; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(clientOf(app).status).toBe('ready');
+  }
+  /** `n` calls alternating between the two instances; the statuses, in order. */
+  async function alternate(n: number, call: (app: Express) => request.Test): Promise<number[]> {
+    const statuses: number[] = [];
+    for (let i = 0; i < n; i++) statuses.push((await call(i % 2 ? b : a.app)).status);
+    return statuses;
+  }
+  const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
+
+  beforeAll(async () => {
+    port = await freePort();
+    redis = await startRedis();
+    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, TRUST_PROXY: 'true', RATE_LIMIT_REQUESTS: '10', RATE_LIMIT_USER_REQUESTS: '1000', ADDRESS_AUTH_FAILURES: '20', LOG_LEVEL: 'info' };
+    a = await startTestApp(env);
+    // The second instance: the same database and Redis, its own process state (stores, throttles).
+    const sink = new Writable({ write(chunk, _enc, done) { bLogs.push(String(chunk)); done(); } });
+    b = createApp({ ...a, log: createLogger('info', sink) });
+    await Promise.all([connected(a.app), connected(b)]);
+    user = await createUser(a, { twoFactor: true });
+  }, 60_000);
+  afterAll(async () => {
+    await clientOf(b)?.quit().catch(() => undefined);
+    await a?.close();
+    await redis?.stop();
+    killStartedProcesses();
+  });
+
+  it('holds a token\'s limit across both instances: 10 of 24 alternating calls, not 20', async () => {
+    const { token } = await createPat(a, user, { scopes: ['posts:read'] });
+    const statuses = await alternate(24, (app) => request(app).get('/api/posts').set(bearer(token)));
+    expect(count(statuses, 200)).toBe(10);
+    expect(count(statuses, 429)).toBe(14);
+  });
+
+  it('holds an address\'s failed-auth limit across both instances, and both refuse it after', async () => {
+    const statuses = await alternate(60, (app) => request(app).get('/api/posts').set('X-Forwarded-For', '198.51.100.20').set(bearer(generatePat())));
+    expect(count(statuses, 401)).toBe(20);
+    expect(count(statuses, 429)).toBe(40);
+    expect(statuses.slice(-2)).toEqual([429, 429]);
+  });
+
+  it('keeps answering when Redis dies, each instance with its own limits, never open and never 5xx; shares again when it is back', async () => {
+    await redis.child.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    const { token } = await createPat(a, user, { scopes: ['posts:read'] });
+    const onA = await Promise.all(Array.from({ length: 12 }, () => request(a.app).get('/api/posts').set(bearer(token))));
+    const onB = await Promise.all(Array.from({ length: 12 }, () => request(b).get('/api/posts').set(bearer(token))));
+    for (const statuses of [onA.map((r) => r.status), onB.map((r) => r.status)]) {
+      expect(count(statuses, 200)).toBe(10);
+      expect(count(statuses, 429)).toBe(2);
+    }
+    const failures = await Promise.all(Array.from({ length: 30 }, () => request(a.app).get('/api/posts').set('X-Forwarded-For', '198.51.100.21').set(bearer(generatePat()))));
+    expect(failures.map((r) => r.status).filter((s) => s >= 500)).toEqual([]);
+    expect(count(failures.map((r) => r.status), 429)).toBeGreaterThanOrEqual(10);
+    const warned = (logs: string[]) => logs.some((line) => line.includes('Redis is not answering'));
+    expect(warned(a.logs)).toBe(true);
+    expect(warned(bLogs)).toBe(true);
+
+    redis = await startRedis();
+    await Promise.all([connected(a.app), connected(b)]);
+    const again = (await createPat(a, user, { scopes: ['posts:read'] })).token;
+    const statuses = await alternate(14, (app) => request(app).get('/api/posts').set(bearer(again)));
+    expect(count(statuses, 200)).toBe(10);
+    expect(a.logs.some((line) => line.includes('Redis answers again'))).toBe(true);
+  }, 60_000);
+});
