@@ -140,7 +140,7 @@ export const ERROR_CODES = {
   rule_cooldown: 429,
   /** The user has the most queued runs allowed (`details.limit`); wait `Retry-After` seconds for some to finish. */
   run_queue_full: 429,
-  /** The account holds the most items of this kind allowed (`details.cap`, `details.limit`): workspaces or rules; delete one first. */
+  /** The account holds the most items of this kind allowed (`details.cap`, `details.limit`): workspaces, rules or webhook endpoints; delete one first. */
   limit_reached: 409,
   /** The database did not answer; nothing was decided or changed. Retry after `Retry-After`. */
   service_unavailable: 503,

@@ -68,7 +68,7 @@ export function createServices(deps: AppDeps) {
   const jwt = createJwtService(config, clock);
   const audit = createAuditService(repos, clock);
   const throttle = createThrottle(clock, config.authThrottle);
-  const webhooks = createWebhooksService(repos, clock, { dataKey: config.dataKey, allowPrivate: config.webhooks.allowPrivate });
+  const webhooks = createWebhooksService(repos, clock, { dataKey: config.dataKey, allowPrivate: config.webhooks.allowPrivate, caps: config.caps });
   const rules = createRulesService(repos, clock, config.dataKey, config.publicUrl, config.caps);
   // One provider for the whole app; the local one's hosted pages are mounted only when it is the one.
   const localProvider = config.billing.stripe ? undefined : createLocalProvider({ repos, clock, publicUrl: config.publicUrl, linkKey: config.dataKey });

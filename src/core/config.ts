@@ -59,7 +59,14 @@ export interface Config {
     readonly pollMs: number;
   };
   /** What one user may hold (docs/workspaces.md): beyond these a create is refused, naming the cap. */
-  readonly caps: { readonly workspaces: number; readonly rules: number; readonly queuedRuns: number };
+  readonly caps: {
+    readonly workspaces: number;
+    readonly rules: number;
+    readonly queuedRuns: number;
+    readonly webhookEndpoints: number;
+    /** `webhook.test` events a user may queue per minute. */
+    readonly testSendsPerMinute: number;
+  };
   readonly worker: {
     /** Run workspace runs inside the API process; false when `npm run worker` processes do it. */
     readonly inProcess: boolean;
@@ -234,6 +241,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       workspaces: int(env, 'MAX_WORKSPACES_PER_USER', 50),
       rules: int(env, 'MAX_RULES_PER_USER', 200),
       queuedRuns: int(env, 'MAX_QUEUED_RUNS_PER_USER', 50),
+      webhookEndpoints: int(env, 'MAX_WEBHOOK_ENDPOINTS_PER_USER', 20),
+      testSendsPerMinute: int(env, 'MAX_TEST_SENDS_PER_MINUTE', 10),
     },
     worker: {
       inProcess: bool(env, 'WORKER_IN_PROCESS', true),

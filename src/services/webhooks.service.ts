@@ -5,7 +5,8 @@ import { seal, unseal } from '../auth/seal';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { WebhookEndpointRecord } from '../db/repositories/webhooks.repository';
-import { fail, notFound } from '../core/errors';
+import { fail, notFound, tooManyRequests } from '../core/errors';
+import { assertFits, Caps } from './caps';
 import { generateSecret } from '../webhooks/signature';
 import { addressesOf, isPublicAddress } from '../webhooks/ssrf';
 
@@ -27,7 +28,7 @@ export interface EndpointInput {
  * Endpoints and the outbox. `emit` is called with the transaction of the change that causes the event,
  * so an event exists exactly when its change does; the dispatcher delivers it later, at least once.
  */
-export function createWebhooksService(repos: Repositories, clock: Clock, options: { dataKey: Buffer; allowPrivate: boolean }) {
+export function createWebhooksService(repos: Repositories, clock: Clock, options: { dataKey: Buffer; allowPrivate: boolean; caps: Caps }) {
   /** https only, no credentials in the URL, and (unless allowed for development) public addresses only. */
   async function checkedUrl(raw: string): Promise<string> {
     let url: URL;
@@ -99,7 +100,10 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
         createdAt: now,
         updatedAt: now,
       };
-      await repos.webhooks.insertEndpoint(endpoint);
+      await repos.transaction(async (tx) => {
+        await assertFits(tx, options.caps, 'webhookEndpoints', userId);
+        await tx.webhooks.insertEndpoint(endpoint);
+      });
       return { endpoint, secret };
     },
 
@@ -157,7 +161,17 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
 
     async sendTest(userId: string, id: string) {
       const endpoint = await get(userId, id);
-      const [deliveryId] = await repos.transaction((tx) => enqueue(tx, userId, TEST_EVENT, { endpoint_id: endpoint.id, message: 'This is a test event from GetPaidX.' }, [endpoint]));
+      const [deliveryId] = await repos.transaction(async (tx) => {
+        // Counted from the user's own test events in the database, so the limit holds across instances.
+        await tx.users.lockForUpdate(userId);
+        const now = clock();
+        const recent = await tx.webhooks.eventTimesSince(userId, TEST_EVENT, iso(addSeconds(now, -60)));
+        if (recent.length >= options.caps.testSendsPerMinute) {
+          const wait = Math.max(1, Math.ceil((Date.parse(recent[recent.length - options.caps.testSendsPerMinute]!) + 60_000 - now.getTime()) / 1000));
+          throw tooManyRequests(wait, `At most ${options.caps.testSendsPerMinute} test events a minute; try again in ${wait} s.`);
+        }
+        return enqueue(tx, userId, TEST_EVENT, { endpoint_id: endpoint.id, message: 'This is a test event from GetPaidX.' }, [endpoint]);
+      });
       return (await repos.webhooks.findDelivery(userId, deliveryId!))!;
     },
 

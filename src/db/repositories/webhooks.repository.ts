@@ -104,6 +104,13 @@ export function webhooksRepository(db: Knex) {
   const deliveries = () => db('webhook_deliveries as d').join('webhook_events as e', 'e.id', 'd.event_id');
 
   return {
+    async countEndpoints(userId: string): Promise<number> {
+      return Number((await db('webhook_endpoints').where({ user_id: userId }).count({ n: '*' }).first())?.n ?? 0);
+    },
+    /** The times of the user's events of `type` after `since`, oldest first. */
+    async eventTimesSince(userId: string, type: string, since: string): Promise<string[]> {
+      return (await db('webhook_events').where({ user_id: userId, type }).andWhere('created_at', '>', since).orderBy('created_at').select('created_at')).map((r) => r.created_at as string);
+    },
     async insertEndpoint(endpoint: WebhookEndpointRecord): Promise<void> {
       await db('webhook_endpoints').insert({
         id: endpoint.id,
