@@ -57,6 +57,8 @@ export interface Config {
     readonly retryBaseSeconds: number;
     readonly leaseSeconds: number;
     readonly pollMs: number;
+    /** Deliveries one process sends at once; one endpoint never gets more than one at a time. */
+    readonly concurrency: number;
   };
   /** What one user may hold (docs/workspaces.md): beyond these a create is refused, naming the cap. */
   readonly caps: {
@@ -236,6 +238,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       retryBaseSeconds: int(env, 'WEBHOOK_RETRY_BASE_SECONDS', 30),
       leaseSeconds: int(env, 'WEBHOOK_LEASE_SECONDS', 60),
       pollMs: int(env, 'WEBHOOK_POLL_MS', 1000),
+      concurrency: Math.max(1, int(env, 'WEBHOOK_CONCURRENCY', 8)),
     },
     caps: {
       workspaces: int(env, 'MAX_WORKSPACES_PER_USER', 50),

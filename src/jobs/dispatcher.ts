@@ -12,6 +12,8 @@ export interface DispatcherOptions {
   retryBaseSeconds: number;
   leaseSeconds: number;
   pollMs: number;
+  /** Deliveries this process sends at once (`WEBHOOK_CONCURRENCY`). */
+  concurrency: number;
   /** 0..1 → the jitter factor; injectable so the retry schedule can be tested exactly. */
   random?: () => number;
 }
@@ -36,7 +38,9 @@ export function createDispatcher(deps: {
   const { repos, webhooks, send, clock, log, options } = deps;
   const random = options.random ?? Math.random;
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
+  /** The delivery being sent to each endpoint by this process: at most one per endpoint. */
+  const inFlight = new Map<string, Promise<void>>();
+  let filling: Promise<number> | undefined;
 
   async function deliver(id: string): Promise<void> {
     const found = await repos.webhooks.toSend(id);
@@ -84,31 +88,75 @@ export function createDispatcher(deps: {
     log.info({ delivery_id: id, event_id: delivery.eventId, endpoint_id: endpoint.id, status, attempts, http_status: result.statusCode, duration_ms: result.durationMs }, 'webhook delivery');
   }
 
-  /** One pass: lease and send what is due. Returns how many deliveries were attempted. */
-  async function runOnce(limit = 20): Promise<number> {
+  /**
+   * The next deliveries to send, at most `max`, chosen fairly: the earliest due one of each endpoint
+   * that no one is sending to (not this process, and, by its live lease, no other instance either), so
+   * an endpoint gets its events one at a time and in order; then one per user in turn, so one user's
+   * flood of due deliveries cannot take every slot. Each is leased before it is returned.
+   */
+  async function pick(max: number): Promise<Array<{ id: string; endpointId: string }>> {
+    if (max <= 0) return [];
     const now = clock();
-    const ids = await repos.webhooks.dueDeliveryIds(iso(now), limit);
-    let attempted = 0;
-    for (const id of ids) {
-      if (!(await repos.webhooks.lease(id, iso(now), iso(addSeconds(now, options.leaseSeconds))))) continue;
-      attempted += 1;
-      try {
-        await deliver(id);
-      } catch (err) {
-        log.error({ delivery_id: id, err: (err as Error).message }, 'webhook delivery failed unexpectedly; the lease will lapse and it will be retried');
+    const due = await repos.webhooks.dueDeliveries(iso(now), Math.max(200, max * 10));
+    const firstOfEndpoint = new Map<string, (typeof due)[number]>();
+    for (const d of due) if (!inFlight.has(d.endpointId) && !firstOfEndpoint.has(d.endpointId)) firstOfEndpoint.set(d.endpointId, d);
+    const byUser = new Map<string, Array<(typeof due)[number]>>();
+    for (const d of firstOfEndpoint.values()) byUser.set(d.userId, [...(byUser.get(d.userId) ?? []), d]);
+    const chosen: Array<{ id: string; endpointId: string }> = [];
+    const queues = [...byUser.values()];
+    for (let round = 0; chosen.length < max && queues.some((q) => q.length > 0); round += 1) {
+      for (const queue of queues) {
+        const next = queue.shift();
+        if (next && chosen.length < max && (await repos.webhooks.lease(next.id, iso(now), iso(addSeconds(now, options.leaseSeconds))))) {
+          chosen.push({ id: next.id, endpointId: next.endpointId });
+        }
       }
+    }
+    return chosen;
+  }
+
+  function start(delivery: { id: string; endpointId: string }): Promise<void> {
+    const done = deliver(delivery.id)
+      .catch((err: Error) => log.error({ delivery_id: delivery.id, err: err.message }, 'webhook delivery failed unexpectedly; the lease will lapse and it will be retried'))
+      .finally(() => inFlight.delete(delivery.endpointId));
+    inFlight.set(delivery.endpointId, done);
+    return done;
+  }
+
+  /** Fills the free slots with due deliveries and returns at once; a slow endpoint holds only its slot. */
+  function fill(): Promise<number> {
+    filling ??= pick(options.concurrency - inFlight.size)
+      .then((batch) => {
+        for (const delivery of batch) void start(delivery);
+        return batch.length;
+      })
+      .finally(() => {
+        filling = undefined;
+      });
+    return filling;
+  }
+
+  /**
+   * Sends everything due now, up to `limit` attempts, `concurrency` at a time (one per endpoint, in
+   * order), and waits for it: what tests and one-off passes use. Returns how many were attempted.
+   */
+  async function runOnce(limit = 50): Promise<number> {
+    let attempted = 0;
+    while (attempted < limit) {
+      const batch = await pick(Math.min(options.concurrency - inFlight.size, limit - attempted));
+      if (batch.length === 0) {
+        if (inFlight.size === 0) break;
+        await Promise.race(inFlight.values());
+        continue;
+      }
+      attempted += batch.length;
+      await Promise.all(batch.map(start));
     }
     return attempted;
   }
 
   function tick(): void {
-    if (running) return;
-    running = runOnce().catch((err: Error) => {
-      log.warn({ err: err.message }, 'webhook dispatcher pass failed');
-      return 0;
-    }).finally(() => {
-      running = undefined;
-    });
+    fill().catch((err: Error) => log.warn({ err: err.message }, 'webhook dispatcher pass failed'));
   }
 
   return {
@@ -119,7 +167,8 @@ export function createDispatcher(deps: {
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
       timer = undefined;
-      await running;
+      await filling?.catch(() => 0);
+      await Promise.all(inFlight.values());
     },
   };
 }

@@ -153,13 +153,18 @@ export function webhooksRepository(db: Knex) {
     listDeliveries(userId: string, endpointId: string, window: Window): Promise<Page<WebhookDeliveryRecord>> {
       return pageOf(() => deliveries().where({ 'd.endpoint_id': endpointId, 'd.user_id': userId }), DELIVERY_COLUMNS, DELIVERY_ORDER, window, toDelivery);
     },
-    /** Pending deliveries of enabled endpoints that are due and not leased by a live dispatcher. */
-    async dueDeliveryIds(now: string, limit: number): Promise<string[]> {
+    /**
+     * Pending deliveries of enabled endpoints that are due, earliest first, leaving out every endpoint
+     * with a delivery under a live lease (some dispatcher is sending to it now).
+     */
+    async dueDeliveries(now: string, limit: number): Promise<Array<{ id: string; endpointId: string; userId: string }>> {
       const rows = await db('webhook_deliveries as d').join('webhook_endpoints as w', 'w.id', 'd.endpoint_id')
         .where('d.status', 'pending').andWhere('d.next_attempt_at', '<=', now).andWhere('w.enabled', true)
-        .andWhere((q) => q.whereNull('d.lease_until').orWhere('d.lease_until', '<', now))
-        .orderBy('d.next_attempt_at').limit(limit).select('d.id');
-      return rows.map((r: { id: string }) => r.id);
+        .whereNotExists((q) => q.select(db.raw('1')).from('webhook_deliveries as busy')
+          .whereRaw('busy.endpoint_id = d.endpoint_id').andWhere('busy.status', 'pending').andWhere('busy.lease_until', '>=', now))
+        .orderBy([{ column: 'd.next_attempt_at' }, { column: 'd.created_at' }, { column: 'd.id' }]).limit(limit)
+        .select('d.id', 'd.endpoint_id', 'd.user_id');
+      return rows.map((r: { id: string; endpoint_id: string; user_id: string }) => ({ id: r.id, endpointId: r.endpoint_id, userId: r.user_id }));
     },
     /** Takes the lease; false when another dispatcher took it first (the conditional update settles it). */
     async lease(id: string, now: string, until: string): Promise<boolean> {
