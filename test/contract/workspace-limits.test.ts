@@ -134,3 +134,34 @@ describe('caps', () => {
     expect((await request(t.app).post(`/api/workspaces/${ws}/runs`).set(bearer(pat)).send({})).status).toBe(201);
   });
 });
+
+describe('the run queue', () => {
+  it('takes turns between users: a flood queued first does not run ahead of everyone else', async () => {
+    const bound = async () => {
+      const { owner, pat } = await newOwner();
+      const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'Turns', default_prompt: 'x' })).body.id;
+      const token = await createPat(t, { ...owner, jwt: await freshJwt(t, owner.id) }, { scopes: ['posts:read'] });
+      await request(t.app).put(`/api/workspaces/${ws}/binding`).set(bearer(pat)).send({ token_id: token.id }).expect(200);
+      return { pat, ws, queue: () => request(t.app).post(`/api/workspaces/${ws}/runs`).set(bearer(pat)).send({}).expect(201) };
+    };
+    const flood = await bound();
+    const other = await bound();
+    const third = await bound();
+    for (let i = 0; i < 2; i++) {
+      await flood.queue();
+      t.clock.advance(1);
+    }
+    await other.queue();
+    t.clock.advance(1);
+    await third.queue();
+    const owners = new Map([[flood.ws, 'flood'], [other.ws, 'other'], [third.ws, 'third']]);
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      t.clock.advance(1);
+      const run = await t.repos.workspaces.claimNext('fair-test', t.clock().toISOString(), new Date(t.clock().getTime() + 60_000).toISOString());
+      order.push(owners.get(run!.workspaceId)!);
+    }
+    // Oldest first among users not yet served, then the user served longest ago.
+    expect(order).toEqual(['flood', 'other', 'third', 'flood']);
+  });
+});

@@ -139,11 +139,20 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
      * transaction has locked (FOR UPDATE SKIP LOCKED); SQLite runs one writer at a time, so the
      * sub-select and the update cannot interleave with another worker's.
      */
+    /**
+     * Claims the next queued run, fairly: from the user served longest ago (by their latest run that
+     * left the queue; never served comes first), then the oldest of that user's runs. One user's flood
+     * of queued runs so takes turns with everyone else's instead of running ahead of them.
+     */
     async claimNext(workerId: string, now: string, leaseUntil: string): Promise<RunRecord | undefined> {
       const lock = dialect === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
       const result = await db.raw(
         `UPDATE workspace_runs SET status = 'CLAIMED', claimed_by = ?, lease_until = ?, attempts = attempts + 1, updated_at = ?
-         WHERE id = (SELECT id FROM workspace_runs WHERE status = 'QUEUED' ORDER BY queued_at, id LIMIT 1 ${lock})
+         WHERE id = (
+           SELECT q.id FROM workspace_runs q WHERE q.status = 'QUEUED'
+           ORDER BY COALESCE((SELECT MAX(served.updated_at) FROM workspace_runs served WHERE served.user_id = q.user_id AND served.status <> 'QUEUED'), ''),
+                    q.queued_at, q.id
+           LIMIT 1 ${lock})
          RETURNING *`,
         [workerId, leaseUntil, now],
       );
