@@ -206,6 +206,8 @@ export async function fuzz(options: {
             refreshing = undefined;
           });
           await refreshing;
+          // Other workers may have taken the last requests of the round while this one waited.
+          if (next >= requests.length) break;
         }
         const r = requests[next++]!;
         const op = contract.operations.get(r.operationId)!;
