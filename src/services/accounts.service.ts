@@ -60,24 +60,23 @@ export function createAccountsService(deps: Deps) {
    */
   async function guard(account: string, ip: string | null) {
     const k = keys(account, ip);
-    const wait = throttle.retryAfter([{ key: k.pair }, { key: k.address, limit: ipLimit }]);
+    const wait = await throttle.retryAfter([{ key: k.pair }, { key: k.address, limit: ipLimit }]);
     if (wait > 0) throw tooManyRequests(wait, `Too many failed attempts; try again in ${wait} seconds.`);
-    const past = throttle.failures(k.account) - maxFailures;
+    const past = (await throttle.failures(k.account)) - maxFailures;
     if (past < 0) return;
     const delayMs = Math.min(slowdownBaseMs * 2 ** Math.min(past, 20), slowdownMaxMs);
     deps.log.warn({ delay_ms: delayMs, account_failures: past + maxFailures }, 'sign-in slowed: many failed attempts on this account');
     await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
 
-  function failed(account: string, ip: string | null) {
+  async function failed(account: string, ip: string | null) {
     const k = keys(account, ip);
-    throttle.fail([k.pair, k.address, k.account]);
+    await throttle.fail([k.pair, k.address, k.account]);
   }
 
-  function succeeded(account: string, ip: string | null) {
+  async function succeeded(account: string, ip: string | null) {
     const k = keys(account, ip);
-    throttle.reset(k.pair);
-    throttle.reset(k.account);
+    await Promise.all([throttle.reset(k.pair), throttle.reset(k.account)]);
   }
 
   /** Password step shared by the API and browser sign-ins; same answer for unknown email and bad password. */
@@ -87,7 +86,7 @@ export function createAccountsService(deps: Deps) {
     const user = await repos.users.findWithSecretsByEmail(account);
     const ok = await passwords.verify(password, user?.passwordHash);
     if (!user || !ok || user.disabledAt) {
-      failed(account, caller.ip);
+      await failed(account, caller.ip);
       if (user) await audit.record({ userId: user.id, type: 'user.sign_in_failed', ip: caller.ip, details: { step: 'password' } });
       throw invalidCredentials();
     }
@@ -102,18 +101,18 @@ export function createAccountsService(deps: Deps) {
     const now = clock();
     const step = await verifyTotp(unseal(config.dataKey, sealedSecret), code, now);
     if (step === undefined) {
-      failed(account, caller.ip);
+      await failed(account, caller.ip);
       await audit.record({ userId: user.id, type: 'user.sign_in_failed', ip: caller.ip, details: { step: 'code' } });
       throw invalidCode();
     }
     if (!(await repos.totpSteps.claim(user.id, step, iso(now)))) {
-      failed(account, caller.ip);
+      await failed(account, caller.ip);
       deps.log.warn({ userId: user.id, timeStep: step }, 'TOTP code reused');
       await audit.record({ userId: user.id, type: 'two_factor.code_reused', ip: caller.ip });
       throw invalidCode();
     }
     await repos.totpSteps.pruneBefore(user.id, step - 10);
-    succeeded(account, caller.ip);
+    await succeeded(account, caller.ip);
   }
 
   return {
@@ -140,7 +139,7 @@ export function createAccountsService(deps: Deps) {
         const pending = await jwt.issuePending(user.id, user.tokenVersion);
         return { pending_token: pending.token, two_factor_required: true as const, expires_at: iso(pending.expiresAt) };
       }
-      succeeded(user.email, caller.ip);
+      await succeeded(user.email, caller.ip);
       await audit.record({ userId: user.id, type: 'user.signed_in', ip: caller.ip, details: { via: 'jwt', two_factor: false } });
       const access = await jwt.issueAccess(user.id, user.tokenVersion, false);
       return { token: access.token, token_type: 'Bearer' as const, expires_at: iso(access.expiresAt), two_factor_verified: false };
@@ -213,7 +212,7 @@ export function createAccountsService(deps: Deps) {
         await checkCode(user, user.totpSecretEnc, input.code, caller);
         twoFactorVerified = true;
       }
-      succeeded(user.email, caller.ip);
+      await succeeded(user.email, caller.ip);
       // A fresh random id at every sign-in, so a cookie planted before sign-in is worthless (fixation).
       const cookieValue = randomBytes(32).toString('base64url');
       const now = clock();

@@ -53,7 +53,7 @@ describeRedis('rate limits shared on Redis by two instances', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedis();
-    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, TRUST_PROXY: 'true', RATE_LIMIT_REQUESTS: '10', RATE_LIMIT_USER_REQUESTS: '1000', ADDRESS_AUTH_FAILURES: '20', LOG_LEVEL: 'info' };
+    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, TRUST_PROXY: 'true', RATE_LIMIT_REQUESTS: '10', RATE_LIMIT_USER_REQUESTS: '1000', ADDRESS_AUTH_FAILURES: '20', AUTH_MAX_FAILURES: '4', LOG_LEVEL: 'info' };
     a = await startTestApp(env);
     // The second instance: the same database and Redis, its own process state (stores, throttles).
     const sink = new Writable({ write(chunk, _enc, done) { bLogs.push(String(chunk)); done(); } });
@@ -80,6 +80,21 @@ describeRedis('rate limits shared on Redis by two instances', () => {
     expect(count(statuses, 401)).toBe(20);
     expect(count(statuses, 429)).toBe(40);
     expect(statuses.slice(-2)).toEqual([429, 429]);
+  });
+
+  it('counts failed sign-ins across both instances: the (account, address) limit holds on the sum', async () => {
+    const victim = await createUser(a);
+    const login = (app: Express, password: string) => request(app).post('/api/auth/login').set('X-Forwarded-For', '198.51.100.30').send({ email: victim.email, password });
+    const statuses = await alternate(4, (app) => login(app, 'not-the-password'));
+    expect(statuses).toEqual(Array(4).fill(401));
+    // Four failures in all, two on each instance: both refuse the pair now, even with the right password.
+    for (const app of [a.app, b]) {
+      const refused = await login(app, victim.password);
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.message).toContain('Too many failed attempts');
+    }
+    // Another address still gets in (slowed, not refused).
+    expect((await request(b).post('/api/auth/login').set('X-Forwarded-For', '198.51.100.31').send({ email: victim.email, password: victim.password })).status).toBe(200);
   });
 
   it('keeps answering when Redis dies, each instance with its own limits, never open and never 5xx; shares again when it is back', async () => {
