@@ -14,6 +14,7 @@ import autocannon from 'autocannon';
 // The same new-user walk (sign-up, 2FA, sign-in with a code, a PAT) the e2e tests take.
 import { httpClient } from '../test/helpers/api-client';
 import { generateKeys } from '../src/core/config';
+import Redis from 'ioredis';
 
 const root = resolve(__dirname, '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -86,13 +87,15 @@ async function main() {
   // Always from the current source: a stale dist/ would measure yesterday's code.
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'gpx-bench-'));
+  // One set of keys for both app servers, so the PAT made on one is the same credential on the other.
+  const keys = generateKeys();
   const children: ChildProcess[] = [];
   try {
     const appPort = '3901';
     const base = `http://127.0.0.1:${appPort}`;
     children.push(await start(join(root, 'dist/src/server.js'), {
       PORT: appPort, NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite3')}`,
-      ...generateKeys(), BCRYPT_COST: '4', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      ...keys, BCRYPT_COST: '4', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
       // The bench measures the pipeline, not the limiter's refusals: one token makes ~100k calls.
       RATE_LIMIT_REQUESTS: '100000000',
     }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app')}`] : []));
@@ -142,6 +145,21 @@ async function main() {
     for (const [i, [name, url, server, headers]] of scenarios.entries()) {
       if (only === undefined || only === i || i <= 2) rows.push(await measure(name, url, server, headers));
     }
+    // Last, the same app with its rate limits on Redis (REDIS_URL), when one answers: what sharing the
+    // limits between instances costs on the hot path. It replaces the first app server on the same
+    // database file (two processes on one SQLite file would slow each other's reads).
+    const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const withRedis = (only === undefined || only === scenarios.length) && (await redisAnswers(redisUrl));
+    if (withRedis) {
+      await stop(appServer);
+      children.push(await start(join(root, 'dist/src/server.js'), {
+        PORT: appPort, NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite3')}`, ...keys,
+        BCRYPT_COST: '4', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', RATE_LIMIT_REQUESTS: '100000000',
+        REDIS_URL: redisUrl, REDIS_PREFIX: `gpx-bench-${process.pid}:`,
+      }));
+      await waitFor(`${base}/api/me`);
+      rows.push(await measure('PAT GET /api/posts/{postId}, limits on Redis', `${base}/api/posts/${post.id}`, children.at(-1)!, { authorization: `Bearer ${pat}` }));
+    }
     const bare = rows[0]!.rps;
     console.log('');
     const bareCpu = rows[0]!.cpuUs;
@@ -162,16 +180,38 @@ async function main() {
     if (hotPath && shapedBare) console.log(`Against the same bare route on our server: ${both(hotPath, shapedBare)}.`);
     const floor = ratio('floor: express + only the essential work');
     if (floor && hotPath) console.log(`The floor (the same reads, hash and headers on our server, no pipeline) costs ${Math.round(floor.cpuUs)} µs; the pipeline's stages cost ${Math.round(hotPath.cpuUs - floor.cpuUs)} µs of CPU a request beyond it.`);
+    const onRedis = ratio('PAT GET /api/posts/{postId}, limits on Redis');
+    if (onRedis) console.log(`${onRedis.name}: ${both(onRedis, rows[0]!)} of bare express (target ≥ 0.60); without Redis: ${hotPath ? both(hotPath, rows[0]!) : 'not run'}.`);
+    else if (!withRedis) console.log(`No Redis answered at ${redisUrl} (BENCH_REDIS_URL): the hot path with limits on Redis was not measured.`);
     const notModified = ratio('catalog 304 (If-None-Match)');
     if (notModified) console.log(`${notModified.name}: ${both(notModified, rows[0]!)} of bare express (target ≥ 0.90).`);
   } finally {
-    await Promise.all(children.map((child) => new Promise((done) => {
-      child.once('exit', done);
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
-    })));
+    await Promise.all(children.map(stop));
     if (PROFILE_DIR) console.log(`CPU profiles of both servers written to ${PROFILE_DIR}/app and ${PROFILE_DIR}/bare (open them in Chrome DevTools).`);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function stop(child: ChildProcess): Promise<unknown> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    child.once('exit', done);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+  });
+}
+
+/** Whether a Redis answers PING at `url` within a second. */
+async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
   }
 }
 
