@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import { isDateTime } from '../core/datetime';
-import { ApiError } from '../core/errors';
+import { ApiError, invalidInput } from '../core/errors';
 import { compilePathParameterChecks } from './path-parameters';
 import type { Contract } from './spec';
 
@@ -52,7 +52,7 @@ function checkIntegerQuery(names: readonly string[], query: Record<string, unkno
     const value = query[name];
     if (value === undefined) continue;
     if (typeof value !== 'string' || !DECIMAL_INTEGER.test(value)) {
-      return new ApiError('validation_failed', `Invalid request: query parameter ${name} must be a decimal integer.`, { errors: [{ path: `/query/${name}`, message: 'must be a decimal integer' }] });
+      return invalidInput(`/query/${name}`, `Invalid request: query parameter ${name} must be a decimal integer.`, 'must be a decimal integer');
     }
   }
   return undefined;

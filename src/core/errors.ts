@@ -26,6 +26,13 @@ export class ApiError extends Error {
 export const fail = (code: ErrorCode, message: string, details?: Record<string, unknown>, headers?: Record<string, string>) =>
   new ApiError(code, message, details, headers);
 
+/**
+ * A 400 for one input that breaks a rule the schema cannot state, in the shape the validator gives its
+ * own (`details.errors[].path` names the input, e.g. `/query/starting_after`), so a client handles both alike.
+ */
+export const invalidInput = (path: string, message: string, problem: string) =>
+  new ApiError('validation_failed', message, { errors: [{ path, message: problem }] });
+
 export const notFound = (what: string) => new ApiError('not_found', `${what} not found.`);
 
 export const tooManyRequests = (retryAfterSeconds: number, message: string) =>

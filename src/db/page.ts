@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { ApiError } from '../core/errors';
+import { invalidInput } from '../core/errors';
 
 export interface Page<T> {
   rows: T[];
@@ -66,7 +66,7 @@ export async function pageOf<T>(
   // another user's id, is refused rather than silently read as "the start".
   const unique = order.at(-1)?.column ?? 'id';
   const anchor = await filtered().where(unique, after).first(Object.fromEntries(order.map((o, i) => [`k${i}`, o.column])));
-  if (!anchor) throw new ApiError('validation_failed', 'starting_after does not name an item of this list.', { errors: [{ path: '/query/starting_after', message: 'not an item of this list' }] });
+  if (!anchor) throw invalidInput('/query/starting_after', 'starting_after does not name an item of this list.', 'not an item of this list');
   const [rows, count, remaining] = await Promise.all([
     filtered().where(beyond(order, anchor)).select(columns).orderBy(order).limit(limit),
     filtered().count({ n: '*' }).first(),

@@ -1,4 +1,4 @@
-import { ApiError } from '../core/errors';
+import { invalidInput } from '../core/errors';
 import type { CheckoutRecord, TransferRecord } from '../db/repositories/billing.repository';
 import type { LedgerLine } from '../db/repositories/ledger.repository';
 import { BillingAccountView, CheckoutInput, subscriptionState } from '../services/billing.service';
@@ -25,7 +25,7 @@ const presentLine = (l: LedgerLine): Schemas['BalanceTransaction'] => ({
 /** A ledger line's id is `ble_<seq>`; its cursor is the sequence number. */
 function lineSeq(id: string): number {
   const seq = /^ble_([1-9][0-9]{0,15})$/.exec(id)?.[1];
-  if (!seq) throw new ApiError('validation_failed', 'starting_after must be a ledger line id (ble_…).', { errors: [{ path: '/query/starting_after', message: 'not a ledger line id' }] });
+  if (!seq) throw invalidInput('/query/starting_after', 'starting_after must be a ledger line id (ble_…).', 'not a ledger line id');
   return Number(seq);
 }
 

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { components, operations } from '../../generated/openapi';
 import { isSignedIn, SignedInPrincipal } from '../auth/principal';
-import { ApiError } from '../core/errors';
+import { ApiError, invalidInput } from '../core/errors';
 import type { Page, Window } from '../db/page';
 
 export type Schemas = components['schemas'];
@@ -72,7 +72,7 @@ export function pageRequest(req: Request, cursorOf?: (id: string) => string | nu
   const startingAfter = queryString(req, 'starting_after');
   // The validator fills in page's default, so whether the caller sent one is read from the URL itself.
   if (startingAfter !== undefined && new URL(req.originalUrl, 'http://x').searchParams.has('page')) {
-    throw new ApiError('validation_failed', 'Use page or starting_after, not both.', { errors: [{ path: '/query/starting_after', message: 'cannot be combined with page' }] });
+    throw invalidInput('/query/starting_after', 'Use page or starting_after, not both.', 'cannot be combined with page');
   }
   const after = startingAfter !== undefined && cursorOf ? cursorOf(startingAfter) : undefined;
   return { page, limit, offset: (page - 1) * limit, after, cursor: cursorOf !== undefined };

@@ -2,7 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from '../core/errors';
 import { assignRequestId } from './request-context';
-import { NulInString, nulValidationError } from './nul';
+import { NulInString, nulInBody } from './nul';
 
 interface ValidatorError {
   status: number;
@@ -22,10 +22,7 @@ export function toApiError(err: unknown): ApiError {
     const limit = Number((err as { limit?: number }).limit ?? 0);
     return new ApiError('payload_too_large', `The request body is larger than ${describeBytes(limit)}.`, { limit_bytes: limit });
   }
-  if (err instanceof NulInString) {
-    const { message, details } = nulValidationError();
-    return new ApiError('validation_failed', message, details);
-  }
+  if (err instanceof NulInString) return nulInBody();
   if (type === 'entity.parse.failed') return new ApiError('invalid_json', 'The request body is not valid JSON.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new ApiError('unsupported_media_type', 'Send the body as UTF-8 application/json.');

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { fail } from '../core/errors';
+import { fail, invalidInput } from '../core/errors';
 
 /**
  * U+0000 is valid JSON and valid percent-encoding, but PostgreSQL text cannot hold it (SQLite can): let
@@ -22,4 +22,5 @@ export const refuseNulInUrl: RequestHandler = (req, _res, next) => {
   next();
 };
 
-export const nulValidationError = () => ({ message: NUL_MESSAGE, details: { errors: [{ path: '/body', message: NUL_MESSAGE }] } });
+/** What a body refused by `refuseNulInJson` answers (the error handler maps `NulInString` to it). */
+export const nulInBody = () => invalidInput('/body', NUL_MESSAGE, NUL_MESSAGE);
