@@ -1,6 +1,7 @@
 import { loadConfig } from '../core/config';
 import { openDatabase } from '../db/knex';
 import { migrateToLatest } from '../db/migrate';
+import { countOf } from '../db/page';
 import { auditLedger } from '../db/repositories/ledger-audit.repository';
 
 /**
@@ -13,7 +14,7 @@ async function main(): Promise<number> {
   try {
     await migrateToLatest(database.knex);
     const checks = await auditLedger(database.knex);
-    const entries = Number((await database.knex('ledger_entries').count({ n: '*' }).first())?.n ?? 0);
+    const entries = await countOf(database.knex('ledger_entries'));
     let broken = 0;
     for (const check of checks) {
       const ok = check.violations.length === 0;

@@ -21,6 +21,11 @@ export interface Window {
   after?: string | number;
 }
 
+/** How many rows a query matches, as a number on both databases (PostgreSQL's COUNT is a string). */
+export async function countOf(query: Knex.QueryBuilder): Promise<number> {
+  return Number((await query.count({ n: '*' }).first())?.n ?? 0);
+}
+
 /** Newest first, with the id as a tie-breaker so pages never overlap or skip a row. */
 export const NEWEST_FIRST: Order = [{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }];
 export const OLDEST_FIRST: Order = [{ column: 'created_at' }, { column: 'id' }];
@@ -56,22 +61,18 @@ export async function pageOf<T>(
 ): Promise<Page<T>> {
   const { offset, limit, after } = window;
   if (after === undefined) {
-    const [rows, count] = await Promise.all([
-      filtered().select(columns).orderBy(order).offset(offset).limit(limit),
-      filtered().count({ n: '*' }).first(),
-    ]);
-    return { rows: rows.map(toRecord), total: Number(count?.n ?? 0), offset };
+    const [rows, total] = await Promise.all([filtered().select(columns).orderBy(order).offset(offset).limit(limit), countOf(filtered())]);
+    return { rows: rows.map(toRecord), total, offset };
   }
   // The cursor must name an item of this very list (same owner, same filters): anything else, including
   // another user's id, is refused rather than silently read as "the start".
   const unique = order.at(-1)?.column ?? 'id';
   const anchor = await filtered().where(unique, after).first(Object.fromEntries(order.map((o, i) => [`k${i}`, o.column])));
   if (!anchor) throw invalidInput('/query/starting_after', 'starting_after does not name an item of this list.', 'not an item of this list');
-  const [rows, count, remaining] = await Promise.all([
+  const [rows, total, remaining] = await Promise.all([
     filtered().where(beyond(order, anchor)).select(columns).orderBy(order).limit(limit),
-    filtered().count({ n: '*' }).first(),
-    filtered().where(beyond(order, anchor)).count({ n: '*' }).first(),
+    countOf(filtered()),
+    countOf(filtered().where(beyond(order, anchor))),
   ]);
-  const total = Number(count?.n ?? 0);
-  return { rows: rows.map(toRecord), total, offset: total - Number(remaining?.n ?? 0) };
+  return { rows: rows.map(toRecord), total, offset: total - remaining };
 }

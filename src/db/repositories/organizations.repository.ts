@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { OLDEST_FIRST, ofTable, Page, pageOf, Window } from '../page';
+import { countOf, OLDEST_FIRST, ofTable, Page, pageOf, Window } from '../page';
 
 const ORGANIZATION_ORDER = ofTable(OLDEST_FIRST, 'o');
 
@@ -109,8 +109,7 @@ export function organizationsRepository(db: Knex) {
       return pageOf(() => members(organizationId), MEMBER_COLUMNS, order, window, toMember);
     },
     async countOwners(organizationId: string): Promise<number> {
-      const row = await db('organization_members').where({ organization_id: organizationId, role: 'owner' }).count({ n: '*' }).first();
-      return Number(row?.n ?? 0);
+      return countOf(db('organization_members').where({ organization_id: organizationId, role: 'owner' }));
     },
     async updateMember(organizationId: string, userId: string, patch: { role?: string; tags?: string[] }): Promise<void> {
       const columns: Record<string, unknown> = {};

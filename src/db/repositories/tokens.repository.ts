@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Database } from '../knex';
-import { NEWEST_FIRST, Page, pageOf, Window } from '../page';
+import { countOf, NEWEST_FIRST, Page, pageOf, Window } from '../page';
 import { preparedGet } from '../prepared';
 import { toUser, UserRecord } from './users.repository';
 
@@ -106,8 +106,7 @@ export function tokensRepository(db: Knex, database: Database) {
     },
 
     async countActiveForUser(userId: string): Promise<number> {
-      const row = await active(userId).count({ n: '*' }).first();
-      return Number(row?.n ?? 0);
+      return countOf(active(userId));
     },
 
     /** Returns false when the token was already revoked (or is not the user's). */

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { columnsOf } from '../columns';
-import { NEWEST_FIRST, ofTable, Page, pageOf, Window } from '../page';
+import { countOf, NEWEST_FIRST, ofTable, Page, pageOf, Window } from '../page';
 
 const DELIVERY_ORDER = ofTable(NEWEST_FIRST, 'd');
 
@@ -105,7 +105,7 @@ export function webhooksRepository(db: Knex) {
 
   return {
     async countEndpoints(userId: string): Promise<number> {
-      return Number((await db('webhook_endpoints').where({ user_id: userId }).count({ n: '*' }).first())?.n ?? 0);
+      return countOf(db('webhook_endpoints').where({ user_id: userId }));
     },
     /** The times of the user's events of `type` after `since`, oldest first. */
     async eventTimesSince(userId: string, type: string, since: string): Promise<string[]> {

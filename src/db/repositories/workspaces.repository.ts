@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { columnsOf } from '../columns';
-import { NEWEST_FIRST, Page, pageOf, Window } from '../page';
+import { countOf, NEWEST_FIRST, Page, pageOf, Window } from '../page';
 
 export interface WorkspaceRecord {
   id: string;
@@ -101,10 +101,10 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
     },
 
     async countForUser(userId: string): Promise<number> {
-      return Number((await db('workspaces').where({ user_id: userId }).count({ n: '*' }).first())?.n ?? 0);
+      return countOf(db('workspaces').where({ user_id: userId }));
     },
     async countQueuedRuns(userId: string): Promise<number> {
-      return Number((await db('workspace_runs').where({ user_id: userId, status: 'QUEUED' }).count({ n: '*' }).first())?.n ?? 0);
+      return countOf(db('workspace_runs').where({ user_id: userId, status: 'QUEUED' }));
     },
     async insertRun(run: RunRecord): Promise<void> {
       await db('workspace_runs').insert({
@@ -229,7 +229,7 @@ function toRule(row: Record<string, any>): RuleRecord {
 export function rulesRepository(db: Knex) {
   return {
     async countForUser(userId: string): Promise<number> {
-      return Number((await db('workspace_rules').where({ user_id: userId }).count({ n: '*' }).first())?.n ?? 0);
+      return countOf(db('workspace_rules').where({ user_id: userId }));
     },
     async insert(rule: RuleRecord): Promise<void> {
       await db('workspace_rules').insert({
@@ -305,7 +305,7 @@ function toSession(row: Record<string, any>): WorkspaceSessionRecord {
 }
 
 export function workspaceSessionsRepository(db: Knex) {
-  const count = async (where: Record<string, unknown>) => Number((await db('workspace_sessions').where(where).count({ n: '*' }).first())?.n ?? 0);
+  const count = (where: Record<string, unknown>) => countOf(db('workspace_sessions').where(where));
   return {
     openForUser: (userId: string) => count({ user_id: userId, status: 'open' }),
     openEverywhere: () => count({ status: 'open' }),
