@@ -1,16 +1,12 @@
 import type { Options, Store } from 'express-rate-limit';
 import { Clock } from '../core/clock';
 
-interface Window {
-  failures: number;
-  startedAt: number;
-}
-
 /**
  * Counts failed password and code attempts per key in a fixed window: the pair (account, address), the
  * address, and the account (src/services/accounts.service.ts decides which refuse and which only slow).
- * A key over its limit is refused until its window ends; a success clears the account's counts. The counts live in this process: with several instances each one
- * enforces the limit on its own share of the traffic (documented in docs/authentication.md).
+ * A key over its limit is refused until its window ends; a success clears the account's counts. With a
+ * store (Redis, when REDIS_URL is set) every instance counts the same failures; without one the counts
+ * live in this process, on the app's clock (documented in docs/authentication.md).
  */
 export interface Throttle {
   /** Seconds to wait when any key is over its limit, else 0. */
@@ -21,82 +17,81 @@ export interface Throttle {
   reset(key: string): Promise<void>;
 }
 
-export function createThrottle(clock: Clock, options: { maxFailures: number; windowSeconds: number }, store?: Store): Throttle {
-  return store ? storeThrottle(options, store) : memoryThrottle(clock, options);
+/** Where the counts live: a key's failures in its current window, and the seconds until that window ends. */
+interface Counts {
+  get(key: string): Promise<{ failures: number; secondsLeft: number } | undefined>;
+  add(key: string): Promise<void>;
+  clear(key: string): Promise<void>;
 }
 
-/**
- * The same counts in a rate-limit store: with Redis (REDIS_URL) every instance counts the same
- * failures, so N instances do not give an attacker N times each limit.
- */
-function storeThrottle(options: { maxFailures: number; windowSeconds: number }, store: Store): Throttle {
-  const windowMs = options.windowSeconds * 1000;
-  store.init?.({ windowMs } as Options);
+type ThrottleOptions = { maxFailures: number; windowSeconds: number };
+
+export function createThrottle(clock: Clock, options: ThrottleOptions, store?: Store): Throttle {
+  const counts = store ? storeCounts(options, store) : memoryCounts(clock, options);
   return {
     async retryAfter(keys) {
       let wait = 0;
       for (const { key, limit } of keys) {
-        const info = await store.get?.(key);
-        if (info && info.totalHits >= (limit ?? options.maxFailures)) {
-          const left = Math.ceil(((info.resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000);
-          wait = Math.max(wait, left, 1);
-        }
+        const window = await counts.get(key);
+        if (window && window.failures >= (limit ?? options.maxFailures)) wait = Math.max(wait, window.secondsLeft, 1);
       }
       return wait;
     },
     async fail(keys) {
-      await Promise.all(keys.map((key) => store.increment(key)));
+      await Promise.all(keys.map((key) => counts.add(key)));
     },
     async failures(key) {
-      return (await store.get?.(key))?.totalHits ?? 0;
+      return (await counts.get(key))?.failures ?? 0;
     },
-    async reset(key) {
+    reset: (key) => counts.clear(key),
+  };
+}
+
+/** In a rate-limit store: with Redis, N instances do not give an attacker N times each limit. */
+function storeCounts(options: ThrottleOptions, store: Store): Counts {
+  const windowMs = options.windowSeconds * 1000;
+  store.init?.({ windowMs } as Options);
+  return {
+    async get(key) {
+      const info = await store.get?.(key);
+      if (!info) return undefined;
+      return { failures: info.totalHits, secondsLeft: Math.ceil(((info.resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000) };
+    },
+    async add(key) {
+      await store.increment(key);
+    },
+    async clear(key) {
       await store.resetKey(key);
     },
   };
 }
 
-/** Counts in this process, on the app's clock (tests move it). */
-function memoryThrottle(clock: Clock, options: { maxFailures: number; windowSeconds: number }): Throttle {
-  const windows = new Map<string, Window>();
+/** In this process, on the app's clock (tests move it). */
+function memoryCounts(clock: Clock, options: ThrottleOptions): Counts {
+  const windowMs = options.windowSeconds * 1000;
+  const windows = new Map<string, { failures: number; startedAt: number }>();
 
-  function current(key: string): Window | undefined {
+  function current(key: string) {
     const window = windows.get(key);
-    if (window && clock().getTime() - window.startedAt >= options.windowSeconds * 1000) {
+    if (window && clock().getTime() - window.startedAt >= windowMs) {
       windows.delete(key);
       return undefined;
     }
     return window;
   }
 
-  function sweep(): void {
-    for (const key of windows.keys()) current(key);
-  }
-
   return {
-    async retryAfter(keys) {
-      let wait = 0;
-      for (const { key, limit } of keys) {
-        const window = current(key);
-        if (window && window.failures >= (limit ?? options.maxFailures)) {
-          const left = Math.ceil((window.startedAt + options.windowSeconds * 1000 - clock().getTime()) / 1000);
-          wait = Math.max(wait, left, 1);
-        }
-      }
-      return wait;
+    async get(key) {
+      const window = current(key);
+      return window && { failures: window.failures, secondsLeft: Math.ceil((window.startedAt + windowMs - clock().getTime()) / 1000) };
     },
-    async fail(keys) {
-      for (const key of keys) {
-        const window = current(key) ?? { failures: 0, startedAt: clock().getTime() };
-        window.failures += 1;
-        windows.set(key, window);
-      }
-      if (windows.size > 100_000) sweep();
+    async add(key) {
+      const window = current(key) ?? { failures: 0, startedAt: clock().getTime() };
+      window.failures += 1;
+      windows.set(key, window);
+      if (windows.size > 100_000) for (const old of windows.keys()) current(old);
     },
-    async failures(key) {
-      return current(key)?.failures ?? 0;
-    },
-    async reset(key) {
+    async clear(key) {
       windows.delete(key);
     },
   };
