@@ -24,10 +24,9 @@ function userKey(req: Request): string | undefined {
 /** The client's address (after the trust-proxy walk), IPv6 grouped by /56 as express-rate-limit does. */
 const addressOf = (req: Request) => ipKeyGenerator(req.ip ?? '');
 
-function secondsUntil(resetTime: Date | undefined, windowMs: number): number {
-  const now = Date.now();
-  return Math.max(0, Math.ceil(((resetTime ?? new Date(now + windowMs)).getTime() - now) / 1000));
-}
+/** When a store's window ends: its reset time, or (a store that gives none) a window from now. */
+const resetOf = (resetTime: Date | undefined, windowMs: number) => resetTime ?? new Date(Date.now() + windowMs);
+const secondsUntil = (at: Date) => Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000));
 
 /**
  * Per-credential limits with the IETF `RateLimit-Policy/Limit/Remaining/Reset` headers (draft 6).
@@ -48,6 +47,7 @@ export function perCredentialRateLimit(config: Pick<Config, 'rateLimit'>, store:
   const policy = `${limit};w=${windowSeconds}`;
   const withUser = `${policy}, ${userLimit};w=${windowSeconds}`;
   const limitHeader = String(limit);
+  const userLimitHeader = String(userLimit);
 
   return async (req, res, next) => {
     if (req.operation?.rateLimited === false || req.auth?.kind === 'internal') return next();
@@ -58,13 +58,13 @@ export function perCredentialRateLimit(config: Pick<Config, 'rateLimit'>, store:
     const ownLeft = limit - own.totalHits;
     const tighter = all !== undefined && userLimit - all.totalHits < ownLeft;
     const [cap, hits, resetTime] = tighter ? [userLimit, all!.totalHits, all!.resetTime] : [limit, own.totalHits, own.resetTime];
-    // The memory store gives each window a new Date, so it is safe to keep; a store without one
-    // (some shared stores) counts from now.
-    const resetSeconds = secondsUntil(resetTime, windowMs);
+    // The memory store gives each window a new Date, so it is safe to keep.
+    const resetAt = resetOf(resetTime, windowMs);
+    const resetSeconds = secondsUntil(resetAt);
     const remaining = Math.max(cap - hits, 0);
-    req.rateLimit = { limit: cap, used: hits, remaining, resetTime: resetTime ?? new Date(Date.now() + windowMs) };
+    req.rateLimit = { limit: cap, used: hits, remaining, resetTime: resetAt };
     res.setHeader('RateLimit-Policy', aggregate === undefined ? policy : withUser);
-    res.setHeader('RateLimit-Limit', tighter ? String(userLimit) : limitHeader);
+    res.setHeader('RateLimit-Limit', tighter ? userLimitHeader : limitHeader);
     res.setHeader('RateLimit-Remaining', String(remaining));
     res.setHeader('RateLimit-Reset', String(resetSeconds));
     if (hits > cap) {
@@ -93,7 +93,7 @@ export function perAddressAuthFailures(config: Pick<Config, 'addressLimit'>, sto
     const key = `authfail:${addressOf(req)}`;
     const { totalHits, resetTime } = await store.increment(key);
     if (totalHits > limit) {
-      const retryAfter = Math.max(1, secondsUntil(resetTime, windowMs));
+      const retryAfter = Math.max(1, secondsUntil(resetOf(resetTime, windowMs)));
       throw tooManyRequests(retryAfter, `Too many requests from this address failed authentication; retry after ${retryAfter} s.`);
     }
     res.once('close', () => {

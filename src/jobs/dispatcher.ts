@@ -101,10 +101,14 @@ export function createDispatcher(deps: {
     const firstOfEndpoint = new Map<string, (typeof due)[number]>();
     for (const d of due) if (!inFlight.has(d.endpointId) && !firstOfEndpoint.has(d.endpointId)) firstOfEndpoint.set(d.endpointId, d);
     const byUser = new Map<string, Array<(typeof due)[number]>>();
-    for (const d of firstOfEndpoint.values()) byUser.set(d.userId, [...(byUser.get(d.userId) ?? []), d]);
+    for (const d of firstOfEndpoint.values()) {
+      const queue = byUser.get(d.userId);
+      if (queue) queue.push(d);
+      else byUser.set(d.userId, [d]);
+    }
     const chosen: Array<{ id: string; endpointId: string }> = [];
     const queues = [...byUser.values()];
-    for (let round = 0; chosen.length < max && queues.some((q) => q.length > 0); round += 1) {
+    while (chosen.length < max && queues.some((q) => q.length > 0)) {
       for (const queue of queues) {
         const next = queue.shift();
         if (next && chosen.length < max && (await repos.webhooks.lease(next.id, iso(now), iso(addSeconds(now, options.leaseSeconds))))) {

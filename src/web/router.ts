@@ -11,9 +11,10 @@ import { PAGES } from './pages';
  */
 export function webRouter(projectRoot: string, signedIn: (req: Request) => Promise<boolean>): Router {
   const router = Router();
+  const parseCookies = cookieParser();
   const withSession = async (req: Request) => {
     if (!req.headers.cookie) return false;
-    await new Promise<void>((done) => cookieParser()(req, {} as never, () => done()));
+    await new Promise<void>((done) => parseCookies(req, {} as never, () => done()));
     return signedIn(req);
   };
   const headers = helmet({
