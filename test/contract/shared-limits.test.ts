@@ -5,7 +5,6 @@
  * when Redis is back they share again. Skipped, with a message, only when redis-server is missing
  * outside CI.
  */
-import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import type Redis from 'ioredis';
@@ -15,18 +14,10 @@ import { createApp } from '../../src/app';
 import { createLogger } from '../../src/core/logger';
 import { startTestApp, TestApp } from '../helpers/app';
 import { freePort, killStartedProcesses, RunningProcess, startProcess } from '../helpers/server';
+import { toolFor } from '../helpers/tools';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
 
-function redisServer(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-const binary = redisServer();
-if (!binary && process.env.CI === 'true') throw new Error('redis-server is required in CI for the shared-limit tests.');
-if (!binary) console.log('skipped: the shared-limit tests need redis-server (apt-get install -y redis-server); CI runs them');
+const binary = toolFor('the shared-limit tests', 'redis-server');
 const describeRedis = binary ? describe : describe.skip;
 
 describeRedis('rate limits shared on Redis by two instances', () => {

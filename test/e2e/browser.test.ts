@@ -4,7 +4,6 @@
  * it, revoke it in the page, add a webhook endpoint and see its secret once. Screenshots of each step go
  * to test-results/. Skipped, with a message, only when Chromium is missing outside CI.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,20 +11,9 @@ import * as OTPAuth from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { startReceiver } from '../helpers/receiver';
 import { killStartedProcesses, PROJECT_ROOT, startCompiledServer } from '../helpers/server';
+import { toolFor } from '../helpers/tools';
 
-function chromiumPath(): string | undefined {
-  try {
-    return execFileSync('which', ['chromium'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const executablePath = chromiumPath();
-if (!executablePath && process.env.CI === 'true') {
-  throw new Error('Chromium is required in CI (apt-get install -y chromium); .ci/run installs it.');
-}
-if (!executablePath) console.log('skipped: the browser tests need Chromium (apt-get install -y chromium); CI installs it and runs them');
+const executablePath = toolFor('the browser tests', 'chromium');
 const describeBrowser = executablePath ? describe : describe.skip;
 
 const shots = join(PROJECT_ROOT, 'test-results');

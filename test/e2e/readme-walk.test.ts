@@ -4,29 +4,17 @@
  * compiled server. zsh may be missing on a developer machine (the test says so and skips it); CI
  * installs it.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killStartedProcesses, PROJECT_ROOT, startCompiledServer } from '../helpers/server';
+import { toolFor } from '../helpers/tools';
 
 const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
 const walk = /<!-- walk:start -->\s*```sh\n([\s\S]*?)```\s*<!-- walk:end -->/.exec(readme)?.[1];
 
-function has(shell: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${shell}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const shells = ['bash', 'zsh'].filter((shell) => {
-  if (has(shell)) return true;
-  if (process.env.CI === 'true') throw new Error(`${shell} is required in CI to run the README's walk (.ci/run installs it).`);
-  console.log(`skipped in ${shell}: not installed here (apt-get install -y ${shell}); CI installs it and runs the walk`);
-  return false;
-});
+const shells = ['bash', 'zsh'].filter((shell) => toolFor(`the README walk in ${shell}`, shell) !== undefined);
 
 function runWalk(shell: string, api: string, script = walk!): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
