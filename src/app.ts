@@ -53,7 +53,7 @@ import { createMoneyJobs } from './jobs/money';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { perAddressAuthFailures, perCredentialRateLimit } from './http/rate-limit';
-import type Redis from 'ioredis';
+import type { Store } from 'express-rate-limit';
 import { connectRedis, sharedStore } from './http/shared-store';
 
 export interface AppDeps {
@@ -65,14 +65,14 @@ export interface AppDeps {
 }
 
 /**
- * `redis`, when the API runs with REDIS_URL, is where the sign-in throttle counts (shared by every
+ * `signInStore`, when the API runs with REDIS_URL, is where the sign-in throttle counts (shared by every
  * instance); the worker process has no sign-ins and passes none.
  */
-export function createServices(deps: AppDeps, redis?: Redis) {
+export function createServices(deps: AppDeps, signInStore?: Store) {
   const { config, contract, repos, clock, log } = deps;
   const jwt = createJwtService(config, clock);
   const audit = createAuditService(repos, clock);
-  const throttle = createThrottle(clock, config.authThrottle, redis ? sharedStore(redis, `${config.redisPrefix}signin:`, log) : undefined);
+  const throttle = createThrottle(clock, config.authThrottle, signInStore);
   const webhooks = createWebhooksService(repos, clock, { dataKey: config.dataKey, allowPrivate: config.webhooks.allowPrivate, caps: config.caps });
   const rules = createRulesService(repos, clock, config.dataKey, config.publicUrl, config.caps);
   // One provider for the whole app; the local one's hosted pages are mounted only when it is the one.
@@ -165,10 +165,10 @@ export function createApp(deps: AppDeps): Express {
   const { config, contract, log, repos, clock } = deps;
   // With REDIS_URL every instance counts in the same buckets; without it each counts alone (one instance).
   const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
-  const { services, authenticate, dispatcher, worker, moneyJobs, localProvider } = createServices(deps, redis);
+  const limitStore = (name: string) => (redis ? sharedStore(redis, `${config.redisPrefix}${name}:`, log) : undefined);
+  const { services, authenticate, dispatcher, worker, moneyJobs, localProvider } = createServices(deps, limitStore('signin'));
   const handlers = buildHandlers(contract, services);
   const validator = createValidatorStages(contract, config.specPath);
-  const limitStore = (name: string) => (redis ? sharedStore(redis, `${config.redisPrefix}${name}:`, log) : undefined);
 
   const app = express();
   app.disable('x-powered-by');
