@@ -8,6 +8,7 @@ import { generatePat } from '../../src/auth/token-format';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -21,11 +22,11 @@ describe('failed authentication, per address', () => {
   it('refuses a flood of unknown, checksum-valid PATs from one address after the limit: 650 sent, 20 looked up', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 650; i++) {
-      statuses.push((await request(t.app).get('/api/posts').set(from('198.51.100.1')).set(bearer(generatePat()))).status);
+      statuses.push((await http(t).get('/api/posts').set(from('198.51.100.1')).set(bearer(generatePat()))).status);
     }
     expect(statuses.filter((s) => s === 401)).toHaveLength(20);
     expect(statuses.filter((s) => s === 429)).toHaveLength(630);
-    const refused = await request(t.app).get('/api/posts').set(from('198.51.100.1')).set(bearer(generatePat()));
+    const refused = await http(t).get('/api/posts').set(from('198.51.100.1')).set(bearer(generatePat()));
     expectError(refused, 429, 'rate_limited');
     expect(refused.body.error.message).toContain('failed authentication');
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
@@ -34,13 +35,13 @@ describe('failed authentication, per address', () => {
   it('is checked before the credential: even a valid token from that address waits; other addresses do not', async () => {
     const user = await createUser(t, { twoFactor: true });
     const pat = (await createPat(t, user, { scopes: ['posts:read'] })).token;
-    for (let i = 0; i < 25; i++) await request(t.app).get('/api/posts').set(from('198.51.100.2'));
-    expectError(await request(t.app).get('/api/posts').set(from('198.51.100.2')).set(bearer(pat)), 429, 'rate_limited');
-    expect((await request(t.app).get('/api/posts').set(from('198.51.100.3')).set(bearer(pat))).status).toBe(200);
+    for (let i = 0; i < 25; i++) await http(t).get('/api/posts').set(from('198.51.100.2'));
+    expectError(await http(t).get('/api/posts').set(from('198.51.100.2')).set(bearer(pat)), 429, 'rate_limited');
+    expect((await http(t).get('/api/posts').set(from('198.51.100.3')).set(bearer(pat))).status).toBe(200);
   });
 
   it('counts a parallel burst before any of it is answered', async () => {
-    const answers = await Promise.all(Array.from({ length: 100 }, () => request(t.app).get('/api/tokens').set(from('198.51.100.4')).set(bearer(generatePat()))));
+    const answers = await Promise.all(Array.from({ length: 100 }, () => http(t).get('/api/tokens').set(from('198.51.100.4')).set(bearer(generatePat()))));
     const counts = answers.reduce<Record<number, number>>((acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }), {});
     expect(counts[401]).toBeLessThanOrEqual(20);
     expect(counts[429]).toBeGreaterThanOrEqual(80);
@@ -50,10 +51,10 @@ describe('failed authentication, per address', () => {
     const user = await createUser(t, { twoFactor: true });
     const tokens = await Promise.all([1, 2, 3].map(() => createPat(t, user, { scopes: ['posts:read'] })));
     for (const { token } of tokens) {
-      for (let i = 0; i < 5; i++) expect((await request(t.app).get('/api/posts').set(from('198.51.100.5')).set(bearer(token))).status).toBe(200);
+      for (let i = 0; i < 5; i++) expect((await http(t).get('/api/posts').set(from('198.51.100.5')).set(bearer(token))).status).toBe(200);
     }
     for (let i = 0; i < 30; i++) expect((await request(t.app).get('/healthz').set(from('198.51.100.5'))).status).toBe(200);
-    expect((await request(t.app).get('/api/programmatic/catalog').set(from('198.51.100.5'))).status).toBe(200);
+    expect((await http(t).get('/api/programmatic/catalog').set(from('198.51.100.5'))).status).toBe(200);
   });
 });
 
@@ -62,17 +63,17 @@ describe('a user\'s tokens together', () => {
     const user = await createUser(t, { twoFactor: true });
     const [a, b, c] = await Promise.all([1, 2, 3].map(() => createPat(t, user, { scopes: ['posts:read'] })));
     // createPat used the user's JWT, which has a bucket of its own; the PATs start at zero.
-    for (let i = 0; i < 10; i++) expect((await request(t.app).get('/api/posts').set(bearer(a!.token))).status).toBe(200);
-    const ownRefused = await request(t.app).get('/api/posts').set(bearer(a!.token));
+    for (let i = 0; i < 10; i++) expect((await http(t, a!.token).get('/api/posts')).status).toBe(200);
+    const ownRefused = await http(t, a!.token).get('/api/posts');
     expectError(ownRefused, 429, 'rate_limited');
     // a has used 11 of the user's 15; b gets the other 4, then c gets none.
-    const fresh = await request(t.app).get('/api/posts').set(bearer(b!.token));
+    const fresh = await http(t, b!.token).get('/api/posts');
     expect(fresh.status).toBe(200);
     expect(fresh.headers['ratelimit-policy']).toBe('10;w=60, 15;w=60');
     expect(fresh.headers['ratelimit-limit']).toBe('15');
     expect(fresh.headers['ratelimit-remaining']).toBe('3');
-    for (let i = 0; i < 3; i++) expect((await request(t.app).get('/api/posts').set(bearer(b!.token))).status).toBe(200);
-    const refused = await request(t.app).get('/api/posts').set(bearer(c!.token));
+    for (let i = 0; i < 3; i++) expect((await http(t, b!.token).get('/api/posts')).status).toBe(200);
+    const refused = await http(t, c!.token).get('/api/posts');
     expectError(refused, 429, 'rate_limited');
     expect(refused.body.error.message).toContain('all credentials of this user together');
   });

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectChallenge, expectError } from '../helpers/errors';
 import { bearer, createUser, totpCode } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -11,7 +12,7 @@ afterAll(() => t.close());
 
 describe('sign-up', () => {
   it('creates an account and never returns its password hash', async () => {
-    const res = await request(t.app).post('/api/auth/signup').send({ email: 'Ada@Example.com', password: 'correct-horse-battery', name: 'Ada' });
+    const res = await http(t).post('/api/auth/signup', { email: 'Ada@Example.com', password: 'correct-horse-battery', name: 'Ada' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ email: 'ada@example.com', name: 'Ada', role: 'owner', two_factor_enabled: false });
     expect(res.body.id).toMatch(/^usr_/);
@@ -21,8 +22,8 @@ describe('sign-up', () => {
   });
 
   it('refuses a second account for the same email, whatever its case', async () => {
-    await request(t.app).post('/api/auth/signup').send({ email: 'dup@example.com', password: 'correct-horse-battery' });
-    const res = await request(t.app).post('/api/auth/signup').send({ email: 'DUP@example.com', password: 'another-password' });
+    await http(t).post('/api/auth/signup', { email: 'dup@example.com', password: 'correct-horse-battery' });
+    const res = await http(t).post('/api/auth/signup', { email: 'DUP@example.com', password: 'another-password' });
     expectError(res, 409, 'email_taken');
   });
 
@@ -43,16 +44,16 @@ describe('sign-up', () => {
 describe('API sign-in', () => {
   it('without 2FA gives a 60-minute JWT that cannot create tokens', async () => {
     const user = await createUser(t);
-    const me = await request(t.app).get('/api/me').set(bearer(user.jwt));
+    const me = await http(t, user.jwt).get('/api/me');
     expect(me.status).toBe(200);
     expect(me.body.credential).toBe('jwt');
-    const create = await request(t.app).post('/api/tokens').set(bearer(user.jwt)).send({ name: 'x', scopes: ['posts:read'] });
+    const create = await http(t, user.jwt).post('/api/tokens', { name: 'x', scopes: ['posts:read'] });
     expectError(create, 403, 'two_factor_required');
   });
 
   it('with 2FA gives a pending token that works only on the verify route', async () => {
     const user = await createUser(t, { twoFactor: true });
-    const login = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password });
+    const login = await http(t).post('/api/auth/login', { email: user.email, password: user.password });
     expect(login.status).toBe(200);
     expect(login.body).toMatchObject({ two_factor_required: true });
     expect(login.body.token).toBeUndefined();
@@ -66,19 +67,19 @@ describe('API sign-in', () => {
   it('the pending token expires after 5 minutes', async () => {
     const user = await createUser(t, { twoFactor: true });
     t.clock.advance(30);
-    const login = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password });
+    const login = await http(t).post('/api/auth/login', { email: user.email, password: user.password });
     t.clock.advance(300 + 6); // past exp and the 5-second clock tolerance
-    const res = await request(t.app).post('/api/auth/login/verify').set(bearer(login.body.pending_token)).send({ code: totpCode(user.totpSecret!, t.clock()) });
+    const res = await http(t, login.body.pending_token).post('/api/auth/login/verify', { code: totpCode(user.totpSecret!, t.clock()) });
     expectError(res, 401, 'invalid_token');
   });
 
   it('accepts each code once, even when two verifications race', async () => {
     const user = await createUser(t, { twoFactor: true });
     t.clock.advance(30);
-    const login = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password });
+    const login = await http(t).post('/api/auth/login', { email: user.email, password: user.password });
     const code = totpCode(user.totpSecret!, t.clock());
     const attempts = await Promise.all([1, 2, 3].map(() =>
-      request(t.app).post('/api/auth/login/verify').set(bearer(login.body.pending_token)).send({ code })));
+      http(t, login.body.pending_token).post('/api/auth/login/verify', { code })));
     expect(attempts.map((r) => r.status).sort()).toEqual([200, 401, 401]);
     const events = await t.database.knex('audit_events').where({ user_id: user.id, type: 'two_factor.code_reused' });
     expect(events).toHaveLength(2);
@@ -93,8 +94,8 @@ describe('API sign-in', () => {
 
   it('gives the same answer for an unknown email and a wrong password', async () => {
     const user = await createUser(t);
-    const unknown = await request(t.app).post('/api/auth/login').send({ email: 'nobody@example.com', password: 'whatever-password' });
-    const wrong = await request(t.app).post('/api/auth/login').send({ email: user.email, password: 'wrong-password' });
+    const unknown = await http(t).post('/api/auth/login', { email: 'nobody@example.com', password: 'whatever-password' });
+    const wrong = await http(t).post('/api/auth/login', { email: user.email, password: 'wrong-password' });
     expect(unknown.status).toBe(401);
     expect(wrong.status).toBe(401);
     const strip = (b: any) => ({ ...b.error, request_id: undefined });
@@ -104,22 +105,22 @@ describe('API sign-in', () => {
   it('throttles failed attempts per account with 429 and Retry-After, and recovers when the window ends', async () => {
     const user = await createUser(t);
     for (let i = 0; i < 5; i++) {
-      expect((await request(t.app).post('/api/auth/login').send({ email: user.email, password: 'wrong-password' })).status).toBe(401);
+      expect((await http(t).post('/api/auth/login', { email: user.email, password: 'wrong-password' })).status).toBe(401);
     }
-    const blocked = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password });
+    const blocked = await http(t).post('/api/auth/login', { email: user.email, password: user.password });
     expectError(blocked, 429, 'rate_limited');
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
     t.clock.advance(601);
-    const ok = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password });
+    const ok = await http(t).post('/api/auth/login', { email: user.email, password: user.password });
     expect(ok.status).toBe(200);
   });
 
   it('throttles wrong codes on the verify step too', async () => {
     const user = await createUser(t, { twoFactor: true });
-    const login = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password });
+    const login = await http(t).post('/api/auth/login', { email: user.email, password: user.password });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await request(t.app).post('/api/auth/login/verify').set(bearer(login.body.pending_token)).send({ code: '000000' });
+      const res = await http(t, login.body.pending_token).post('/api/auth/login/verify', { code: '000000' });
       statuses.push(res.status);
     }
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
@@ -131,15 +132,15 @@ describe('API sign-in', () => {
 describe('2FA enrolment', () => {
   it('needs setup before enable, refuses a wrong code, and refuses a second setup once on', async () => {
     const user = await createUser(t);
-    expectError(await request(t.app).post('/api/auth/2fa/enable').set(bearer(user.jwt)).send({ code: '123456' }), 409, 'two_factor_setup_required');
-    const setup = await request(t.app).post('/api/auth/2fa/setup').set(bearer(user.jwt));
+    expectError(await http(t, user.jwt).post('/api/auth/2fa/enable', { code: '123456' }), 409, 'two_factor_setup_required');
+    const setup = await http(t, user.jwt).post('/api/auth/2fa/setup');
     expect(setup.status).toBe(200);
     expect(setup.headers['cache-control']).toBe('no-store');
     expect(setup.body.otpauth_url).toMatch(/^otpauth:\/\/totp\/GetPaidX:/);
-    expectError(await request(t.app).post('/api/auth/2fa/enable').set(bearer(user.jwt)).send({ code: '000000' }), 401, 'invalid_code');
-    const ok = await request(t.app).post('/api/auth/2fa/enable').set(bearer(user.jwt)).send({ code: totpCode(setup.body.secret, t.clock()) });
+    expectError(await http(t, user.jwt).post('/api/auth/2fa/enable', { code: '000000' }), 401, 'invalid_code');
+    const ok = await http(t, user.jwt).post('/api/auth/2fa/enable', { code: totpCode(setup.body.secret, t.clock()) });
     expect(ok.body).toEqual({ two_factor_enabled: true });
-    expectError(await request(t.app).post('/api/auth/2fa/setup').set(bearer(user.jwt)), 409, 'two_factor_already_enabled');
+    expectError(await http(t, user.jwt).post('/api/auth/2fa/setup'), 409, 'two_factor_already_enabled');
   });
 
   it('stores the TOTP seed encrypted', async () => {
@@ -153,25 +154,25 @@ describe('2FA enrolment', () => {
 describe('ending JWTs', () => {
   it('logout invalidates the user\'s JWTs', async () => {
     const user = await createUser(t);
-    expect((await request(t.app).post('/api/auth/logout').set(bearer(user.jwt))).status).toBe(204);
-    const res = await request(t.app).get('/api/me').set(bearer(user.jwt));
+    expect((await http(t, user.jwt).post('/api/auth/logout')).status).toBe(204);
+    const res = await http(t, user.jwt).get('/api/me');
     expectError(res, 401, 'invalid_token');
   });
 
   it('a password change invalidates JWTs and needs the current password', async () => {
     const user = await createUser(t);
-    const wrong = await request(t.app).post('/api/auth/password').set(bearer(user.jwt)).send({ current_password: 'nope-nope', new_password: 'brand-new-passphrase' });
+    const wrong = await http(t, user.jwt).post('/api/auth/password', { current_password: 'nope-nope', new_password: 'brand-new-passphrase' });
     expectError(wrong, 401, 'invalid_credentials');
-    const ok = await request(t.app).post('/api/auth/password').set(bearer(user.jwt)).send({ current_password: user.password, new_password: 'brand-new-passphrase' });
+    const ok = await http(t, user.jwt).post('/api/auth/password', { current_password: user.password, new_password: 'brand-new-passphrase' });
     expect(ok.status).toBe(204);
-    expectError(await request(t.app).get('/api/me').set(bearer(user.jwt)), 401, 'invalid_token');
-    expect((await request(t.app).post('/api/auth/login').send({ email: user.email, password: 'brand-new-passphrase' })).status).toBe(200);
+    expectError(await http(t, user.jwt).get('/api/me'), 401, 'invalid_token');
+    expect((await http(t).post('/api/auth/login', { email: user.email, password: 'brand-new-passphrase' })).status).toBe(200);
   });
 
   it('an expired JWT is refused with invalid_token', async () => {
     const user = await createUser(t);
     t.clock.advance(3600 + 6);
-    const res = await request(t.app).get('/api/me').set(bearer(user.jwt));
+    const res = await http(t, user.jwt).get('/api/me');
     expectError(res, 401, 'invalid_token');
     expectChallenge(res, 'invalid_token');
   });

@@ -13,7 +13,8 @@ import { rowCount, startTestApp, TestApp } from '../helpers/app';
 import { balanceOf, createCheckout, pricedPost } from '../helpers/billing';
 import { expectError } from '../helpers/errors';
 import { startStripeStandIn, StripeStandIn } from '../helpers/stripe-standin';
-import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+import { createPat, createUser, TestUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 const WEBHOOK_SECRET = 'whsec_standin_0123456789abcdef';
 const DAY = 24 * 3600;
@@ -46,7 +47,7 @@ function sendEvent(event: Record<string, unknown>, secret = WEBHOOK_SECRET) {
 }
 
 const nextEventId = () => `evt_standin_${(eventCounter += 1)}`;
-const billing = async (token = pat) => (await request(t.app).get('/api/billing').set(bearer(token))).body;
+const billing = async (token = pat) => (await http(t, token).get('/api/billing')).body;
 
 /** Stripe's checkout.session.completed for one of our checkouts, paid unless told otherwise. */
 function sessionCompleted(checkout: { id: string; amount: number; currency: string }, extra: Record<string, unknown> = {}, type = 'checkout.session.completed') {
@@ -56,7 +57,7 @@ function sessionCompleted(checkout: { id: string; amount: number; currency: stri
   };
 }
 
-async function newCheckout(item: Record<string, unknown>, token = pat) {
+async function newCheckout(item: Parameters<typeof createCheckout>[2], token = pat) {
   const res = await createCheckout(t, token, item);
   expect(res.status).toBe(201);
   return res.body as { id: string; amount: number; currency: string };
@@ -160,18 +161,18 @@ describe('subscriptions', () => {
     await sendEvent(sessionCompleted(checkout, { subscription: 'sub_standin_pro', payment_intent: null, invoice: 'in_standin_1' }));
     expect(await billing()).toMatchObject({ plan: 'pro', subscription_status: 'active' });
 
-    const cancel = await request(t.app).post('/api/billing/subscription/cancel').set(bearer(pat));
+    const cancel = await http(t, pat).post('/api/billing/subscription/cancel');
     expect(cancel.body).toMatchObject({ plan: 'pro', subscription_status: 'cancels_at_period_end', current_period_end: new Date(1900000000 * 1000).toISOString() });
     const calls = () => standIn.requests.filter((r) => r.path === '/v1/subscriptions/sub_standin_pro').map((r) => r.params.get('cancel_at_period_end'));
     expect(calls()).toEqual(['true']);
-    expect((await request(t.app).post('/api/billing/subscription/resume').set(bearer(pat))).body.subscription_status).toBe('active');
-    expect((await request(t.app).post('/api/billing/subscription/plan').set(bearer(pat)).send({ plan: 'free' })).body.subscription_status).toBe('cancels_at_period_end');
+    expect((await http(t, pat).post('/api/billing/subscription/resume')).body.subscription_status).toBe('active');
+    expect((await http(t, pat).post('/api/billing/subscription/plan', { plan: 'free' })).body.subscription_status).toBe('cancels_at_period_end');
     expect(calls()).toEqual(['true', 'false', 'true']);
 
     const customer = (await t.repos.billing.account(user.id, new Date().toISOString())).stripeCustomerId!;
     await sendEvent({ id: nextEventId(), type: 'customer.subscription.deleted', data: { object: { object: 'subscription', id: 'sub_standin_pro', customer, status: 'canceled' } } });
     expect(await billing()).toMatchObject({ plan: 'free', subscription_status: 'canceled' });
-    expectError(await request(t.app).post('/api/billing/subscription/cancel').set(bearer(pat)), 409, 'no_subscription');
+    expectError(await http(t, pat).post('/api/billing/subscription/cancel'), 409, 'no_subscription');
     expect(calls()).toHaveLength(3);
   });
 
@@ -215,7 +216,7 @@ describe('refunds and disputes', () => {
     // An older, smaller running total arriving late changes nothing.
     await sendEvent(refunded(paymentId, 400));
     expect(await balanceOf(t, sellerPat)).toMatchObject({ available: 0, owed: 0 });
-    const causes = (await request(t.app).get('/api/balance/transactions').set(bearer(sellerPat))).body.data.map((l: any) => l.cause);
+    const causes = (await http(t, sellerPat).get('/api/balance/transactions')).body.data.map((l: any) => l.cause);
     expect(causes.filter((c: string) => c === 'refund')).toHaveLength(2);
   });
 
@@ -224,10 +225,10 @@ describe('refunds and disputes', () => {
     t.clock.advance(DAY);
     const accountId = await onboard(seller.id, sellerPat);
     expect(accountId).toMatch(/^acct_/);
-    expect((await request(t.app).post('/api/transfers').set(bearer(sellerPat)).send({ amount: 1800, currency: 'usd' })).status).toBe(201);
+    expect((await http(t, sellerPat).post('/api/transfers', { amount: 1800, currency: 'usd' })).status).toBe(201);
     await sendEvent(refunded(paymentId, 2000));
     expect(await balanceOf(t, sellerPat)).toMatchObject({ available: 0, owed: 1800, pending: 0 });
-    expectError(await request(t.app).post('/api/transfers').set(bearer(sellerPat)).send({ amount: 1, currency: 'usd' }), 409, 'insufficient_funds');
+    expectError(await http(t, sellerPat).post('/api/transfers', { amount: 1, currency: 'usd' }), 409, 'insufficient_funds');
   });
 
   it('a dispute reverses the disputed amount; refunds and disputes together never reverse more than was paid', async () => {
@@ -262,7 +263,7 @@ describe('refunds and disputes', () => {
 
 /** Connect onboarding through the SDK, finished by Stripe's account.updated; returns the connected account. */
 async function onboard(userId: string, token: string): Promise<string> {
-  const link = await request(t.app).post('/api/payouts/onboarding').set(bearer(token));
+  const link = await http(t, token).post('/api/payouts/onboarding');
   expect(link.body.url).toBe('https://connect.stripe.test/setup/e/standin');
   const accountId = (await t.repos.billing.account(userId, new Date().toISOString())).stripeAccountId!;
   await sendEvent({ id: nextEventId(), type: 'account.updated', data: { object: { object: 'account', id: accountId, payouts_enabled: true, charges_enabled: true, requirements: {} } } });
@@ -278,7 +279,7 @@ describe('transfers through Stripe', () => {
     const post = await pricedPost(t, sellerPat, 10_000);
     await sendEvent(sessionCompleted(await newCheckout({ type: 'post', post_id: post })));
     t.clock.advance(DAY);
-    expectError(await request(t.app).post('/api/transfers').set(bearer(sellerPat)).send({ amount: 700, currency: 'usd' }), 409, 'payouts_not_ready');
+    expectError(await http(t, sellerPat).post('/api/transfers', { amount: 700, currency: 'usd' }), 409, 'payouts_not_ready');
     accountId = await onboard(seller.id, sellerPat);
     expect(await balanceOf(t, sellerPat)).toMatchObject({ available: 9000 });
   });
@@ -288,7 +289,7 @@ describe('transfers through Stripe', () => {
   const made = (id: string) => standIn.transfers.filter((x) => x.transfer_group === id);
 
   it('pays to the connected account with the transfer id as idempotency key', async () => {
-    const transfer = await request(t.app).post('/api/transfers').set(bearer(sellerPat)).send({ amount: 700, currency: 'usd' });
+    const transfer = await http(t, sellerPat).post('/api/transfers', { amount: 700, currency: 'usd' });
     expect(transfer.status).toBe(201);
     const [call] = transferCalls(transfer.body.id);
     expect(call!.params.get('destination')).toBe(accountId);
@@ -299,17 +300,17 @@ describe('transfers through Stripe', () => {
 
   it('returns the money to available when Stripe refuses', async () => {
     standIn.setTransferMode('refuse');
-    const refused = await request(t.app).post('/api/transfers').set(bearer(sellerPat)).send({ amount: 1000, currency: 'usd' });
+    const refused = await http(t, sellerPat).post('/api/transfers', { amount: 1000, currency: 'usd' });
     expectError(refused, 409, 'transfer_failed');
     expect(refused.body.error.details.reason).toContain('balance_insufficient');
     expect(await balanceOf(t, sellerPat)).toMatchObject({ available: 8300, in_flight: 0 });
-    const listed = (await request(t.app).get('/api/transfers').set(bearer(sellerPat))).body.data;
+    const listed = (await http(t, sellerPat).get('/api/transfers')).body.data;
     expect(listed.find((x: { id: string }) => x.id === refused.body.error.details.transfer_id)).toMatchObject({ status: 'failed', failure_reason: expect.stringContaining('balance_insufficient') });
   });
 
   it('keeps the money in flight when Stripe does not answer, then the worker sends again with the same key and pays once', async () => {
     standIn.setTransferMode('fail');
-    const pending = await request(t.app).post('/api/transfers').set(bearer(sellerPat)).send({ amount: 1300, currency: 'usd' });
+    const pending = await http(t, sellerPat).post('/api/transfers', { amount: 1300, currency: 'usd' });
     expect(pending.status).toBe(202);
     expect(pending.body.status).toBe('pending');
     expect(await balanceOf(t, sellerPat)).toMatchObject({ available: 7000, in_flight: 1300 });
@@ -327,7 +328,7 @@ describe('transfers through Stripe', () => {
 
   it('finds a transfer Stripe made although we never heard back, and settles it without sending it again', async () => {
     standIn.setTransferMode('record_then_fail');
-    const pending = await request(t.app).post('/api/transfers').set(bearer(sellerPat)).send({ amount: 500, currency: 'usd' });
+    const pending = await http(t, sellerPat).post('/api/transfers', { amount: 500, currency: 'usd' });
     expect(pending.status).toBe(202);
     expect(made(pending.body.id)).toHaveLength(1);
     const postsBefore = transferCalls(pending.body.id).length;
@@ -343,6 +344,6 @@ describe('transfers through Stripe', () => {
 
 it('answers 503 when Stripe does not answer', async () => {
   await standIn.close();
-  const res = await request(t.app).post('/api/billing/portal').set(bearer(pat));
+  const res = await http(t, pat).post('/api/billing/portal');
   expectError(res, 503, 'provider_unavailable');
 });

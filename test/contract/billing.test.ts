@@ -7,6 +7,7 @@ import { rowCount, startTestApp, TestApp } from '../helpers/app';
 import { pricedPost } from '../helpers/billing';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 let user: TestUser;
@@ -26,7 +27,7 @@ const checkout = (item: Record<string, unknown>, urls: Record<string, string> = 
 
 describe('billing', () => {
   it('starts on the free plan with no credits', async () => {
-    expect((await request(t.app).get('/api/billing').set(bearer(pat))).body).toEqual({ plan: 'free', subscription_status: 'none', current_period_end: null, credits: 0 });
+    expect((await http(t, pat).get('/api/billing')).body).toEqual({ plan: 'free', subscription_status: 'none', current_period_end: null, credits: 0 });
   });
 
   it('sells credits through a hosted checkout; paying applies once and returns to success_url', async () => {
@@ -43,7 +44,7 @@ describe('billing', () => {
     expect(paid.headers.location).toBe(`https://app.example.com/done?checkout_id=${created.body.id}`);
     // The event is applied once: paying again changes nothing.
     await request(t.app).post(`${hostedPath(created.body.url)}/pay`).expect(303);
-    expect((await request(t.app).get('/api/billing').set(bearer(pat))).body.credits).toBe(100);
+    expect((await http(t, pat).get('/api/billing')).body.credits).toBe(100);
     const events = await t.database.knex('webhook_events').where({ user_id: user.id, type: 'checkout.completed' });
     expect(events).toHaveLength(0); // no endpoint subscribed, so no event rows
   });
@@ -72,27 +73,27 @@ describe('billing', () => {
     const canceled = await request(t.app).post(`${hostedPath(created.body.url)}/cancel`);
     expect(canceled.headers.location).toBe('https://app.example.com/cancel');
     await request(t.app).post(`${hostedPath(created.body.url)}/pay`).expect(303);
-    expect((await request(t.app).get('/api/billing').set(bearer(pat))).body.credits).toBe(100);
+    expect((await http(t, pat).get('/api/billing')).body.credits).toBe(100);
   });
 
   it('subscribes to Pro, cancels at period end, resumes, and changes plan', async () => {
     const created = await checkout({ type: 'pro_plan' });
     await request(t.app).post(`${hostedPath(created.body.url)}/pay`).expect(303);
-    let account = (await request(t.app).get('/api/billing').set(bearer(pat))).body;
+    let account = (await http(t, pat).get('/api/billing')).body;
     expect(account).toMatchObject({ plan: 'pro', subscription_status: 'active' });
     expect(account.current_period_end).not.toBeNull();
     expectError(await checkout({ type: 'pro_plan' }), 409, 'already_subscribed');
-    account = (await request(t.app).post('/api/billing/subscription/cancel').set(bearer(pat))).body;
+    account = (await http(t, pat).post('/api/billing/subscription/cancel')).body;
     expect(account.subscription_status).toBe('cancels_at_period_end');
-    account = (await request(t.app).post('/api/billing/subscription/resume').set(bearer(pat))).body;
+    account = (await http(t, pat).post('/api/billing/subscription/resume')).body;
     expect(account.subscription_status).toBe('active');
-    expectError(await request(t.app).post('/api/billing/subscription/resume').set(bearer(pat)), 409, 'nothing_to_resume');
-    expect((await request(t.app).post('/api/billing/subscription/plan').set(bearer(pat)).send({ plan: 'free' })).body.subscription_status).toBe('cancels_at_period_end');
-    expect((await request(t.app).post('/api/billing/subscription/plan').set(bearer(pat)).send({ plan: 'pro' })).body.subscription_status).toBe('active');
+    expectError(await http(t, pat).post('/api/billing/subscription/resume'), 409, 'nothing_to_resume');
+    expect((await http(t, pat).post('/api/billing/subscription/plan', { plan: 'free' })).body.subscription_status).toBe('cancels_at_period_end');
+    expect((await http(t, pat).post('/api/billing/subscription/plan', { plan: 'pro' })).body.subscription_status).toBe('active');
   });
 
   it('opens the billing portal through a short-lived signed link', async () => {
-    const link = await request(t.app).post('/api/billing/portal').set(bearer(pat));
+    const link = await http(t, pat).post('/api/billing/portal');
     expect(link.headers['cache-control']).toContain('no-store');
     const portal = await request(t.app).get(hostedPath(link.body.url));
     expect(portal.text).toContain('Plan: <strong>pro</strong>');
@@ -115,13 +116,13 @@ describe('billing', () => {
   it('sells a published, priced post, and fires PURCHASE_SUCCEEDED rules and checkout.completed', async () => {
     const seller = await createUser(t, { twoFactor: true });
     const sellerPat = (await createPat(t, seller, { scopes: ['posts:write'] })).token;
-    const post = await request(t.app).post('/api/posts').set(bearer(sellerPat)).send({ title: 'Paid guide', status: 'published', pricing: { model: 'one_time', amount: 900, currency: 'eur' } });
-    const draft = await request(t.app).post('/api/posts').set(bearer(sellerPat)).send({ title: 'Draft', pricing: { model: 'one_time', amount: 900, currency: 'eur' } });
+    const post = await http(t, sellerPat).post('/api/posts', { title: 'Paid guide', status: 'published', pricing: { model: 'one_time', amount: 900, currency: 'eur' } });
+    const draft = await http(t, sellerPat).post('/api/posts', { title: 'Draft', pricing: { model: 'one_time', amount: 900, currency: 'eur' } });
     expectError(await checkout({ type: 'post', post_id: draft.body.id }), 404, 'not_found');
 
-    await request(t.app).post('/api/webhooks/endpoints').set(bearer(pat)).send({ url: 'http://127.0.0.1:9/billing', events: ['checkout.completed'] }).expect(201);
-    const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'On purchase' })).body;
-    const rule = await request(t.app).post(`/api/workspaces/${ws.id}/rules`).set(bearer(pat)).send({ name: 'Thank buyer', trigger: 'PURCHASE_SUCCEEDED', prompt_template: 'Thank for {{event}}' });
+    await http(t, pat).post('/api/webhooks/endpoints', { url: 'http://127.0.0.1:9/billing', events: ['checkout.completed'] }).expect(201);
+    const ws = (await http(t, pat).post('/api/workspaces', { name: 'On purchase' })).body;
+    const rule = await http(t, pat).post(`/api/workspaces/${ws.id}/rules`, { name: 'Thank buyer', trigger: 'PURCHASE_SUCCEEDED', prompt_template: 'Thank for {{event}}' });
     expect(rule.status).toBe(201);
 
     const created = await checkout({ type: 'post', post_id: post.body.id });
@@ -130,7 +131,7 @@ describe('billing', () => {
     const events = await t.database.knex('webhook_events').where({ user_id: user.id, type: 'checkout.completed' });
     expect(events).toHaveLength(1);
     expect(JSON.parse(events[0].payload).data).toMatchObject({ checkout_id: created.body.id, kind: 'post', post_id: post.body.id });
-    const runs = (await request(t.app).get(`/api/workspaces/${ws.id}/runs?trigger=PURCHASE_SUCCEEDED`).set(bearer(pat))).body.data;
+    const runs = (await http(t, pat).get(`/api/workspaces/${ws.id}/runs?trigger=PURCHASE_SUCCEEDED`)).body.data;
     expect(runs).toHaveLength(1);
     expect(runs[0].prompt).toContain(created.body.id);
   });
@@ -138,37 +139,37 @@ describe('billing', () => {
 
 describe('payouts and transfers', () => {
   it('refuse transfers until payout onboarding is complete, saying why', async () => {
-    expect((await request(t.app).get('/api/payouts/account').set(bearer(pat))).body).toEqual({ payouts_status: 'incomplete', charges_enabled: false });
-    const refused = await request(t.app).post('/api/transfers').set(bearer(pat)).send({ amount: 2500, currency: 'usd' });
+    expect((await http(t, pat).get('/api/payouts/account')).body).toEqual({ payouts_status: 'incomplete', charges_enabled: false });
+    const refused = await http(t, pat).post('/api/transfers', { amount: 2500, currency: 'usd' });
     expectError(refused, 409, 'payouts_not_ready');
     expect(refused.body.error.message).toContain('onboarding is not finished');
     expect(refused.body.error.details.payouts_status).toBe('incomplete');
 
-    const link = await request(t.app).post('/api/payouts/onboarding').set(bearer(pat));
+    const link = await http(t, pat).post('/api/payouts/onboarding');
     expect(link.body.url).toMatch(/^https:\/\/api\.getpaidx\.example\/hosted\/onboarding\//);
     await request(t.app).post(`${hostedPath(link.body.url)}/complete`).expect(303);
-    expect((await request(t.app).get('/api/payouts/account').set(bearer(pat))).body).toEqual({ payouts_status: 'enabled', charges_enabled: true });
+    expect((await http(t, pat).get('/api/payouts/account')).body).toEqual({ payouts_status: 'enabled', charges_enabled: true });
 
     // Onboarded, but nothing earned: the transfer is refused, naming what is available, and nothing is written or sent.
-    const broke = await request(t.app).post('/api/transfers').set(bearer(pat)).send({ amount: 100000000, currency: 'usd', description: 'March share' });
+    const broke = await http(t, pat).post('/api/transfers', { amount: 100000000, currency: 'usd', description: 'March share' });
     expectError(broke, 409, 'insufficient_funds');
     expect(broke.body.error.details).toEqual({ available: 0, requested: 100000000, currency: 'usd' });
     expect(await rowCount(t, 'transfers', { user_id: user.id })).toBe(0);
     expect(await rowCount(t, 'local_payouts')).toBe(0);
-    expect((await request(t.app).get('/api/transfers').set(bearer(pat))).body.data).toEqual([]);
-    expectError(await request(t.app).post('/api/transfers').set(bearer(pat)).send({ amount: 0, currency: 'usd' }), 400, 'validation_failed');
+    expect((await http(t, pat).get('/api/transfers')).body.data).toEqual([]);
+    expectError(await http(t, pat).post('/api/transfers', { amount: 0, currency: 'usd' }), 400, 'validation_failed');
   });
 
   it('move money only with a 2FA-verified sign-in, or a PAT whose creator has 2FA on', async () => {
     const jwtOnly = await createUser(t);
-    const refused = await request(t.app).post('/api/transfers').set(bearer(jwtOnly.jwt)).send({ amount: 1, currency: 'usd' });
+    const refused = await http(t, jwtOnly.jwt).post('/api/transfers', { amount: 1, currency: 'usd' });
     expectError(refused, 403, 'two_factor_required');
     // A PAT made while 2FA was on loses the right to move money when its creator turns 2FA off.
     const holder = await createUser(t, { twoFactor: true });
     const moneyPat = (await createPat(t, holder, { scopes: ['transfers:manage'] })).token;
-    expectError(await request(t.app).post('/api/transfers').set(bearer(moneyPat)).send({ amount: 1, currency: 'usd' }), 409, 'payouts_not_ready');
+    expectError(await http(t, moneyPat).post('/api/transfers', { amount: 1, currency: 'usd' }), 409, 'payouts_not_ready');
     await t.repos.users.update(holder.id, { totp_enabled_at: null, totp_secret_enc: null }, new Date().toISOString());
-    const afterOff = await request(t.app).post('/api/transfers').set(bearer(moneyPat)).send({ amount: 1, currency: 'usd' });
+    const afterOff = await http(t, moneyPat).post('/api/transfers', { amount: 1, currency: 'usd' });
     expectError(afterOff, 403, 'two_factor_required');
     expect(afterOff.body.error.message).toContain('creator has 2FA enabled');
     expect(await rowCount(t, 'transfers', { user_id: holder.id })).toBe(0);
@@ -176,7 +177,7 @@ describe('payouts and transfers', () => {
 
   it('need their scopes', async () => {
     const reader = (await createPat(t, user, { scopes: ['billing:read'] })).token;
-    expectError(await request(t.app).post('/api/transfers').set(bearer(reader)).send({ amount: 1, currency: 'usd' }), 403, 'insufficient_scope');
-    expectError(await request(t.app).post('/api/billing/checkout').set(bearer(reader)).send({ item: { type: 'pro_plan' }, success_url: 'https://a.example', cancel_url: 'https://b.example' }), 403, 'insufficient_scope');
+    expectError(await http(t, reader).post('/api/transfers', { amount: 1, currency: 'usd' }), 403, 'insufficient_scope');
+    expectError(await http(t, reader).post('/api/billing/checkout', { item: { type: 'pro_plan' }, success_url: 'https://a.example', cancel_url: 'https://b.example' }), 403, 'insufficient_scope');
   });
 });

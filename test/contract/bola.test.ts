@@ -11,7 +11,7 @@ import { expectError } from '../helpers/errors';
 import { BrowserSession, signInBrowser } from '../helpers/session';
 import { databaseSnapshot } from '../helpers/snapshot';
 import { operationsInDocument, SPEC_PATH } from '../helpers/spec';
-import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+import { bearer, createPat, createUser, TestUser, allScopes, type Scope } from '../helpers/users';
 
 const { loadContract } = jest.requireActual('../../src/contract/spec') as typeof import('../../src/contract/spec');
 const contract = loadContract(SPEC_PATH);
@@ -35,12 +35,12 @@ const snapshot = () => databaseSnapshot(t.database.knex);
 beforeAll(async () => {
   t = await startTestApp({ WEBHOOKS_ALLOW_PRIVATE: 'true' });
   const owner = await createUser(t, { twoFactor: true });
-  const pat = (await createPat(t, owner, { scopes: [...t.contract.scopes.keys()] })).token;
+  const pat = (await createPat(t, owner, { scopes: allScopes(t) })).token;
   const browser = await signInBrowser(t, owner);
   ids = await createOwnedObjects(t, owner, pat, browser);
 
   intruder = await createUser(t, { twoFactor: true });
-  intruderPat = (await createPat(t, intruder, { scopes: [...t.contract.scopes.keys()] })).token;
+  intruderPat = (await createPat(t, intruder, { scopes: allScopes(t) })).token;
   intruderBrowser = await signInBrowser(t, intruder);
 });
 afterAll(() => t.close());

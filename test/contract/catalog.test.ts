@@ -6,7 +6,8 @@ import request from 'supertest';
 import { difference } from '../../src/auth/scopes';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
-import { bearer, createPat, createUser, TestUser } from '../helpers/users';
+import { bearer, createPat, createUser, TestUser, allScopes, type Scope } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 let owner: TestUser;
@@ -146,18 +147,18 @@ describe('the programmatic catalog', () => {
 
 describe('minimal scopes', () => {
   it('returns the union of the scopes and the smallest role covering them', async () => {
-    const res = await request(t.app).post('/api/programmatic/scopes/minimal').send({ operations: ['listPosts', 'createPost', 'getMe'] });
+    const res = await http(t).post('/api/programmatic/scopes/minimal', { operations: ['listPosts', 'createPost', 'getMe'] });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       operations: ['listPosts', 'createPost', 'getMe'], scopes: ['posts:read', 'posts:write'], role: 'member',
       roles: ['member', 'admin', 'owner'], pat_supported: true,
     });
-    const billing = await request(t.app).post('/api/programmatic/scopes/minimal').send({ operations: ['getSession', 'listPosts'] });
+    const billing = await http(t).post('/api/programmatic/scopes/minimal', { operations: ['getSession', 'listPosts'] });
     expect(billing.body).toMatchObject({ pat_supported: false, not_pat_supported: ['getSession'] });
   });
 
   it('names unknown operationIds in a 400', async () => {
-    const res = await request(t.app).post('/api/programmatic/scopes/minimal').send({ operations: ['listPosts', 'launchRockets'] });
+    const res = await http(t).post('/api/programmatic/scopes/minimal', { operations: ['listPosts', 'launchRockets'] });
     expectError(res, 400, 'unknown_operations');
     expect(res.body.error.details.unknown_operations).toEqual(['launchRockets']);
   });
@@ -170,7 +171,7 @@ describe('every catalog claim is true', () => {
 
   it('PAT-supported operations refuse a PAT lacking their scopes and accept one holding exactly them', async () => {
     const entries = (await catalog()).body.operations.filter((o: any) => o.pat_supported);
-    const everything = [...t.contract.scopes.keys()];
+    const everything = allScopes(t);
     for (const entry of entries) {
       const op = all().find((o) => o.operationId === entry.operation_id)!;
       const example = (op.schema.requestBody as any)?.content?.['application/json']?.example;
@@ -179,7 +180,7 @@ describe('every catalog claim is true', () => {
         return example ? r.send(example) : r;
       };
       if (entry.required_scopes.length > 0) {
-        const lacking = await createPat(t, owner, { scopes: difference(everything, entry.required_scopes) });
+        const lacking = await createPat(t, owner, { scopes: difference(everything, entry.required_scopes) as Scope[] });
         const refused = await call(lacking.token);
         expect([entry.operation_id, refused.body.error?.code]).toEqual([entry.operation_id, 'insufficient_scope']);
       }

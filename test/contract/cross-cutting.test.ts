@@ -3,6 +3,7 @@ import request from 'supertest';
 import { rowCount, startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 let user: TestUser;
@@ -19,9 +20,9 @@ const countPosts = async () => Number((await t.database.knex('posts').where({ us
 describe('Idempotency-Key', () => {
   it('replays the first response for the same key and body, creating once', async () => {
     const before = await countPosts();
-    const first = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'create-1').send({ title: 'Once' });
+    const first = await http(t, pat).post('/api/posts', { title: 'Once' }).set('Idempotency-Key', 'create-1');
     expect(first.status).toBe(201);
-    const again = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'create-1').send({ title: 'Once' });
+    const again = await http(t, pat).post('/api/posts', { title: 'Once' }).set('Idempotency-Key', 'create-1');
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     expect(again.headers['idempotent-replayed']).toBe('true');
@@ -29,22 +30,22 @@ describe('Idempotency-Key', () => {
   });
 
   it('refuses the same key with another body with 409', async () => {
-    await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'create-2').send({ title: 'A' }).expect(201);
-    expectError(await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'create-2').send({ title: 'B' }), 409, 'idempotency_key_reused');
+    await http(t, pat).post('/api/posts', { title: 'A' }).set('Idempotency-Key', 'create-2').expect(201);
+    expectError(await http(t, pat).post('/api/posts', { title: 'B' }).set('Idempotency-Key', 'create-2'), 409, 'idempotency_key_reused');
   });
 
   it('keeps keys per account: another user may use the same key', async () => {
     const other = await createUser(t, { twoFactor: true });
     const otherPat = (await createPat(t, other, { scopes: ['posts:write'] })).token;
-    await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'shared').send({ title: 'Mine' }).expect(201);
-    const theirs = await request(t.app).post('/api/posts').set(bearer(otherPat)).set('Idempotency-Key', 'shared').send({ title: 'Mine' });
+    await http(t, pat).post('/api/posts', { title: 'Mine' }).set('Idempotency-Key', 'shared').expect(201);
+    const theirs = await http(t, otherPat).post('/api/posts', { title: 'Mine' }).set('Idempotency-Key', 'shared');
     expect(theirs.status).toBe(201);
     expect(theirs.headers['idempotent-replayed']).toBeUndefined();
   });
 
   it('lets two concurrent requests with one key create once', async () => {
     const before = await countPosts();
-    const results = await Promise.all([1, 2, 3].map(() => request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'race').send({ title: 'Race' })));
+    const results = await Promise.all([1, 2, 3].map(() => http(t, pat).post('/api/posts', { title: 'Race' }).set('Idempotency-Key', 'race')));
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(1);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
@@ -52,11 +53,11 @@ describe('Idempotency-Key', () => {
   });
 
   it('never stores or replays a secret: a token created with a key replays as 409 naming it', async () => {
-    const first = await request(t.app).post('/api/tokens').set(bearer(pat)).set('Idempotency-Key', 'token-1').send({ name: 'ci', scopes: ['posts:read'] });
+    const first = await http(t, pat).post('/api/tokens', { name: 'ci', scopes: ['posts:read'] }).set('Idempotency-Key', 'token-1');
     expect(first.status).toBe(201);
     const row = await t.database.knex('idempotency_keys').where({ key: 'token-1' }).first();
     expect(JSON.stringify(row)).not.toContain(first.body.token);
-    const again = await request(t.app).post('/api/tokens').set(bearer(pat)).set('Idempotency-Key', 'token-1').send({ name: 'ci', scopes: ['posts:read'] });
+    const again = await http(t, pat).post('/api/tokens', { name: 'ci', scopes: ['posts:read'] }).set('Idempotency-Key', 'token-1');
     expectError(again, 409, 'idempotent_secret_not_replayable');
     expect(again.body.error.details.resource_id).toBe(first.body.id);
     expect(JSON.stringify(again.body)).not.toContain(first.body.token);
@@ -64,21 +65,21 @@ describe('Idempotency-Key', () => {
   });
 
   it('replays a refusal too, and frees a key after 24 hours', async () => {
-    const bad = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'price').send({ title: 'x', pricing: { model: 'monthly' } });
+    const bad = await http(t, pat).post('/api/posts', { title: 'x', pricing: { model: 'monthly' } }).set('Idempotency-Key', 'price');
     expectError(bad, 400, 'invalid_pricing');
-    const replay = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'price').send({ title: 'x', pricing: { model: 'monthly' } });
+    const replay = await http(t, pat).post('/api/posts', { title: 'x', pricing: { model: 'monthly' } }).set('Idempotency-Key', 'price');
     expect(replay.status).toBe(400);
     expect(replay.headers['idempotent-replayed']).toBe('true');
     t.clock.advance(24 * 3600 + 1);
     const fresh = (await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes: ['posts:write'] })).token;
-    const later = await request(t.app).post('/api/posts').set(bearer(fresh)).set('Idempotency-Key', 'price').send({ title: 'y' });
+    const later = await http(t, fresh).post('/api/posts', { title: 'y' }).set('Idempotency-Key', 'price');
     expect(later.status).toBe(201);
   });
 
   it('ignores the header on operations that do not create', async () => {
-    const post = await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'edit me' });
+    const post = await http(t, pat).post('/api/posts', { title: 'edit me' });
     for (const title of ['one', 'two']) {
-      const res = await request(t.app).patch(`/api/posts/${post.body.id}`).set(bearer(pat)).set('Idempotency-Key', 'patch').send({ title });
+      const res = await http(t, pat).patch(`/api/posts/${post.body.id}`, { title }).set('Idempotency-Key', 'patch');
       expect(res.body.title).toBe(title);
     }
   });
@@ -133,10 +134,10 @@ describe('GET /internal/metrics', () => {
   });
 
   it('counts requests by operation and status and auth failures by reason, in Prometheus text', async () => {
-    await request(t.app).get('/api/posts').set(bearer(pat)).expect(200);
-    await request(t.app).get('/api/posts').set(bearer('gpx_pat_nonsense'));
+    await http(t, pat).get('/api/posts').expect(200);
+    await http(t, 'gpx_pat_nonsense').get('/api/posts');
     const reader = (await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes: ['posts:read'] })).token;
-    await request(t.app).post('/api/posts').set(bearer(reader)).send({ title: 'no' }).expect(403);
+    await http(t, reader).post('/api/posts', { title: 'no' }).expect(403);
     const res = await request(t.app).get('/internal/metrics').set(bearer(TEST_SECRETS.INTERNAL_API_KEY));
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);

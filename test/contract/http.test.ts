@@ -2,6 +2,7 @@ import request from 'supertest';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 let token: string;
@@ -29,7 +30,7 @@ describe('HTTP edges, all in the one envelope and never a 500', () => {
     expect(page.status).toBe(302);
     expect(page.headers.location).toBe('/login?next=%2Fsettings%2Fapi');
     const user = await createUser(t);
-    const login = await request(t.app).post('/api/auth/session').send({ email: user.email, password: user.password });
+    const login = await http(t).post('/api/auth/session', { email: user.email, password: user.password });
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
     expect(cookie).toMatch(/gpx_session=/);
     expect((await request(t.app).get('/').set('Cookie', cookie)).headers.location).toBe('/settings/api');
@@ -54,7 +55,7 @@ describe('HTTP edges, all in the one envelope and never a 500', () => {
   });
 
   it('a body over 1 MB is a 413', async () => {
-    const res = await request(t.app).post('/api/posts').set(bearer(token)).send({ title: 'x', body: 'y'.repeat(1_100_000) });
+    const res = await http(t, token).post('/api/posts', { title: 'x', body: 'y'.repeat(1_100_000) });
     expectError(res, 413, 'payload_too_large');
   });
 
@@ -64,7 +65,7 @@ describe('HTTP edges, all in the one envelope and never a 500', () => {
   });
 
   it('a missing body is a 400 or 415, never a 500', async () => {
-    const res = await request(t.app).post('/api/posts').set(bearer(token));
+    const res = await http(t, token).post('/api/posts');
     expect([400, 415]).toContain(res.status);
   });
 
@@ -76,7 +77,7 @@ describe('HTTP edges, all in the one envelope and never a 500', () => {
   });
 
   it('sends secure headers and no X-Powered-By', async () => {
-    const res = await request(t.app).get('/api/posts').set(bearer(token));
+    const res = await http(t, token).get('/api/posts');
     expect(res.headers['x-powered-by']).toBeUndefined();
     expect(res.headers['x-content-type-options']).toBe('nosniff');
     expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
@@ -87,6 +88,6 @@ describe('HTTP edges, all in the one envelope and never a 500', () => {
   });
 
   it('a non-Bearer Authorization header is refused with invalid_token', async () => {
-    expectError(await request(t.app).get('/api/posts').set('Authorization', `Basic ${Buffer.from('a:b').toString('base64')}`), 401, 'invalid_token');
+    expectError(await http(t).get('/api/posts').set('Authorization', `Basic ${Buffer.from('a:b').toString('base64')}`), 401, 'invalid_token');
   });
 });

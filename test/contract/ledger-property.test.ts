@@ -17,7 +17,8 @@ import type { MoneyJobs } from '../../src/jobs/money';
 import { startTestApp, TestApp } from '../helpers/app';
 import { createCheckout, pricedPost } from '../helpers/billing';
 import { startStripeStandIn, StripeStandIn } from '../helpers/stripe-standin';
-import { bearer, createPat, createUser } from '../helpers/users';
+import { createPat, createUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 const FEE_BPS = 1234;
 const SHARE_BPS = 777;
@@ -41,7 +42,7 @@ beforeAll(async () => {
   for (let i = 0; i < 4; i++) {
     const user = await createUser(t, { twoFactor: true });
     const pat = (await createPat(t, user, { scopes: ['posts:write', 'sharing:manage', 'billing:read', 'billing:checkout', 'payouts:manage', 'transfers:manage'] })).token;
-    await request(t.app).post('/api/payouts/onboarding').set(bearer(pat));
+    await http(t, pat).post('/api/payouts/onboarding');
     const accountId = (await t.repos.billing.account(user.id, new Date().toISOString())).stripeAccountId!;
     await sendEvent({ type: 'account.updated', data: { object: { id: accountId, payouts_enabled: true, charges_enabled: true } } });
     people.push({ id: user.id, pat });
@@ -101,7 +102,7 @@ async function run(commands: Command[]): Promise<void> {
         const post = await pricedPost(t, people[c.seller]!.pat, c.price);
         let code: string | undefined;
         if (c.referrer !== null) {
-          const link = await request(t.app).post('/api/referral-links').set(bearer(people[c.referrer]!.pat)).send({ target: { type: 'post', post_id: post } });
+          const link = await http(t, people[c.referrer]!.pat).post('/api/referral-links', { target: { type: 'post', post_id: post } });
           code = link.body.code;
         }
         const checkout = await createCheckout(t, people[c.buyer]!.pat, { type: 'post', post_id: post }, code ? { referral_code: code } : {});
@@ -132,11 +133,11 @@ async function run(commands: Command[]): Promise<void> {
       case 'wait':
         // Time passes and everyone looks at their balance, which settles what is due.
         t.clock.advance(c.seconds);
-        for (const p of people) expect((await request(t.app).get('/api/balance').set(bearer(p.pat))).status).toBe(200);
+        for (const p of people) expect((await http(t, p.pat).get('/api/balance')).status).toBe(200);
         break;
       case 'transfer': {
         standIn.setTransferMode(c.stripe);
-        const res = await request(t.app).post('/api/transfers').set(bearer(people[c.who]!.pat)).send({ amount: c.amount, currency: 'usd' });
+        const res = await http(t, people[c.who]!.pat).post('/api/transfers', { amount: c.amount, currency: 'usd' });
         expect([201, 202, 409]).toContain(res.status);
         standIn.setTransferMode('ok');
         break;

@@ -10,7 +10,8 @@ import { ledgerAccount } from '../../src/db/repositories/ledger.repository';
 import { rowCount, startTestApp, TestApp } from '../helpers/app';
 import { balanceOf, checkoutAndPay, onboardPayouts, pricedPost } from '../helpers/billing';
 import { expectError } from '../helpers/errors';
-import { bearer, createPat, createUser } from '../helpers/users';
+import { createPat, createUser, allScopes, type Scope } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 const DAY = 24 * 3600;
 let t: TestApp;
@@ -19,7 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-const MONEY_SCOPES = ['posts:write', 'sharing:manage', 'billing:read', 'billing:checkout', 'payouts:manage', 'transfers:manage'];
+const MONEY_SCOPES: Scope[] = ['posts:write', 'sharing:manage', 'billing:read', 'billing:checkout', 'payouts:manage', 'transfers:manage'];
 
 async function person() {
   const user = await createUser(t, { twoFactor: true });
@@ -27,7 +28,7 @@ async function person() {
 }
 
 const revenue = () => t.repos.ledger.balance(ledgerAccount.platform('revenue', 'usd'));
-const lines = async (pat: string) => (await request(t.app).get('/api/balance/transactions?limit=100').set(bearer(pat))).body.data as Array<Record<string, any>>;
+const lines = async (pat: string) => (await http(t, pat).get('/api/balance/transactions?limit=100')).body.data as Array<Record<string, any>>;
 
 /** A seller with `amount` of settled, available earnings (one sale at `price`, fee 10 %, past the delay). */
 async function sellerWithAvailable(price: number) {
@@ -47,7 +48,7 @@ describe('a sale', () => {
     const referrer = await person();
     const buyer = await person();
     const post = await pricedPost(t, seller.pat, 999);
-    const link = await request(t.app).post('/api/referral-links').set(bearer(referrer.pat)).send({ target: { type: 'post', post_id: post }, code: 'promo-999' });
+    const link = await http(t, referrer.pat).post('/api/referral-links', { target: { type: 'post', post_id: post }, code: 'promo-999' });
     expect(link.status).toBe(201);
     const visit = await request(t.app).get('/r/promo-999');
     expect(new URL(visit.headers.location!).searchParams.get('ref')).toBe('promo-999');
@@ -82,13 +83,11 @@ describe('a sale', () => {
     const seller = await person();
     const buyer = await person();
     const post = await pricedPost(t, seller.pat, 1000);
-    await request(t.app).post('/api/referral-links').set(bearer(buyer.pat)).send({ target: { type: 'post', post_id: post }, code: 'self-deal' }).expect(201);
-    await request(t.app).post('/api/referral-links').set(bearer(seller.pat)).send({ target: { type: 'post', post_id: post }, code: 'own-link' }).expect(201);
-    const own = await request(t.app).post('/api/billing/checkout').set(bearer(buyer.pat))
-      .send({ item: { type: 'post', post_id: post }, success_url: 'https://app.example.com/a', cancel_url: 'https://app.example.com/b', referral_code: 'self-deal' });
+    await http(t, buyer.pat).post('/api/referral-links', { target: { type: 'post', post_id: post }, code: 'self-deal' }).expect(201);
+    await http(t, seller.pat).post('/api/referral-links', { target: { type: 'post', post_id: post }, code: 'own-link' }).expect(201);
+    const own = await http(t, buyer.pat).post('/api/billing/checkout', { item: { type: 'post', post_id: post }, success_url: 'https://app.example.com/a', cancel_url: 'https://app.example.com/b', referral_code: 'self-deal' });
     expect(own.body.referral_applied).toBe(false);
-    const sellers = await request(t.app).post('/api/billing/checkout').set(bearer(buyer.pat))
-      .send({ item: { type: 'post', post_id: post }, success_url: 'https://app.example.com/a', cancel_url: 'https://app.example.com/b', referral_code: 'own-link' });
+    const sellers = await http(t, buyer.pat).post('/api/billing/checkout', { item: { type: 'post', post_id: post }, success_url: 'https://app.example.com/a', cancel_url: 'https://app.example.com/b', referral_code: 'own-link' });
     expect(sellers.body.referral_applied).toBe(false);
     await request(t.app).post(`${new URL(own.body.url).pathname}/pay`).expect(303);
     expect(await balanceOf(t, seller.pat)).toMatchObject({ pending: 900 });
@@ -99,13 +98,13 @@ describe('a sale', () => {
 describe('transfers', () => {
   it('take only available money: beyond it they are refused with nothing written; within it they pay once', async () => {
     const seller = await sellerWithAvailable(2000); // 1800 available after the 10 % fee
-    const refused = await request(t.app).post('/api/transfers').set(bearer(seller.pat)).send({ amount: 1801, currency: 'usd' });
+    const refused = await http(t, seller.pat).post('/api/transfers', { amount: 1801, currency: 'usd' });
     expectError(refused, 409, 'insufficient_funds');
     expect(refused.body.error.details).toEqual({ available: 1800, requested: 1801, currency: 'usd' });
-    expectError(await request(t.app).post('/api/transfers').set(bearer(seller.pat)).send({ amount: 1, currency: 'eur' }), 409, 'insufficient_funds');
+    expectError(await http(t, seller.pat).post('/api/transfers', { amount: 1, currency: 'eur' }), 409, 'insufficient_funds');
     expect(await rowCount(t, 'transfers', { user_id: seller.user.id })).toBe(0);
 
-    const paid = await request(t.app).post('/api/transfers').set(bearer(seller.pat)).send({ amount: 1500, currency: 'usd', description: 'rent' });
+    const paid = await http(t, seller.pat).post('/api/transfers', { amount: 1500, currency: 'usd', description: 'rent' });
     expect(paid.status).toBe(201);
     expect(paid.body).toMatchObject({ amount: 1500, status: 'paid', failure_reason: null });
     expect(await balanceOf(t, seller.pat)).toMatchObject({ available: 300, in_flight: 0 });
@@ -117,7 +116,7 @@ describe('transfers', () => {
 
   it('replay a retried request (same Idempotency-Key) without paying twice', async () => {
     const seller = await sellerWithAvailable(1000);
-    const send = () => request(t.app).post('/api/transfers').set(bearer(seller.pat)).set('Idempotency-Key', 'payout-2026-12-01').send({ amount: 600, currency: 'usd' });
+    const send = () => http(t, seller.pat).post('/api/transfers', { amount: 600, currency: 'usd' }).set('Idempotency-Key', 'payout-2026-12-01');
     const [first, second] = [await send(), await send()];
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
@@ -130,7 +129,7 @@ describe('transfers', () => {
   it('50 in parallel that together exceed the balance pay exactly what it covers, never below zero', async () => {
     const seller = await sellerWithAvailable(10_000); // 9000 available
     const results = await Promise.all(Array.from({ length: 50 }, () =>
-      request(t.app).post('/api/transfers').set(bearer(seller.pat)).send({ amount: 700, currency: 'usd' })));
+      http(t, seller.pat).post('/api/transfers', { amount: 700, currency: 'usd' })));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 201)).toHaveLength(12); // 12 × 700 = 8400 ≤ 9000 < 13 × 700
     expect(statuses.filter((s) => s === 409)).toHaveLength(38);

@@ -8,7 +8,8 @@ import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
-import { bearer, createPat, createUser } from '../helpers/users';
+import { bearer, createPat, createUser, allScopes, type Scope } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 let pat: string;
@@ -16,7 +17,7 @@ let server: Server;
 beforeAll(async () => {
   t = await startTestApp();
   const user = await createUser(t, { twoFactor: true });
-  pat = (await createPat(t, user, { scopes: [...t.contract.scopes.keys()] })).token;
+  pat = (await createPat(t, user, { scopes: allScopes(t) })).token;
   server = await new Promise<Server>((ready) => { const s = t.app.listen(0, '127.0.0.1', () => ready(s)); });
 });
 afterAll(async () => {
@@ -78,7 +79,7 @@ describe('bodies that do not decode', () => {
 describe('request bodies behind a $ref are validated', () => {
   let postId: string;
   beforeAll(async () => {
-    postId = (await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'with files' })).body.id;
+    postId = (await http(t, pat).post('/api/posts', { title: 'with files' })).body.id;
   });
   it.each([
     ['a missing field', { name: 'a.txt', content_type: 'text/plain' }],
@@ -88,7 +89,7 @@ describe('request bodies behind a $ref are validated', () => {
     ['an extra property', { name: 'a.txt', content_type: 'text/plain', content_base64: 'aGk=', owner: 'me' }],
   ])('an artifact upload with %s: 400, nothing stored', async (_what, body) => {
     expectError(await request(t.app).post(`/api/posts/${postId}/artifacts`).set(bearer(pat)).send(body), 400, 'validation_failed');
-    expect((await request(t.app).get(`/api/posts/${postId}/artifacts`).set(bearer(pat))).body.data).toEqual([]);
+    expect((await http(t, pat).get(`/api/posts/${postId}/artifacts`)).body.data).toEqual([]);
   });
   it('an artifact in a type the contract does not list (text/html): 415', async () => {
     expectError(await request(t.app).post(`/api/posts/${postId}/artifacts?filename=x.html`).set(bearer(pat)).set('Content-Type', 'text/html').send('<script>1</script>'), 415, 'unsupported_media_type');
@@ -97,8 +98,8 @@ describe('request bodies behind a $ref are validated', () => {
 
 describe('date-times the code cannot represent', () => {
   it.each(['2027-10-09T23:59:60Z', '2027-10-09T10:00:00+25:00', '0000-00-00T00:00:00Z', '2027-02-30T00:00:00Z'])('%s: 400 on token and post creation', async (when) => {
-    expectError(await request(t.app).post('/api/tokens').set(bearer(pat)).send({ name: 'x', scopes: ['posts:read'], expires_at: when }), 400, 'validation_failed');
-    expectError(await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'x', publish_at: when }), 400, 'validation_failed');
+    expectError(await http(t, pat).post('/api/tokens', { name: 'x', scopes: ['posts:read'], expires_at: when }), 400, 'validation_failed');
+    expectError(await http(t, pat).post('/api/posts', { title: 'x', publish_at: when }), 400, 'validation_failed');
   });
 });
 
@@ -112,16 +113,16 @@ describe('bodies the schema allows only in full', () => {
 describe('create and update requests share their field schemas, and refuse anything else', () => {
   it('an unknown property, on create or update: 400', async () => {
     expectError(await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'x', owner: 'me' }), 400, 'validation_failed');
-    const post = await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'x' });
+    const post = await http(t, pat).post('/api/posts', { title: 'x' });
     expectError(await request(t.app).patch(`/api/posts/${post.body.id}`).set(bearer(pat)).send({ title: 'y', owner: 'me' }), 400, 'validation_failed');
-    expectError(await request(t.app).patch(`/api/posts/${post.body.id}`).set(bearer(pat)).send({}), 400, 'validation_failed');
-    expect((await request(t.app).patch(`/api/posts/${post.body.id}`).set(bearer(pat)).send({ title: 'y' })).status).toBe(200);
+    expectError(await http(t, pat).patch(`/api/posts/${post.body.id}`, {}), 400, 'validation_failed');
+    expect((await http(t, pat).patch(`/api/posts/${post.body.id}`, { title: 'y' })).status).toBe(200);
   });
   it('a rule\'s trigger is set at creation only', async () => {
     const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'w', unknown: 1 }));
     expectError(ws, 400, 'validation_failed');
-    const workspace = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'w' })).body;
-    const rule = await request(t.app).post(`/api/workspaces/${workspace.id}/rules`).set(bearer(pat)).send({ name: 'r', trigger: 'WEBHOOK_EVENT', prompt_template: 'p' });
+    const workspace = (await http(t, pat).post('/api/workspaces', { name: 'w' })).body;
+    const rule = await http(t, pat).post(`/api/workspaces/${workspace.id}/rules`, { name: 'r', trigger: 'WEBHOOK_EVENT', prompt_template: 'p' });
     expect(rule.status).toBe(201);
     expectError(await request(t.app).patch(`/api/workspaces/${workspace.id}/rules/${rule.body.id}`).set(bearer(pat)).send({ trigger: 'SCHEDULE' }), 400, 'validation_failed');
   });
@@ -141,7 +142,7 @@ describe('paths that do not decode, outside and inside the API', () => {
 
 describe('queries', () => {
   it.each(['page=1e400', 'page=1.5', 'limit=0x10', 'page=%20'])('%s: 400', async (query) => {
-    expectError(await request(t.app).get(`/api/referral-links?${query}`).set(bearer(pat)), 400, 'validation_failed');
+    expectError(await http(t, pat).get(`/api/referral-links?${query}`), 400, 'validation_failed');
   });
 });
 
@@ -171,41 +172,40 @@ describe('the NUL character, which PostgreSQL text cannot hold', () => {
 
 describe('what the contract declares the server sends', () => {
   it('only the catalog answers conditional GETs: If-None-Match: * on another GET is a 200', async () => {
-    const res = await request(t.app).get('/api/me').set(bearer(pat)).set('If-None-Match', '*');
+    const res = await http(t, pat).get('/api/me').set('If-None-Match', '*');
     expect(res.status).toBe(200);
     expect(res.headers.etag).toBeUndefined();
   });
 
   it('the catalog answers 304 to its ETag even with Cache-Control: no-cache (what fetch sends)', async () => {
-    const first = await request(t.app).get('/api/programmatic/catalog');
+    const first = await http(t).get('/api/programmatic/catalog');
     for (const headers of [{}, { 'Cache-Control': 'no-cache' }, { Authorization: `Bearer ${pat}`, 'Cache-Control': 'no-cache' }]) {
-      const etag = headers.Authorization ? (await request(t.app).get('/api/programmatic/catalog').set(headers)).headers.etag : first.headers.etag;
-      const again = await request(t.app).get('/api/programmatic/catalog').set({ ...headers, 'If-None-Match': `W/"other", ${etag}` });
+      const etag = headers.Authorization ? (await http(t).get('/api/programmatic/catalog').set(headers)).headers.etag : first.headers.etag;
+      const again = await http(t).get('/api/programmatic/catalog').set({ ...headers, 'If-None-Match': `W/"other", ${etag}` });
       expect(again.status).toBe(304);
     }
   });
 
   it('a well-formed X-Request-Id is honoured and echoed; anything else is replaced', async () => {
-    const mine = await request(t.app).get('/api/posts/post_missing0000').set(bearer(pat)).set('X-Request-Id', 'trace-4bf92f3577b34da6');
+    const mine = await http(t, pat).get('/api/posts/post_missing0000').set('X-Request-Id', 'trace-4bf92f3577b34da6');
     expect(mine.headers['x-request-id']).toBe('trace-4bf92f3577b34da6');
     expect(mine.body.error.request_id).toBe('trace-4bf92f3577b34da6');
-    const hostile = await request(t.app).get('/api/me').set(bearer(pat)).set('X-Request-Id', 'has spaces and "quotes"');
+    const hostile = await http(t, pat).get('/api/me').set('X-Request-Id', 'has spaces and "quotes"');
     expect(hostile.headers['x-request-id']).toMatch(/^req_[0-9a-f]{32}$/);
   });
 
   it('an idempotent replay carries this request\'s id, not the first one\'s', async () => {
-    const send = (id: string) => request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'replay-ids').set('X-Request-Id', id).send({ title: 'once' });
+    const send = (id: string) => http(t, pat).post('/api/posts', { title: 'once' }).set('Idempotency-Key', 'replay-ids').set('X-Request-Id', id);
     const first = await send('first-request-0001');
     const replay = await send('second-request-002');
     expect(replay.headers['idempotent-replayed']).toBe('true');
     expect(replay.body.id).toBe(first.body.id);
     expect(replay.headers['x-request-id']).toBe('second-request-002');
-    const refused = await request(t.app).post('/api/posts').set(bearer(pat)).set('Idempotency-Key', 'replay-ids').set('X-Request-Id', 'third-request-0003').send({ title: 'other' });
+    const refused = await http(t, pat).post('/api/posts', { title: 'other' }).set('Idempotency-Key', 'replay-ids').set('X-Request-Id', 'third-request-0003');
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatchObject({ code: 'idempotency_key_reused', request_id: 'third-request-0003' });
     // A stored error answer, replayed: the envelope names the replaying request.
-    const missing = (id: string) => request(t.app).post('/api/posts/post_missing0000/artifacts').set(bearer(pat)).set('Idempotency-Key', 'replay-error').set('X-Request-Id', id)
-      .send({ name: 'a.txt', content_type: 'text/plain', content_base64: 'aGk=' });
+    const missing = (id: string) => http(t, pat).post('/api/posts/post_missing0000/artifacts', { name: 'a.txt', content_type: 'text/plain', content_base64: 'aGk=' }).set('Idempotency-Key', 'replay-error').set('X-Request-Id', id);
     expect((await missing('error-request-0001')).body.error.request_id).toBe('error-request-0001');
     const again = await missing('error-request-0002');
     expect(again.headers['idempotent-replayed']).toBe('true');

@@ -6,6 +6,7 @@ import request from 'supertest';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 let token: string;
@@ -30,17 +31,17 @@ describe('request validation without the response validator', () => {
   });
 
   it('routes literal segments before parameters and answers 404/405 itself', async () => {
-    expect((await request(t.app).get('/api/tokens/self').set(bearer(token))).status).toBe(200);
+    expect((await http(t, token).get('/api/tokens/self')).status).toBe(200);
     expectError(await request(t.app).get('/api/unknown'), 404, 'not_found');
     const res = await request(t.app).put('/api/tokens/self').set(bearer(token));
     expectError(res, 405, 'method_not_allowed');
     expect(res.headers.allow).toBe('GET');
-    expect((await request(t.app).get('/api/posts/').set(bearer(token))).status).toBe(200);
+    expect((await http(t, token).get('/api/posts/')).status).toBe(200);
   });
 
   it('serves valid requests', async () => {
-    const created = await request(t.app).post('/api/posts').set(bearer(token)).send({ title: 'ok' });
+    const created = await http(t, token).post('/api/posts', { title: 'ok' });
     expect(created.status).toBe(201);
-    expect((await request(t.app).get(`/api/posts/${created.body.id}?`).set(bearer(token))).status).toBe(200);
+    expect((await http(t, token).get(`/api/posts/${created.body.id}?`)).status).toBe(200);
   });
 });

@@ -6,6 +6,7 @@ import request from 'supertest';
 import { startTestApp, TestApp } from '../helpers/app';
 import { signInBrowser } from '../helpers/session';
 import { bearer, createPat, createUser, totpCode } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 const secrets: string[] = [];
@@ -23,47 +24,44 @@ it('never stores or logs a raw token, password, code secret, cookie or JWT', asy
   const user = await createUser(t, { twoFactor: true });
   secrets.push(user.password, user.jwt, user.totpSecret!);
 
-  const pending = await request(t.app).post('/api/auth/login').send({ email: user.email, password: user.password });
+  const pending = await http(t).post('/api/auth/login', { email: user.email, password: user.password });
   secrets.push(pending.body.pending_token);
-  await request(t.app).post('/api/auth/login').send({ email: user.email, password: 'a-wrong-password-attempt' });
+  await http(t).post('/api/auth/login', { email: user.email, password: 'a-wrong-password-attempt' });
   secrets.push('a-wrong-password-attempt');
 
   const pat = await createPat(t, user, { scopes: ['posts:read', 'posts:write', 'tokens:manage'] });
   secrets.push(pat.token);
-  await request(t.app).get('/api/posts').set(bearer(pat.token));
-  await request(t.app).get(`/api/posts?access_token=${pat.token}`);
-  await request(t.app).get('/api/posts').set(bearer(pat.token.slice(0, -2) + 'zz'));
-  const child = await request(t.app).post('/api/tokens').set(bearer(pat.token)).send({ name: 'child', scopes: ['posts:read'] });
+  await http(t, pat.token).get('/api/posts');
+  await http(t).get(`/api/posts?access_token=${pat.token}`);
+  await http(t, pat.token.slice(0, -2) + 'zz').get('/api/posts');
+  const child = await http(t, pat.token).post('/api/tokens', { name: 'child', scopes: ['posts:read'] });
   secrets.push(child.body.token);
-  const rotated = await request(t.app).post(`/api/tokens/${pat.id}/rotate`).set(bearer(user.jwt));
+  const rotated = await http(t, user.jwt).post(`/api/tokens/${pat.id}/rotate`);
   secrets.push(rotated.body.token);
-  await request(t.app).get('/api/posts').set(bearer(pat.token));
+  await http(t, pat.token).get('/api/posts');
 
   const browser = await signInBrowser(t, user);
   secrets.push(browser.cookie.split('=')[1]!, browser.csrf);
-  await request(t.app).post('/api/auth/password').set('Cookie', browser.cookie).set('X-CSRF-Token', browser.csrf)
-    .send({ current_password: user.password, new_password: 'the-next-long-passphrase' });
+  await http(t, browser).post('/api/auth/password', { current_password: user.password, new_password: 'the-next-long-passphrase' });
   secrets.push('the-next-long-passphrase');
 
   const fresh = await createUser(t);
-  const setup = await request(t.app).post('/api/auth/2fa/setup').set(bearer(fresh.jwt));
+  const setup = await http(t, fresh.jwt).post('/api/auth/2fa/setup');
   secrets.push(setup.body.secret, fresh.password);
-  await request(t.app).post('/api/auth/2fa/enable').set(bearer(fresh.jwt)).send({ code: totpCode(setup.body.secret, t.clock()) });
+  await http(t, fresh.jwt).post('/api/auth/2fa/enable', { code: totpCode(setup.body.secret, t.clock()) });
   // An invitation token travels in a URL path: neither the log nor the database may keep it.
   const host = await createUser(t);
   const invitee = await createUser(t);
-  const org = await request(t.app).post('/api/organizations').set(bearer(host.jwt)).set('Idempotency-Key', 'org-1').send({ name: 'Secretive' });
-  const invitation = await request(t.app).post(`/api/organizations/${org.body.id}/invitations`).set(bearer(host.jwt)).set('Idempotency-Key', 'inv-1')
-    .send({ email: invitee.email, role: 'member' });
+  const org = await http(t, host.jwt).post('/api/organizations', { name: 'Secretive' }).set('Idempotency-Key', 'org-1');
+  const invitation = await http(t, host.jwt).post(`/api/organizations/${org.body.id}/invitations`, { email: invitee.email, role: 'member' }).set('Idempotency-Key', 'inv-1');
   secrets.push(invitation.body.token, invitee.password, host.password);
   await request(t.app).post(invitation.body.accept_path).set(bearer(invitee.jwt)).expect(200);
-  await request(t.app).post(`/api/organizations/${org.body.id}/invitations`).set(bearer(host.jwt)).set('Idempotency-Key', 'inv-1')
-    .send({ email: invitee.email, role: 'member' }).expect(409);
+  await http(t, host.jwt).post(`/api/organizations/${org.body.id}/invitations`, { email: invitee.email, role: 'member' }).set('Idempotency-Key', 'inv-1').expect(409);
   // A webhook signing secret is sealed at rest (the server must sign with it) and never logged.
-  const hook = await request(t.app).post('/api/webhooks/endpoints').set(bearer(host.jwt)).send({ url: 'http://127.0.0.1:9/hook', events: ['post.created'] });
-  const rotatedHook = await request(t.app).post(`/api/webhooks/endpoints/${hook.body.id}/rotate-secret`).set(bearer(host.jwt));
+  const hook = await http(t, host.jwt).post('/api/webhooks/endpoints', { url: 'http://127.0.0.1:9/hook', events: ['post.created'] });
+  const rotatedHook = await http(t, host.jwt).post(`/api/webhooks/endpoints/${hook.body.id}/rotate-secret`);
   secrets.push(hook.body.secret, rotatedHook.body.secret, hook.body.secret.slice('whsec_'.length));
-  await request(t.app).get('/api/me').set(bearer(t.config.internalApiKey));
+  await http(t, t.config.internalApiKey).get('/api/me');
   secrets.push(t.config.internalApiKey);
 
   expect(t.logs.length).toBeGreaterThan(20);

@@ -12,7 +12,8 @@ import { expectChallenge, expectError } from '../helpers/errors';
 import { signInBrowser } from '../helpers/session';
 import { databaseSnapshot } from '../helpers/snapshot';
 import { operationsInDocument, SPEC_PATH } from '../helpers/spec';
-import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
+import { bearer, createPat, createUser, freshJwt, TestUser, allScopes, type Scope } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 const AUTH_REFUSALS = ['authentication_required', 'invalid_token', 'insufficient_scope', 'auth_mode_not_allowed', 'two_factor_required', 'admin_required', 'csrf_failed', 'invalid_request'];
 
@@ -29,7 +30,7 @@ const contract = loadContract(SPEC_PATH);
 const operations = [...contract.operations.values()];
 const protectedOps = operations.filter((op) => !op.modes.has('public'));
 const patOps = protectedOps.filter((op) => op.modes.has('pat'));
-const allScopes = [...contract.scopes.keys()];
+const everyScope = [...contract.scopes.keys()] as Scope[];
 
 function call(op: OperationInfo) {
   const path = op.path.replace(/\{(\w+)\}/g, (_m, name: string) => ({ tokenId: 'tok_Nonexistent0000', postId: 'post_Nonexistent0000', userId: 'usr_Nonexistent0000' } as Record<string, string>)[name] ?? 'x');
@@ -50,9 +51,9 @@ async function patWith(scopes: readonly string[]): Promise<string> {
   if (!patsByGrant.has(key)) {
     // The matrix moves the clock on as it signs browsers in; keep the owner's 60-minute JWT fresh.
     owner.jwt = await freshJwt(t, owner.id);
-    const pat = await createPat(t, owner, { scopes: [...scopes], name: `matrix ${patsByGrant.size}` });
+    const pat = await createPat(t, owner, { scopes: [...scopes] as Scope[], name: `matrix ${patsByGrant.size}` });
     // Use it once so that the matrix's own calls do not write last_used_at.
-    await request(t.app).get('/api/tokens/self').set(bearer(pat.token));
+    await http(t, pat.token).get('/api/tokens/self');
     patsByGrant.set(key, pat.token);
   }
   return patsByGrant.get(key)!;
@@ -63,12 +64,12 @@ const snapshot = () => databaseSnapshot(t.database.knex);
 beforeAll(async () => {
   t = await startTestApp();
   owner = await createUser(t, { twoFactor: true });
-  const revoked = await createPat(t, owner, { scopes: allScopes });
-  await request(t.app).delete(`/api/tokens/${revoked.id}`).set(bearer(owner.jwt));
+  const revoked = await createPat(t, owner, { scopes: everyScope });
+  await http(t, owner.jwt).delete(`/api/tokens/${revoked.id}`);
   revokedPat = revoked.token;
   const past = testClock(new Date(t.clock().getTime() - 2 * 3600_000));
   expiredJwt = (await createJwtService(t.config, past).issueAccess(owner.id, 0, true)).token;
-  pendingToken = (await request(t.app).post('/api/auth/login').send({ email: owner.email, password: owner.password })).body.pending_token;
+  pendingToken = (await http(t).post('/api/auth/login', { email: owner.email, password: owner.password })).body.pending_token;
 });
 afterAll(() => t.close());
 
@@ -108,7 +109,7 @@ describe.each(protectedOps.map((op) => [op.operationId, op] as const))('%s', (_i
 
   if (op.modes.has('pat') && op.scopes.length > 0) {
     it(`with a PAT lacking ${op.scopes.join(', ')}: 403 insufficient_scope and nothing changed`, async () => {
-      const token = await patWith(difference(allScopes, op.scopes));
+      const token = await patWith(difference(everyScope, op.scopes));
       const before = await snapshot();
       const res = await send(op, bearer(token));
       expectError(res, 403, 'insufficient_scope');
@@ -126,7 +127,7 @@ describe.each(protectedOps.map((op) => [op.operationId, op] as const))('%s', (_i
     });
   } else {
     it('with a PAT holding every scope: 403 auth_mode_not_allowed and nothing changed', async () => {
-      const token = await patWith(allScopes);
+      const token = await patWith(everyScope);
       const before = await snapshot();
       const res = await send(op, bearer(token));
       expectError(res, 403, 'auth_mode_not_allowed');

@@ -4,10 +4,10 @@
  * password and code still get in while the attack goes on. Addresses come from X-Forwarded-For
  * (TRUST_PROXY); the window runs on the test clock.
  */
-import request from 'supertest';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { createUser, totpCode } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 const from = (ip: string) => ({ 'X-Forwarded-For': ip });
-const login = (ip: string, email: string, password: string) => request(t.app).post('/api/auth/login').set(from(ip)).send({ email, password });
+const login = (ip: string, email: string, password: string) => http(t).post('/api/auth/login', { email, password }).set(from(ip));
 const slowed = () => t.logs.filter((line) => line.includes('sign-in slowed')).map((line) => JSON.parse(line) as { delay_ms: number; account_failures: number });
 
 it('keeps the owner in: 60 wrong passwords from 12 addresses, then the right password and code from home get in', async () => {
@@ -36,8 +36,7 @@ it('keeps the owner in: 60 wrong passwords from 12 addresses, then the right pas
   t.clock.advance(30);
   const pending = await login('198.51.100.7', owner.email, owner.password);
   expect(pending.status).toBe(200);
-  const verified = await request(t.app).post('/api/auth/login/verify').set(from('198.51.100.7'))
-    .set('Authorization', `Bearer ${pending.body.pending_token}`).send({ code: totpCode(owner.totpSecret!, t.clock()) });
+  const verified = await http(t).post('/api/auth/login/verify', { code: totpCode(owner.totpSecret!, t.clock()) }).set(from('198.51.100.7')).set('Authorization', `Bearer ${pending.body.pending_token}`);
   expect(verified.status).toBe(200);
   expect(verified.body.token).toBeTruthy();
 

@@ -7,13 +7,13 @@
 import type { ServerResponse } from 'node:http';
 import { Writable } from 'node:stream';
 import type { Express } from 'express';
-import request from 'supertest';
 import { createApp } from '../../src/app';
 import { createLogger } from '../../src/core/logger';
 import type { createDispatcher } from '../../src/jobs/dispatcher';
 import { startTestApp, TestApp } from '../helpers/app';
 import { startReceiver } from '../helpers/receiver';
-import { bearer, createPat, createUser } from '../helpers/users';
+import { createPat, createUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 type Dispatcher = ReturnType<typeof createDispatcher>;
 let t: TestApp;
@@ -47,8 +47,8 @@ async function until(probe: () => boolean, what: string) {
 async function tenant(path: string) {
   const user = await createUser(t, { twoFactor: true });
   const pat = (await createPat(t, user, { scopes: ['webhooks:manage', 'posts:write'] })).token;
-  await request(t.app).post('/api/webhooks/endpoints').set(bearer(pat)).send({ url: `${receiver.url}${path}`, events: ['post.created'] }).expect(201);
-  const post = (title: string) => request(t.app).post('/api/posts').set(bearer(pat)).send({ title }).expect(201);
+  await http(t, pat).post('/api/webhooks/endpoints', { url: `${receiver.url}${path}`, events: ['post.created'] }).expect(201);
+  const post = (title: string) => http(t, pat).post('/api/posts', { title }).expect(201);
   return { pat, post };
 }
 
@@ -89,9 +89,9 @@ it('gives each user a turn: a flood of one user\'s due deliveries does not take 
   const flood = await createUser(t, { twoFactor: true });
   const floodPat = (await createPat(t, flood, { scopes: ['webhooks:manage', 'posts:write'] })).token;
   for (let i = 0; i < 12; i++) {
-    await request(t.app).post('/api/webhooks/endpoints').set(bearer(floodPat)).send({ url: `${receiver.url}/flood-${i}`, events: ['post.created'] }).expect(201);
+    await http(t, floodPat).post('/api/webhooks/endpoints', { url: `${receiver.url}/flood-${i}`, events: ['post.created'] }).expect(201);
   }
-  await request(t.app).post('/api/posts').set(bearer(floodPat)).send({ title: 'flood' }).expect(201);
+  await http(t, floodPat).post('/api/posts', { title: 'flood' }).expect(201);
   t.clock.advance(1);
   const other = await tenant('/other');
   await other.post('mine');

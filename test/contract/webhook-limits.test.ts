@@ -3,10 +3,10 @@
  * (429 with Retry-After, counted in the database so the limit holds across instances; the window runs
  * on the test clock).
  */
-import request from 'supertest';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
-import { bearer, createPat, createUser } from '../helpers/users';
+import { createPat, createUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -18,7 +18,7 @@ async function owner() {
   const user = await createUser(t, { twoFactor: true });
   return (await createPat(t, user, { scopes: ['webhooks:manage'] })).token;
 }
-const create = (pat: string, i: number) => request(t.app).post('/api/webhooks/endpoints').set(bearer(pat)).send({ url: `http://127.0.0.1:9/hook-${i}`, events: ['post.created'] });
+const create = (pat: string, i: number) => http(t, pat).post('/api/webhooks/endpoints', { url: `http://127.0.0.1:9/hook-${i}`, events: ['post.created'] });
 
 it('holds endpoints to the cap under 10 concurrent creates, naming the cap', async () => {
   const pat = await owner();
@@ -28,15 +28,15 @@ it('holds endpoints to the cap under 10 concurrent creates, naming the cap', asy
   expectError(refused, 409, 'limit_reached');
   expect(refused.body.error.details).toEqual({ cap: 'webhookEndpoints', limit: 3 });
   // Deleting one makes room for one.
-  const [first] = (await request(t.app).get('/api/webhooks/endpoints').set(bearer(pat))).body.data;
-  await request(t.app).delete(`/api/webhooks/endpoints/${first.id}`).set(bearer(pat)).expect(204);
+  const [first] = (await http(t, pat).get('/api/webhooks/endpoints')).body.data;
+  await http(t, pat).delete(`/api/webhooks/endpoints/${first.id}`).expect(204);
   expect((await create(pat, 99)).status).toBe(201);
 });
 
 it('allows so many test sends a minute, then 429 with Retry-After until the oldest leaves the window', async () => {
   const pat = await owner();
   const id = (await create(pat, 0)).body.id;
-  const send = () => request(t.app).post(`/api/webhooks/endpoints/${id}/test`).set(bearer(pat));
+  const send = () => http(t, pat).post(`/api/webhooks/endpoints/${id}/test`);
   for (let i = 0; i < 4; i++) {
     expect((await send()).status).toBe(202);
     t.clock.advance(5);
@@ -51,5 +51,5 @@ it('allows so many test sends a minute, then 429 with Retry-After until the olde
   // Another user has a budget of their own.
   const other = await owner();
   const theirs = (await create(other, 1)).body.id;
-  expect((await request(t.app).post(`/api/webhooks/endpoints/${theirs}/test`).set(bearer(other))).status).toBe(202);
+  expect((await http(t, other).post(`/api/webhooks/endpoints/${theirs}/test`)).status).toBe(202);
 });

@@ -11,6 +11,7 @@ import { rowCount, startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { Receiver, startReceiver } from '../helpers/receiver';
 import { bearer, createPat, createUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 let receiver: Receiver;
@@ -43,25 +44,25 @@ async function endpoint(events: string[] = ['post.created'], path = '/hook') {
 }
 
 async function deliveries(endpointId: string) {
-  return (await request(t.app).get(`/api/webhooks/endpoints/${endpointId}/deliveries`).set(bearer(pat))).body.data as any[];
+  return (await http(t, pat).get(`/api/webhooks/endpoints/${endpointId}/deliveries`)).body.data as any[];
 }
 
 describe('endpoints', () => {
   it('show the signing secret once, store it sealed, and list, update, disable and delete', async () => {
-    const created = await request(t.app).post('/api/webhooks/endpoints').set(bearer(pat)).send({ url: `${receiver.url}/a`, events: ['post.created', 'token.revoked'], description: 'ops' });
+    const created = await http(t, pat).post('/api/webhooks/endpoints', { url: `${receiver.url}/a`, events: ['post.created', 'token.revoked'], description: 'ops' });
     expect(created.status).toBe(201);
     expect(created.headers['cache-control']).toContain('no-store');
     expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(created.body).toMatchObject({ enabled: true, events: ['post.created', 'token.revoked'], description: 'ops', consecutive_failures: 0 });
     const id = created.body.id;
-    const read = await request(t.app).get(`/api/webhooks/endpoints/${id}`).set(bearer(pat));
+    const read = await http(t, pat).get(`/api/webhooks/endpoints/${id}`);
     expect(read.body.secret).toBeUndefined();
     expect(JSON.stringify(await t.database.knex('webhook_endpoints').where({ id }))).not.toContain(created.body.secret.slice(6));
-    expect((await request(t.app).get('/api/webhooks/endpoints').set(bearer(pat))).body.data.some((e: any) => e.id === id)).toBe(true);
-    const off = await request(t.app).patch(`/api/webhooks/endpoints/${id}`).set(bearer(pat)).send({ enabled: false, events: ['post.deleted'] });
+    expect((await http(t, pat).get('/api/webhooks/endpoints')).body.data.some((e: any) => e.id === id)).toBe(true);
+    const off = await http(t, pat).patch(`/api/webhooks/endpoints/${id}`, { enabled: false, events: ['post.deleted'] });
     expect(off.body).toMatchObject({ enabled: false, events: ['post.deleted'] });
-    expect((await request(t.app).delete(`/api/webhooks/endpoints/${id}`).set(bearer(pat))).status).toBe(204);
-    expectError(await request(t.app).get(`/api/webhooks/endpoints/${id}`).set(bearer(pat)), 404, 'not_found');
+    expect((await http(t, pat).delete(`/api/webhooks/endpoints/${id}`)).status).toBe(204);
+    expectError(await http(t, pat).get(`/api/webhooks/endpoints/${id}`), 404, 'not_found');
   });
 
   it('refuse unknown event types and a missing URL', async () => {
@@ -73,9 +74,9 @@ describe('endpoints', () => {
 describe('delivery', () => {
   it('signs each event per Standard Webhooks, with a webhook-id stable across redeliveries', async () => {
     const hook = await endpoint(['post.created', 'post.updated', 'post.deleted']);
-    const post = await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'Hooked' });
-    await request(t.app).patch(`/api/posts/${post.body.id}`).set(bearer(pat)).send({ title: 'Hooked again' });
-    await request(t.app).delete(`/api/posts/${post.body.id}`).set(bearer(pat));
+    const post = await http(t, pat).post('/api/posts', { title: 'Hooked' });
+    await http(t, pat).patch(`/api/posts/${post.body.id}`, { title: 'Hooked again' });
+    await http(t, pat).delete(`/api/posts/${post.body.id}`);
     expect(await dispatcher().runOnce()).toBe(3);
 
     const verifier = new Webhook(hook.secret);
@@ -92,7 +93,7 @@ describe('delivery', () => {
     const log = await deliveries(hook.id);
     expect(log).toHaveLength(3);
     expect(log[0]).toMatchObject({ status: 'succeeded', attempts: 1, last_status_code: 200, last_error: null });
-    const redelivered = await request(t.app).post(`/api/webhooks/deliveries/${log[0].id}/redeliver`).set(bearer(pat));
+    const redelivered = await http(t, pat).post(`/api/webhooks/deliveries/${log[0].id}/redeliver`);
     expect(redelivered.status).toBe(202);
     expect(redelivered.body).toMatchObject({ status: 'pending', event_id: log[0].event_id });
     await dispatcher().runOnce();
@@ -102,11 +103,11 @@ describe('delivery', () => {
   it('writes events in the same transaction as the change: a refused change leaves no event', async () => {
     await endpoint(['post.created', 'token.created', 'token.revoked']);
     const before = await rowCount(t, 'webhook_events', { user_id: userId });
-    expectError(await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'x', pricing: { model: 'monthly' } }), 400, 'invalid_pricing');
-    expectError(await request(t.app).delete('/api/tokens/tok_DoesNotExist0000').set(bearer(pat)), 404, 'not_found');
+    expectError(await http(t, pat).post('/api/posts', { title: 'x', pricing: { model: 'monthly' } }), 400, 'invalid_pricing');
+    expectError(await http(t, pat).delete('/api/tokens/tok_DoesNotExist0000'), 404, 'not_found');
     expect(await rowCount(t, 'webhook_events', { user_id: userId })).toBe(before);
-    const token = await request(t.app).post('/api/tokens').set(bearer(pat)).send({ name: 'hooked', scopes: ['posts:read'] });
-    await request(t.app).delete(`/api/tokens/${token.body.id}`).set(bearer(pat)).expect(204);
+    const token = await http(t, pat).post('/api/tokens', { name: 'hooked', scopes: ['posts:read'] });
+    await http(t, pat).delete(`/api/tokens/${token.body.id}`).expect(204);
     const types = (await t.database.knex('webhook_events').where({ user_id: userId }).orderBy('created_at').select('type', 'payload')).slice(-2);
     expect(types.map((e) => e.type)).toEqual(['token.created', 'token.revoked']);
     expect(types.map((e) => e.payload).join()).not.toContain(token.body.token);
@@ -114,7 +115,7 @@ describe('delivery', () => {
 
   it('sends a test event on request', async () => {
     const hook = await endpoint(['post.deleted']);
-    const queued = await request(t.app).post(`/api/webhooks/endpoints/${hook.id}/test`).set(bearer(pat));
+    const queued = await http(t, pat).post(`/api/webhooks/endpoints/${hook.id}/test`);
     expect(queued.status).toBe(202);
     expect(queued.body).toMatchObject({ event_type: 'webhook.test', status: 'pending' });
     await dispatcher().runOnce();
@@ -123,12 +124,12 @@ describe('delivery', () => {
 
   it('signs with both secrets for 24 hours after a rotation, then with the new one only', async () => {
     const hook = await endpoint(['post.created']);
-    const rotated = await request(t.app).post(`/api/webhooks/endpoints/${hook.id}/rotate-secret`).set(bearer(pat));
+    const rotated = await http(t, pat).post(`/api/webhooks/endpoints/${hook.id}/rotate-secret`);
     expect(rotated.status).toBe(200);
     expect(rotated.headers['cache-control']).toContain('no-store');
     expect(rotated.body.secret).not.toBe(hook.secret);
     expect(rotated.body.secret_rotation_ends_at).not.toBeNull();
-    await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'during rotation' });
+    await http(t, pat).post('/api/posts', { title: 'during rotation' });
     await dispatcher().runOnce();
     const during = receiver.received.at(-1)!;
     expect(during.headers['webhook-signature']!.split(' ')).toHaveLength(2);
@@ -138,7 +139,7 @@ describe('delivery', () => {
     // A day later: only the new secret signs (checked at the signing moment, so the clock stays put).
     const saved = t.clock();
     t.clock.advance(24 * 3600 + 1);
-    const jwtFree = await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'after rotation' });
+    const jwtFree = await http(t, pat).post('/api/posts', { title: 'after rotation' });
     expect(jwtFree.status).toBe(201);
     await dispatcher().runOnce();
     const after = receiver.received.at(-1)!;
@@ -156,7 +157,7 @@ describe('retries and failures', () => {
   it('retry 5xx with exponential backoff and jitter, and honour Retry-After on 429', async () => {
     const hook = await endpoint(['post.created']);
     receiver.answer((_req, res) => res.writeHead(503).end());
-    await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'fails' });
+    await http(t, pat).post('/api/posts', { title: 'fails' });
     await dispatcher().runOnce();
     let [d] = await deliveries(hook.id);
     expect(d).toMatchObject({ status: 'pending', attempts: 1, last_status_code: 503, last_error: 'Answered 503.' });
@@ -192,7 +193,7 @@ describe('retries and failures', () => {
   it('treat a redirect as a failure without following it', async () => {
     const hook = await endpoint(['post.created'], '/moved');
     receiver.answer((req, res) => (req.url === '/moved' ? res.writeHead(302, { Location: `${receiver.url}/elsewhere` }).end() : res.writeHead(200).end()));
-    await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'redirected' });
+    await http(t, pat).post('/api/posts', { title: 'redirected' });
     await dispatcher().runOnce();
     expect(receiver.received.map((r) => r.path)).toEqual(['/moved']);
     expect((await deliveries(hook.id))[0]).toMatchObject({ status: 'pending', last_status_code: 302, last_error: expect.stringContaining('redirects are not followed') });
@@ -201,7 +202,7 @@ describe('retries and failures', () => {
   it('time out a receiver that does not answer', async () => {
     const hook = await endpoint(['post.created'], '/slow');
     receiver.answer(() => undefined);
-    await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'slow' });
+    await http(t, pat).post('/api/posts', { title: 'slow' });
     await dispatcher().runOnce();
     expect((await deliveries(hook.id))[0]).toMatchObject({ status: 'pending', last_status_code: null, last_error: expect.stringContaining('timed out') });
   });
@@ -209,9 +210,9 @@ describe('retries and failures', () => {
   it('disable the endpoint on 410 Gone', async () => {
     const hook = await endpoint(['post.created'], '/gone');
     receiver.answer((_req, res) => res.writeHead(410).end());
-    await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'gone' });
+    await http(t, pat).post('/api/posts', { title: 'gone' });
     await dispatcher().runOnce();
-    const state = (await request(t.app).get(`/api/webhooks/endpoints/${hook.id}`).set(bearer(pat))).body;
+    const state = (await http(t, pat).get(`/api/webhooks/endpoints/${hook.id}`)).body;
     expect(state).toMatchObject({ enabled: false, disabled_reason: 'The endpoint answered 410 Gone.' });
     expect((await deliveries(hook.id))[0]).toMatchObject({ status: 'failed' });
   });
@@ -219,25 +220,25 @@ describe('retries and failures', () => {
   it('disable the endpoint after N consecutive failures, saying why; re-enabling starts afresh', async () => {
     const hook = await endpoint(['post.created'], '/broken');
     receiver.answer((_req, res) => res.writeHead(500).end());
-    for (let i = 0; i < 3; i++) await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: `broken ${i}` });
+    for (let i = 0; i < 3; i++) await http(t, pat).post('/api/posts', { title: `broken ${i}` });
     await dispatcher().runOnce();
-    const state = (await request(t.app).get(`/api/webhooks/endpoints/${hook.id}`).set(bearer(pat))).body;
+    const state = (await http(t, pat).get(`/api/webhooks/endpoints/${hook.id}`)).body;
     expect(state).toMatchObject({ enabled: false, consecutive_failures: 3, last_error: 'Answered 500.' });
     expect(state.disabled_reason).toMatch(/after 3 consecutive failed attempts/);
     // Nothing is sent to a disabled endpoint; its pending deliveries wait.
     t.clock.advance(3600);
     expect(await dispatcher().runOnce()).toBe(0);
     receiver.answer((_req, res) => res.writeHead(200).end());
-    const on = await request(t.app).patch(`/api/webhooks/endpoints/${hook.id}`).set(bearer(pat)).send({ enabled: true });
+    const on = await http(t, pat).patch(`/api/webhooks/endpoints/${hook.id}`, { enabled: true });
     expect(on.body).toMatchObject({ enabled: true, consecutive_failures: 0, disabled_reason: null });
     expect(await dispatcher().runOnce()).toBeGreaterThan(0);
   });
 
   it('give up on a delivery after the maximum number of attempts', async () => {
     const hook = await endpoint(['post.created'], '/never');
-    await request(t.app).patch(`/api/webhooks/endpoints/${hook.id}`).set(bearer(pat)).send({ enabled: true });
+    await http(t, pat).patch(`/api/webhooks/endpoints/${hook.id}`, { enabled: true });
     receiver.answer((_req, res) => res.writeHead(500).end());
-    await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'never' });
+    await http(t, pat).post('/api/posts', { title: 'never' });
     for (let i = 0; i < 5; i++) {
       await dispatcher().runOnce();
       t.clock.advance(7 * 3600);
@@ -251,7 +252,7 @@ describe('retries and failures', () => {
 describe('two dispatchers', () => {
   it('never send one delivery twice at the same time', async () => {
     const hook = await endpoint(['post.created'], '/once');
-    for (let i = 0; i < 5; i++) await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: `once ${i}` });
+    for (let i = 0; i < 5; i++) await http(t, pat).post('/api/posts', { title: `once ${i}` });
     // Two passes at once race for the same due deliveries, as two instances would; the lease decides.
     const [a, b] = await Promise.all([dispatcher().runOnce(), dispatcher().runOnce()]);
     expect(a + b).toBe(5);

@@ -8,6 +8,7 @@ import type { Worker } from '../../src/jobs/worker';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 let user: TestUser;
@@ -33,7 +34,7 @@ async function newOwner() {
 describe('schedules', () => {
   let workspace: string;
   beforeAll(async () => {
-    workspace = (await request(t.app).post('/api/workspaces').set(bearer(manager)).send({ name: 'Cron' })).body.id;
+    workspace = (await http(t, manager).post('/api/workspaces', { name: 'Cron' })).body.id;
   });
 
   it.each([
@@ -66,9 +67,9 @@ describe('schedules', () => {
 
   it('never fires a schedule stored before the rule more than once a minute', async () => {
     const { owner, pat } = await newOwner();
-    const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'Legacy', default_prompt: 'x' })).body.id;
+    const ws = (await http(t, pat).post('/api/workspaces', { name: 'Legacy', default_prompt: 'x' })).body.id;
     const token = await createPat(t, { ...owner, jwt: await freshJwt(t, owner.id) }, { scopes: ['posts:read'] });
-    await request(t.app).put(`/api/workspaces/${ws}/binding`).set(bearer(pat)).send({ token_id: token.id }).expect(200);
+    await http(t, pat).put(`/api/workspaces/${ws}/binding`, { token_id: token.id }).expect(200);
     const rule = (await request(t.app).post(rulesPath(ws)).set(bearer(pat)).send(schedule('Legacy', '* * * * *'))).body;
     // As a row written by an older version, which accepted a seconds field.
     await t.database.knex('workspace_rules').where({ id: rule.id }).update({ cron: '* * * * * *' });
@@ -86,7 +87,7 @@ describe('schedules', () => {
 describe('caps', () => {
   it('hold workspaces to the cap under 12 concurrent creates, and name the cap', async () => {
     const { pat } = await newOwner();
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: `W${i}` })));
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => http(t, pat).post('/api/workspaces', { name: `W${i}` })));
     expect(answers.filter((r) => r.status === 201)).toHaveLength(3);
     const refused = answers.filter((r) => r.status !== 201);
     expect(refused).toHaveLength(9);
@@ -94,13 +95,13 @@ describe('caps', () => {
       expectError(res, 409, 'limit_reached');
       expect(res.body.error.details).toEqual({ cap: 'workspaces', limit: 3 });
     }
-    expect((await request(t.app).get('/api/workspaces').set(bearer(pat))).body.meta.pagination.total).toBe(3);
+    expect((await http(t, pat).get('/api/workspaces')).body.meta.pagination.total).toBe(3);
   });
 
   it('hold rules to the cap across the user\'s workspaces', async () => {
     const { pat } = await newOwner();
-    const a = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'A' })).body.id;
-    const b = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'B' })).body.id;
+    const a = (await http(t, pat).post('/api/workspaces', { name: 'A' })).body.id;
+    const b = (await http(t, pat).post('/api/workspaces', { name: 'B' })).body.id;
     const answers = await Promise.all(Array.from({ length: 8 }, (_, i) => request(t.app).post(rulesPath(i % 2 ? a : b)).set(bearer(pat)).send(schedule(`R${i}`, '0 9 * * *'))));
     expect(answers.filter((r) => r.status === 201)).toHaveLength(4);
     const refused = answers.find((r) => r.status !== 201)!;
@@ -110,10 +111,10 @@ describe('caps', () => {
 
   it('hold queued runs to the cap with a 429 and Retry-After, and a full queue skips scheduled fires', async () => {
     const { owner, pat } = await newOwner();
-    const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'Queue', default_prompt: 'x' })).body.id;
+    const ws = (await http(t, pat).post('/api/workspaces', { name: 'Queue', default_prompt: 'x' })).body.id;
     const token = await createPat(t, { ...owner, jwt: await freshJwt(t, owner.id) }, { scopes: ['posts:read'] });
-    await request(t.app).put(`/api/workspaces/${ws}/binding`).set(bearer(pat)).send({ token_id: token.id }).expect(200);
-    const answers = await Promise.all(Array.from({ length: 6 }, () => request(t.app).post(`/api/workspaces/${ws}/runs`).set(bearer(pat)).send({})));
+    await http(t, pat).put(`/api/workspaces/${ws}/binding`, { token_id: token.id }).expect(200);
+    const answers = await Promise.all(Array.from({ length: 6 }, () => http(t, pat).post(`/api/workspaces/${ws}/runs`, {})));
     expect(answers.filter((r) => r.status === 201)).toHaveLength(2);
     const full = answers.find((r) => r.status === 429)!;
     expectError(full, 429, 'run_queue_full');
@@ -131,7 +132,7 @@ describe('caps', () => {
 
     // The worker drained the queue after firing: runs are accepted again.
     t.clock.set(new Date());
-    expect((await request(t.app).post(`/api/workspaces/${ws}/runs`).set(bearer(pat)).send({})).status).toBe(201);
+    expect((await http(t, pat).post(`/api/workspaces/${ws}/runs`, {})).status).toBe(201);
   });
 });
 
@@ -139,10 +140,10 @@ describe('the run queue', () => {
   it('takes turns between users: a flood queued first does not run ahead of everyone else', async () => {
     const bound = async () => {
       const { owner, pat } = await newOwner();
-      const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'Turns', default_prompt: 'x' })).body.id;
+      const ws = (await http(t, pat).post('/api/workspaces', { name: 'Turns', default_prompt: 'x' })).body.id;
       const token = await createPat(t, { ...owner, jwt: await freshJwt(t, owner.id) }, { scopes: ['posts:read'] });
-      await request(t.app).put(`/api/workspaces/${ws}/binding`).set(bearer(pat)).send({ token_id: token.id }).expect(200);
-      return { pat, ws, queue: () => request(t.app).post(`/api/workspaces/${ws}/runs`).set(bearer(pat)).send({}).expect(201) };
+      await http(t, pat).put(`/api/workspaces/${ws}/binding`, { token_id: token.id }).expect(200);
+      return { pat, ws, queue: () => http(t, pat).post(`/api/workspaces/${ws}/runs`, {}).expect(201) };
     };
     const flood = await bound();
     const other = await bound();

@@ -4,6 +4,7 @@ import { buyCredits } from '../helpers/billing';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -16,7 +17,7 @@ async function userWithWorkspace(withCredits: boolean) {
   const user = await createUser(t, { twoFactor: true });
   const pat = (await createPat(t, user, { scopes: ['workspaces:manage', 'billing:checkout', 'billing:read'] })).token;
   if (withCredits) await buyCredits(t, pat);
-  const ws = (await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'Sessions' })).body;
+  const ws = (await http(t, pat).post('/api/workspaces', { name: 'Sessions' })).body;
   return { pat, path: `/api/workspaces/${ws.id}/sessions` };
 }
 
@@ -34,7 +35,7 @@ it('costs credits, refuses without them (402), and caps open sessions per user (
   const third = await request(t.app).post(a.path).set(bearer(a.pat));
   expectError(third, 409, 'concurrency_limit');
   expect(third.body.error.message).toMatch(/close/i);
-  expect((await request(t.app).get('/api/billing').set(bearer(a.pat))).body.credits).toBe(20);
+  expect((await http(t, a.pat).get('/api/billing')).body.credits).toBe(20);
 
   const closed = await request(t.app).post(`${a.path}/${first.body.id}/close`).set(bearer(a.pat));
   expect(closed.body).toMatchObject({ status: 'closed' });
@@ -42,7 +43,7 @@ it('costs credits, refuses without them (402), and caps open sessions per user (
   expect((await request(t.app).post(`${a.path}/${first.body.id}/close`).set(bearer(a.pat))).body.status).toBe('closed');
   // 20 credits left: one more start is refused for credits, with nothing opened or spent.
   expectError(await request(t.app).post(a.path).set(bearer(a.pat)), 402, 'workspace_credits_required');
-  expect((await request(t.app).get('/api/billing').set(bearer(a.pat))).body.credits).toBe(20);
+  expect((await http(t, a.pat).get('/api/billing')).body.credits).toBe(20);
   expect((await request(t.app).get(`${a.path}?status=open`).set(bearer(a.pat))).body.data).toHaveLength(1);
 });
 
@@ -55,7 +56,7 @@ it('refuses with 503 controllers_busy and Retry-After when every controller is t
   const busy = await request(t.app).post(b.path).set(bearer(b.pat));
   expectError(busy, 503, 'controllers_busy');
   expect(busy.headers['retry-after']).toBe('30');
-  expect((await request(t.app).get('/api/billing').set(bearer(b.pat))).body.credits).toBe(60);
+  expect((await http(t, b.pat).get('/api/billing')).body.credits).toBe(60);
 
   const all = await request(t.app).post(`${b.path}/close-all`).set(bearer(b.pat));
   expect(all.status).toBe(200);

@@ -10,7 +10,8 @@ import { createLogger } from '../../src/core/logger';
 import { startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { killStartedProcesses, startProcess } from '../helpers/server';
-import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
+import { bearer, createPat, createUser, freshJwt, TestUser, allScopes, type Scope } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 let t: TestApp;
 let user: TestUser;
@@ -28,91 +29,91 @@ afterAll(async () => {
 });
 
 
-async function boundWorkspace(scopes = ['posts:read']) {
-  const ws = await request(t.app).post('/api/workspaces').set(bearer(manager)).send({ name: 'Digest', default_prompt: 'Summarise the week.' });
+async function boundWorkspace(scopes: Scope[] = ['posts:read']) {
+  const ws = await http(t, manager).post('/api/workspaces', { name: 'Digest', default_prompt: 'Summarise the week.' });
   expect(ws.status).toBe(201);
   const token = await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes, name: 'automation' });
-  const bound = await request(t.app).put(`/api/workspaces/${ws.body.id}/binding`).set(bearer(manager)).send({ token_id: token.id });
+  const bound = await http(t, manager).put(`/api/workspaces/${ws.body.id}/binding`, { token_id: token.id });
   expect(bound.status).toBe(200);
   return { id: ws.body.id as string, token };
 }
 
 describe('workspaces', () => {
   it('are created, read, listed, edited and deleted', async () => {
-    const created = await request(t.app).post('/api/workspaces').set(bearer(manager)).send({ name: 'Ops', description: 'Nightly jobs' });
+    const created = await http(t, manager).post('/api/workspaces', { name: 'Ops', description: 'Nightly jobs' });
     expect(created.body).toMatchObject({ name: 'Ops', description: 'Nightly jobs', default_prompt: '', bound_token: null });
     const id = created.body.id;
-    expect((await request(t.app).get(`/api/workspaces/${id}`).set(bearer(manager))).body.name).toBe('Ops');
-    expect((await request(t.app).get('/api/workspaces').set(bearer(manager))).body.data.some((w: any) => w.id === id)).toBe(true);
-    expect((await request(t.app).patch(`/api/workspaces/${id}`).set(bearer(manager)).send({ default_prompt: 'Check things.' })).body.default_prompt).toBe('Check things.');
-    expect((await request(t.app).delete(`/api/workspaces/${id}`).set(bearer(manager))).status).toBe(204);
-    expectError(await request(t.app).get(`/api/workspaces/${id}`).set(bearer(manager)), 404, 'not_found');
+    expect((await http(t, manager).get(`/api/workspaces/${id}`)).body.name).toBe('Ops');
+    expect((await http(t, manager).get('/api/workspaces')).body.data.some((w: any) => w.id === id)).toBe(true);
+    expect((await http(t, manager).patch(`/api/workspaces/${id}`, { default_prompt: 'Check things.' })).body.default_prompt).toBe('Check things.');
+    expect((await http(t, manager).delete(`/api/workspaces/${id}`)).status).toBe(204);
+    expectError(await http(t, manager).get(`/api/workspaces/${id}`), 404, 'not_found');
   });
 
   it('bind only their owner\'s tokens, and a PAT only tokens within its own grant', async () => {
-    const ws = (await request(t.app).post('/api/workspaces').set(bearer(manager)).send({ name: 'Bind' })).body;
+    const ws = (await http(t, manager).post('/api/workspaces', { name: 'Bind' })).body;
     const stranger = await createUser(t, { twoFactor: true });
     const theirs = await createPat(t, stranger, { scopes: ['posts:read'] });
-    expectError(await request(t.app).put(`/api/workspaces/${ws.id}/binding`).set(bearer(manager)).send({ token_id: theirs.id }), 404, 'not_found');
+    expectError(await http(t, manager).put(`/api/workspaces/${ws.id}/binding`, { token_id: theirs.id }), 404, 'not_found');
     const strong = await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes: ['posts:write'] });
-    const refused = await request(t.app).put(`/api/workspaces/${ws.id}/binding`).set(bearer(manager)).send({ token_id: strong.id });
+    const refused = await http(t, manager).put(`/api/workspaces/${ws.id}/binding`, { token_id: strong.id });
     expectError(refused, 403, 'grant_exceeds_permissions');
     expect(refused.body.error.details.excess_scopes).toEqual(['posts:write']);
     // A 2FA-verified JWT stands for the whole role, so it may bind it.
-    const bound = await request(t.app).put(`/api/workspaces/${ws.id}/binding`).set(bearer(await freshJwt(t, user.id))).send({ token_id: strong.id });
+    const bound = await http(t, await freshJwt(t, user.id)).put(`/api/workspaces/${ws.id}/binding`, { token_id: strong.id });
     expect(bound.body.bound_token).toMatchObject({ id: strong.id, scopes: ['posts:write'] });
-    expect((await request(t.app).delete(`/api/workspaces/${ws.id}/binding`).set(bearer(manager))).body.bound_token).toBeNull();
+    expect((await http(t, manager).delete(`/api/workspaces/${ws.id}/binding`)).body.bound_token).toBeNull();
   });
 });
 
 describe('runs', () => {
   it('need a bound token', async () => {
-    const ws = (await request(t.app).post('/api/workspaces').set(bearer(manager)).send({ name: 'Unbound', default_prompt: 'x' })).body;
-    expectError(await request(t.app).post(`/api/workspaces/${ws.id}/runs`).set(bearer(manager)).send({}), 409, 'workspace_token_required');
+    const ws = (await http(t, manager).post('/api/workspaces', { name: 'Unbound', default_prompt: 'x' })).body;
+    expectError(await http(t, manager).post(`/api/workspaces/${ws.id}/runs`, {}), 409, 'workspace_token_required');
   });
 
   it('are queued, claimed and executed with the bound token\'s scopes; overrides leave the defaults alone', async () => {
     const { id, token } = await boundWorkspace(['posts:read']);
-    const queued = await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ overrides: { tone: 'brief' } });
+    const queued = await http(t, manager).post(`/api/workspaces/${id}/runs`, { overrides: { tone: 'brief' } });
     expect(queued.status).toBe(201);
     expect(queued.body).toMatchObject({ status: 'QUEUED', prompt: 'Summarise the week.', overrides: { tone: 'brief' }, attempts: 0 });
     expect(await worker().runOnce()).toBeGreaterThanOrEqual(1);
-    const run = (await request(t.app).get(`/api/workspaces/${id}/runs/${queued.body.id}`).set(bearer(manager))).body;
+    const run = (await http(t, manager).get(`/api/workspaces/${id}/runs/${queued.body.id}`)).body;
     expect(run).toMatchObject({ status: 'SUCCEEDED', attempts: 1, effective_scopes: ['posts:read'], error: null });
     expect(run.result_summary).toMatch(/^Ran a 19-character prompt \(sha256 [0-9a-f]{12}\) with 1 scopes and overrides tone\.$/);
     expect(run.started_at).not.toBeNull();
     expect(run.finished_at).not.toBeNull();
-    expect((await request(t.app).get(`/api/workspaces/${id}`).set(bearer(manager))).body.default_prompt).toBe('Summarise the week.');
-    expect((await request(t.app).get(`/api/workspaces/${id}/runs?status=SUCCEEDED`).set(bearer(manager))).body.data.map((r: any) => r.id)).toEqual([queued.body.id]);
-    expect((await request(t.app).get(`/api/workspaces/${id}/runs?status=QUEUED`).set(bearer(manager))).body.data).toEqual([]);
+    expect((await http(t, manager).get(`/api/workspaces/${id}`)).body.default_prompt).toBe('Summarise the week.');
+    expect((await http(t, manager).get(`/api/workspaces/${id}/runs?status=SUCCEEDED`)).body.data.map((r: any) => r.id)).toEqual([queued.body.id]);
+    expect((await http(t, manager).get(`/api/workspaces/${id}/runs?status=QUEUED`)).body.data).toEqual([]);
     void token;
   });
 
   it('never get more than the token has now: a revoked token fails the run', async () => {
     const { id, token } = await boundWorkspace(['posts:read']);
-    const queued = await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ prompt: 'Go.' });
-    await request(t.app).delete(`/api/tokens/${token.id}`).set(bearer(await freshJwt(t, user.id))).expect(204);
+    const queued = await http(t, manager).post(`/api/workspaces/${id}/runs`, { prompt: 'Go.' });
+    await http(t, await freshJwt(t, user.id)).delete(`/api/tokens/${token.id}`).expect(204);
     await worker().runOnce();
-    const run = (await request(t.app).get(`/api/workspaces/${id}/runs/${queued.body.id}`).set(bearer(manager))).body;
+    const run = (await http(t, manager).get(`/api/workspaces/${id}/runs/${queued.body.id}`)).body;
     expect(run).toMatchObject({ status: 'FAILED', effective_scopes: null });
     expect(run.error).toMatch(/no usable token/);
   });
 
   it('are canceled while queued, and a finished run cannot be', async () => {
     const { id } = await boundWorkspace();
-    const queued = await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ prompt: 'Later.' });
-    const canceled = await request(t.app).post(`/api/workspaces/${id}/runs/${queued.body.id}/cancel`).set(bearer(manager));
+    const queued = await http(t, manager).post(`/api/workspaces/${id}/runs`, { prompt: 'Later.' });
+    const canceled = await http(t, manager).post(`/api/workspaces/${id}/runs/${queued.body.id}/cancel`);
     expect(canceled.body).toMatchObject({ status: 'CANCELED' });
     await worker().runOnce();
-    expect((await request(t.app).get(`/api/workspaces/${id}/runs/${queued.body.id}`).set(bearer(manager))).body.status).toBe('CANCELED');
-    expectError(await request(t.app).post(`/api/workspaces/${id}/runs/${queued.body.id}/cancel`).set(bearer(manager)), 409, 'run_finished');
+    expect((await http(t, manager).get(`/api/workspaces/${id}/runs/${queued.body.id}`)).body.status).toBe('CANCELED');
+    expectError(await http(t, manager).post(`/api/workspaces/${id}/runs/${queued.body.id}/cancel`), 409, 'run_finished');
   });
 
   it('raise run.succeeded and run.failed webhook events with the outcome', async () => {
-    const hook = await request(t.app).post('/api/webhooks/endpoints').set(bearer(await freshJwt(t, user.id))).send({ url: 'http://127.0.0.1:9/runs', events: ['run.succeeded', 'run.failed'] });
+    const hook = await http(t, await freshJwt(t, user.id)).post('/api/webhooks/endpoints', { url: 'http://127.0.0.1:9/runs', events: ['run.succeeded', 'run.failed'] });
     expect(hook.status).toBe(201);
     const { id } = await boundWorkspace();
-    const queued = await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ prompt: 'Hooked.' });
+    const queued = await http(t, manager).post(`/api/workspaces/${id}/runs`, { prompt: 'Hooked.' });
     await worker().runOnce();
     const events = await t.database.knex('webhook_events').where({ user_id: user.id, type: 'run.succeeded' }).select('payload');
     expect(events.map((e) => JSON.parse(e.payload).data.id)).toContain(queued.body.id);
@@ -120,25 +121,25 @@ describe('runs', () => {
 
   it('left by a worker that died are taken back when its lease ends', async () => {
     const { id } = await boundWorkspace();
-    const queued = await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ prompt: 'Crash me.' });
+    const queued = await http(t, manager).post(`/api/workspaces/${id}/runs`, { prompt: 'Crash me.' });
     const dead = await t.repos.workspaces.claimNext('dead-worker', t.clock().toISOString(), new Date(t.clock().getTime() + 300_000).toISOString());
     expect(dead?.id).toBe(queued.body.id);
     expect(await worker().runOnce()).toBe(0); // still leased
     t.clock.advance(301);
     await worker().runOnce();
-    const run = (await request(t.app).get(`/api/workspaces/${id}/runs/${queued.body.id}`).set(bearer(manager))).body;
+    const run = (await http(t, manager).get(`/api/workspaces/${id}/runs/${queued.body.id}`)).body;
     expect(run).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
   });
 
   it('fail for good once a dead worker has used up their attempts', async () => {
     const { id } = await boundWorkspace();
-    const queued = await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ prompt: 'Doomed.' });
+    const queued = await http(t, manager).post(`/api/workspaces/${id}/runs`, { prompt: 'Doomed.' });
     for (let i = 0; i < t.config.worker.maxAttempts; i++) {
       await t.repos.workspaces.claimNext(`dead-${i}`, t.clock().toISOString(), new Date(t.clock().getTime() + 1000).toISOString());
       t.clock.advance(2);
       await t.repos.workspaces.recoverExpired(t.clock().toISOString(), t.config.worker.maxAttempts);
     }
-    const run = (await request(t.app).get(`/api/workspaces/${id}/runs/${queued.body.id}`).set(bearer(manager))).body;
+    const run = (await http(t, manager).get(`/api/workspaces/${id}/runs/${queued.body.id}`)).body;
     expect(run).toMatchObject({ status: 'FAILED', attempts: t.config.worker.maxAttempts });
   });
 });
@@ -153,7 +154,7 @@ describe('two worker processes', () => {
     // Runs arrive while both workers poll, in bursts, so that both find work.
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) {
-      ids.push((await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ prompt: `job ${i}` })).body.id);
+      ids.push((await http(t, manager).post(`/api/workspaces/${id}/runs`, { prompt: `job ${i}` })).body.id);
       if (i % 5 === 4) await new Promise((r) => setTimeout(r, 60));
     }
     const deadline = Date.now() + 30_000;
@@ -171,7 +172,7 @@ describe('two worker processes', () => {
 
   it('an in-process worker and a second one never claim the same run', async () => {
     const { id } = await boundWorkspace();
-    for (let i = 0; i < 10; i++) await request(t.app).post(`/api/workspaces/${id}/runs`).set(bearer(manager)).send({ prompt: `pair ${i}` });
+    for (let i = 0; i < 10; i++) await http(t, manager).post(`/api/workspaces/${id}/runs`, { prompt: `pair ${i}` });
     const second = createWorker({ repos: t.repos, contract: t.contract, clock: t.clock, log: createLogger('silent'), webhooks: { emit: async () => undefined }, options: { ...t.config.worker, workerId: 'second' } });
     const [a, b] = await Promise.all([worker().runOnce(), second.runOnce()]);
     expect(a + b).toBe(10);
@@ -199,7 +200,7 @@ describe('rules', () => {
       options: { ...t.config.worker, workerId: 'second' }, schedules: createRulesService(t.repos, t.clock, t.config.dataKey, t.config.publicUrl, t.config.caps),
     });
     await Promise.all([worker().runOnce(), second.runOnce(), worker().runOnce()]);
-    const runs = (await request(t.app).get(`/api/workspaces/${id}/runs?trigger=SCHEDULE`).set(bearer(manager))).body.data;
+    const runs = (await http(t, manager).get(`/api/workspaces/${id}/runs?trigger=SCHEDULE`)).body.data;
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'SUCCEEDED', prompt: `Digest for ${due}` });
     const after = (await request(t.app).get(`${rulesPath(id)}/${created.body.id}`).set(bearer(manager))).body;
@@ -211,7 +212,7 @@ describe('rules', () => {
     expect(off.body).toMatchObject({ enabled: false, next_fire_at: null, cron: '0 9 * * *' });
     t.clock.advance(2 * 24 * 3600);
     await worker().runOnce();
-    expect((await request(t.app).get(`/api/workspaces/${id}/runs?trigger=SCHEDULE`).set(bearer(manager))).body.data).toHaveLength(1);
+    expect((await http(t, manager).get(`/api/workspaces/${id}/runs?trigger=SCHEDULE`)).body.data).toHaveLength(1);
     t.clock.set(new Date());
   });
 
@@ -224,18 +225,17 @@ describe('rules', () => {
       `t=${at},v1=${require('node:crypto').createHmac('sha256', secret).update(`${at}.${body}`).digest('hex')}`;
     const fire = (body: string, headers: Record<string, string>) =>
       request(t.app).post(pathOf()).set('Content-Type', 'application/json').set(headers).send(body);
-    const runCount = async () => (await request(t.app).get(`/api/workspaces/${workspaceId}/runs?trigger=WEBHOOK_EVENT`).set(bearer(manager))).body.data.length;
+    const runCount = async () => (await http(t, manager).get(`/api/workspaces/${workspaceId}/runs?trigger=WEBHOOK_EVENT`)).body.data.length;
 
     beforeAll(async () => {
       ({ id: workspaceId } = await boundWorkspace());
-      const created = await request(t.app).post(`/api/workspaces/${workspaceId}/rules`).set(bearer(manager))
-        .send({ name: 'On order', trigger: 'WEBHOOK_EVENT', prompt_template: 'Handle {{event}}', cooldown_seconds: 60 });
+      const created = await http(t, manager).post(`/api/workspaces/${workspaceId}/rules`, { name: 'On order', trigger: 'WEBHOOK_EVENT', prompt_template: 'Handle {{event}}', cooldown_seconds: 60 });
       expect(created.status).toBe(201);
       expect(created.headers['cache-control']).toContain('no-store');
       hook = created.body.hook;
       ruleId = created.body.id;
       expect(hook.url).toMatch(/\/api\/hooks\/gpx_hook_[A-Za-z0-9]+$/);
-      expect((await request(t.app).get(`/api/workspaces/${workspaceId}/rules/${ruleId}`).set(bearer(manager))).body.hook).toBeUndefined();
+      expect((await http(t, manager).get(`/api/workspaces/${workspaceId}/rules/${ruleId}`)).body.hook).toBeUndefined();
       const stored = JSON.stringify(await t.database.knex('workspace_rules').where({ id: ruleId }));
       expect(stored).not.toContain(hook.secret);
       expect(stored).not.toContain(hook.url.split('/').pop());
@@ -246,7 +246,7 @@ describe('rules', () => {
       const res = await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body) });
       expect(res.status).toBe(202);
       expect(res.body.run_id).toMatch(/^run_/);
-      const run = (await request(t.app).get(`/api/workspaces/${workspaceId}/runs/${res.body.run_id}`).set(bearer(manager))).body;
+      const run = (await http(t, manager).get(`/api/workspaces/${workspaceId}/runs/${res.body.run_id}`)).body;
       expect(run).toMatchObject({ trigger: 'WEBHOOK_EVENT', status: 'QUEUED', prompt: `Handle ${body}` });
     });
 
@@ -275,10 +275,10 @@ describe('rules', () => {
 
     it('answer 404 for a disabled rule and an unknown hook', async () => {
       t.clock.advance(61);
-      await request(t.app).patch(`/api/workspaces/${workspaceId}/rules/${ruleId}`).set(bearer(manager)).send({ enabled: false });
+      await http(t, manager).patch(`/api/workspaces/${workspaceId}/rules/${ruleId}`, { enabled: false });
       const body = JSON.stringify({ order_id: '1005' });
       expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body) }), 404, 'not_found');
-      expectError(await request(t.app).post(`/api/hooks/gpx_hook_${'A'.repeat(32)}`).send({}), 404, 'not_found');
+      expectError(await http(t).post(`/api/hooks/gpx_hook_${'A'.repeat(32)}`, {}), 404, 'not_found');
     });
 
     it('refuse a bearer credential: the mode is signed webhooks only', async () => {

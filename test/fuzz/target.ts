@@ -1,10 +1,10 @@
-import request from 'supertest';
 import { createJwtService } from '../../src/auth/jwt';
 import type { TestApp } from '../helpers/app';
 import { createOwnedObjects } from '../helpers/fixtures';
 import { signInBrowser } from '../helpers/session';
 import { createPasswordHasher } from '../../src/services/passwords';
-import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
+import { bearer, createPat, createUser, freshJwt, TestUser, allScopes, type Scope } from '../helpers/users';
+import { http } from '../helpers/typed-http';
 
 export interface Credential {
   headers: Record<string, string>;
@@ -38,10 +38,10 @@ export function createFuzzTarget(t: TestApp) {
     const plain = await createUser(t);
     const admin = await createUser(t, { twoFactor: true });
     await t.repos.users.update(admin.id, { is_platform_admin: true }, new Date().toISOString());
-    const all = await createPat(t, owner, { scopes: [...t.contract.scopes.keys()] });
+    const all = await createPat(t, owner, { scopes: allScopes(t) });
     const one = await createPat(t, owner, { scopes: ['posts:read'] });
     const revoked = await createPat(t, owner, { scopes: ['posts:read'] });
-    await request(t.app).delete(`/api/tokens/${revoked.id}`).set(bearer(owner.jwt));
+    await http(t, owner.jwt).delete(`/api/tokens/${revoked.id}`);
     people = { owner, plain, admin, all, one, revoked };
     await renew();
     fixtures = await createOwnedObjects(t, owner, all.token, (await signInBrowser(t, owner)));
@@ -62,7 +62,7 @@ export function createFuzzTarget(t: TestApp) {
     const { tokenVersion: plainVersion } = (await t.repos.users.findById(plain.id))!;
     plain.jwt = (await createJwtService(t.config, t.clock).issueAccess(plain.id, plainVersion, false)).token;
     const browser = await signInBrowser(t, owner);
-    const pending = (await request(t.app).post('/api/auth/login').send({ email: owner.email, password: owner.password })).body.pending_token as string;
+    const pending = (await http(t).post('/api/auth/login', { email: owner.email, password: owner.password })).body.pending_token as string;
     const past = new Date(t.clock().getTime() - 2 * 3600_000);
     const { tokenVersion } = (await t.repos.users.findById(owner.id))!;
     const expired = (await createJwtService(t.config, () => past).issueAccess(owner.id, tokenVersion, true)).token;

@@ -3,6 +3,7 @@ import type { TestApp } from './app';
 import { buyCredits } from './billing';
 import type { BrowserSession } from './session';
 import { bearer, createPat, TestUser } from './users';
+import { http } from './typed-http';
 
 /**
  * One of everything a user can own, created through the API, keyed by the path parameter that names
@@ -10,22 +11,22 @@ import { bearer, createPat, TestUser } from './users';
  * browser (session mode only). Used by the BOLA suite and the fuzzer.
  */
 export async function createOwnedObjects(t: TestApp, owner: TestUser, pat: string, browser: BrowserSession): Promise<Record<string, string>> {
-  const post = await request(t.app).post('/api/posts').set(bearer(pat)).send({ title: 'private' });
+  const post = await http(t, pat).post('/api/posts', { title: 'private' });
   const artifact = await request(t.app).post(`/api/posts/${post.body.id}/artifacts?filename=a.txt`).set(bearer(pat)).set('Content-Type', 'text/plain').send('secret');
-  const place = await request(t.app).post('/api/places').set('Cookie', browser.cookie).set('X-CSRF-Token', browser.csrf).send({ name: 'Home', address: 'Secret 1', latitude: 1, longitude: 1 });
-  const org = await request(t.app).post('/api/organizations').set(bearer(pat)).send({ name: 'Private Org' });
-  const invitation = await request(t.app).post(`/api/organizations/${org.body.id}/invitations`).set(bearer(pat)).send({ email: 'invitee@example.com', role: 'member' });
-  const link = await request(t.app).post('/api/referral-links').set(bearer(pat)).send({ target: { type: 'post', post_id: post.body.id } });
+  const place = await http(t, browser).post('/api/places', { name: 'Home', address: 'Secret 1', latitude: 1, longitude: 1 });
+  const org = await http(t, pat).post('/api/organizations', { name: 'Private Org' });
+  const invitation = await http(t, pat).post(`/api/organizations/${org.body.id}/invitations`, { email: 'invitee@example.com', role: 'member' });
+  const link = await http(t, pat).post('/api/referral-links', { target: { type: 'post', post_id: post.body.id } });
   const token = await createPat(t, owner, { scopes: ['posts:read'] });
-  const endpoint = await request(t.app).post('/api/webhooks/endpoints').set(bearer(pat)).send({ url: 'http://127.0.0.1:9/private-hook', events: ['post.created'] });
-  const delivery = await request(t.app).post(`/api/webhooks/endpoints/${endpoint.body.id}/test`).set(bearer(pat));
-  const workspace = await request(t.app).post('/api/workspaces').set(bearer(pat)).send({ name: 'private workspace', default_prompt: 'private prompt' });
-  await request(t.app).put(`/api/workspaces/${workspace.body.id}/binding`).set(bearer(pat)).send({ token_id: token.id });
-  const run = await request(t.app).post(`/api/workspaces/${workspace.body.id}/runs`).set(bearer(pat)).send({});
+  const endpoint = await http(t, pat).post('/api/webhooks/endpoints', { url: 'http://127.0.0.1:9/private-hook', events: ['post.created'] });
+  const delivery = await http(t, pat).post(`/api/webhooks/endpoints/${endpoint.body.id}/test`);
+  const workspace = await http(t, pat).post('/api/workspaces', { name: 'private workspace', default_prompt: 'private prompt' });
+  await http(t, pat).put(`/api/workspaces/${workspace.body.id}/binding`, { token_id: token.id });
+  const run = await http(t, pat).post(`/api/workspaces/${workspace.body.id}/runs`, {});
   await buyCredits(t, pat);
-  const session = await request(t.app).post(`/api/workspaces/${workspace.body.id}/sessions`).set(bearer(pat));
-  const rule = await request(t.app).post(`/api/workspaces/${workspace.body.id}/rules`).set(bearer(pat)).send({ name: 'private rule', trigger: 'SCHEDULE', cron: '0 9 * * *', prompt_template: 'private' });
-  const hook = await request(t.app).post(`/api/workspaces/${workspace.body.id}/rules`).set(bearer(pat)).send({ name: 'hook rule', trigger: 'WEBHOOK_EVENT', prompt_template: 'hook' });
+  const session = await http(t, pat).post(`/api/workspaces/${workspace.body.id}/sessions`);
+  const rule = await http(t, pat).post(`/api/workspaces/${workspace.body.id}/rules`, { name: 'private rule', trigger: 'SCHEDULE', cron: '0 9 * * *', prompt_template: 'private' });
+  const hook = await http(t, pat).post(`/api/workspaces/${workspace.body.id}/rules`, { name: 'hook rule', trigger: 'WEBHOOK_EVENT', prompt_template: 'hook' });
   const ids: Record<string, string> = {
     postId: post.body.id,
     artifactId: artifact.body.id,

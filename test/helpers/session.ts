@@ -1,6 +1,6 @@
-import request from 'supertest';
 import type { TestApp } from './app';
 import { totpCode, TestUser } from './users';
+import { http } from './typed-http';
 
 export interface BrowserSession {
   cookie: string;
@@ -15,7 +15,7 @@ export async function signInBrowser(t: TestApp, user: TestUser): Promise<Browser
     t.clock.advance(30);
     code = totpCode(user.totpSecret, t.clock());
   }
-  const res = await request(t.app).post('/api/auth/session').send({ email: user.email, password: user.password, ...(code ? { code } : {}) });
+  const res = await http(t).post('/api/auth/session', { email: user.email, password: user.password, ...(code ? { code } : {}) });
   if (res.status !== 200) throw new Error(`session failed: ${res.status} ${JSON.stringify(res.body)}`);
   const setCookie = ([] as string[]).concat(res.headers['set-cookie'] ?? [])[0]!;
   return { cookie: setCookie.split(';')[0]!, csrf: res.body.csrf_token, setCookie };

@@ -2,6 +2,16 @@ import * as OTPAuth from 'otpauth';
 import request from 'supertest';
 import { createJwtService } from '../../src/auth/jwt';
 import type { TestApp } from './app';
+import { http, type BodyFor } from './typed-http';
+
+/** What `POST /api/tokens` takes, with the name optional. */
+export type TokenGrant = Omit<BodyFor<'post', '/api/tokens'>, 'name'> & { name?: string };
+
+/** A scope the contract defines (the spec's `Scope` enum). */
+export type Scope = NonNullable<TokenGrant['scopes']>[number];
+
+/** Every scope the running contract defines: the grant of a token that may call anything. */
+export const allScopes = (t: TestApp): Scope[] => [...t.contract.scopes.keys()] as Scope[];
 
 export interface TestUser {
   id: string;
@@ -30,22 +40,22 @@ export async function createUser(t: TestApp, options: { twoFactor?: boolean; rol
   counter += 1;
   const email = options.email ?? `user${counter}.${Date.now()}@example.com`;
   const password = `correct-horse-${counter}-battery`;
-  const signup = await request(t.app).post('/api/auth/signup').send({ email, password, name: `User ${counter}` });
+  const signup = await http(t).post('/api/auth/signup', { email, password, name: `User ${counter}` });
   if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${JSON.stringify(signup.body)}`);
   const id = signup.body.id as string;
   if (options.role) await t.repos.users.update(id, { role: options.role }, new Date().toISOString());
 
-  const login = await request(t.app).post('/api/auth/login').send({ email, password });
+  const login = await http(t).post('/api/auth/login', { email, password });
   let jwt = login.body.token as string;
   if (!options.twoFactor) return { id, email, password, jwt };
 
-  const setup = await request(t.app).post('/api/auth/2fa/setup').set(bearer(jwt));
+  const setup = await http(t, jwt).post('/api/auth/2fa/setup');
   const totpSecret = setup.body.secret as string;
-  const enable = await request(t.app).post('/api/auth/2fa/enable').set(bearer(jwt)).send({ code: totpCode(totpSecret, t.clock()) });
+  const enable = await http(t, jwt).post('/api/auth/2fa/enable', { code: totpCode(totpSecret, t.clock()) });
   if (enable.status !== 200) throw new Error(`2fa enable failed: ${enable.status} ${JSON.stringify(enable.body)}`);
   // Each code works once: move to the next 30-second step before signing in with a new one.
   t.clock.advance(30);
-  const pending = await request(t.app).post('/api/auth/login').send({ email, password });
+  const pending = await http(t).post('/api/auth/login', { email, password });
   const verified = await request(t.app)
     .post('/api/auth/login/verify')
     .set(bearer(pending.body.pending_token))
@@ -56,8 +66,8 @@ export async function createUser(t: TestApp, options: { twoFactor?: boolean; rol
 }
 
 /** Creates a PAT through the API with a 2FA-verified JWT. */
-export async function createPat(t: TestApp, user: TestUser, grant: { scopes?: string[]; role?: string; expires_at?: string; name?: string }) {
-  const res = await request(t.app).post('/api/tokens').set(bearer(user.jwt)).send({ name: grant.name ?? 'test token', ...grant });
+export async function createPat(t: TestApp, user: TestUser, grant: TokenGrant) {
+  const res = await http(t, user.jwt).post('/api/tokens', { ...grant, name: grant.name ?? 'test token' });
   if (res.status !== 201) throw new Error(`token create failed: ${res.status} ${JSON.stringify(res.body)}`);
   return { id: res.body.id as string, token: res.body.token as string };
 }
