@@ -173,7 +173,7 @@ export function createAuthenticator(deps: Deps) {
     return {
       kind: 'session',
       user,
-      session: { ...session, csrfToken: csrfTokenFor(config.dataKey, cookie) },
+      session: { ...session, csrfToken: csrfTokenFor(config.dataKeys, cookie, req.get('x-csrf-token')) },
       scopes: userScopes(user),
       twoFactorVerified: session.twoFactorVerified,
     };

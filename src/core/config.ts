@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { type Keyring, parseKeyring } from './keyring';
 
 /** The project root, found from this file whether it runs from src/ (tsx, jest) or dist/src/ (compiled). */
 export const PROJECT_ROOT = findProjectRoot(__dirname);
@@ -11,11 +12,15 @@ export interface Config {
   readonly host: string;
   readonly databaseUrl: string;
   readonly specPath: string;
-  readonly jwtSecret: Uint8Array;
+  /** Signs JWTs (the first key) and verifies them (every key, by `kid`): `JWT_SECRET=new,old`. */
+  readonly jwtKeys: Keyring;
   readonly jwtIssuer: string;
   readonly jwtAudience: string;
-  /** Encrypts TOTP seeds at rest (AES-256-GCM). */
-  readonly dataKey: Buffer;
+  /**
+   * Seals secrets we must read back (TOTP seeds, webhook and hook secrets: AES-256-GCM) and derives CSRF
+   * tokens and hosted-page links: the first key seals, every key opens (`DATA_KEY=new,old`).
+   */
+  readonly dataKeys: Keyring;
   readonly internalApiKey: string;
   readonly bcryptCost: number;
   readonly cookieSecure: boolean;
@@ -169,12 +174,6 @@ function url(env: Env, name: string, fallback: string): string {
   return raw.replace(/\/+$/, '');
 }
 
-function secretKey(raw: string, name: string): Buffer {
-  const key = Buffer.from(raw, 'base64url');
-  if (key.length < 32) throw new Error(`${name} must be at least 32 bytes, base64url-encoded`);
-  return key;
-}
-
 export function loadConfig(env: Env = process.env, overrides: Partial<Config> = {}): Config {
   const nodeEnv = env.NODE_ENV === 'production' || env.NODE_ENV === 'test' ? env.NODE_ENV : 'development';
   const databaseUrl = env.DATABASE_URL || 'sqlite:data/getpaidx.sqlite3';
@@ -199,10 +198,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     databaseUrl,
     // The bundle of openapi.yaml and openapi/ (`npm run bundle`), as every tool reads it.
     specPath: resolve(PROJECT_ROOT, 'generated/openapi.yaml'),
-    jwtSecret: new Uint8Array(secretKey(env.JWT_SECRET || persisted!.jwt_secret, 'JWT_SECRET')),
+    jwtKeys: parseKeyring(env.JWT_SECRET || persisted!.jwt_secret, 'JWT_SECRET'),
     jwtIssuer: env.JWT_ISSUER || 'getpaidx',
     jwtAudience: env.JWT_AUDIENCE || 'getpaidx-api',
-    dataKey: secretKey(env.DATA_KEY || persisted!.data_key, 'DATA_KEY'),
+    dataKeys: parseKeyring(env.DATA_KEY || persisted!.data_key, 'DATA_KEY'),
     internalApiKey: env.INTERNAL_API_KEY || persisted!.internal_api_key,
     bcryptCost: int(env, 'BCRYPT_COST', 12),
     cookieSecure: bool(env, 'COOKIE_SECURE', true),

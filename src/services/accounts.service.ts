@@ -99,7 +99,7 @@ export function createAccountsService(deps: Deps) {
     await guard(account, caller.ip);
     if (!sealedSecret) throw invalidCode();
     const now = clock();
-    const step = await verifyTotp(unseal(config.dataKey, sealedSecret), code, now);
+    const step = await verifyTotp(unseal(config.dataKeys, sealedSecret), code, now);
     if (step === undefined) {
       await failed(account, caller.ip);
       await audit.record({ userId: user.id, type: 'user.sign_in_failed', ip: caller.ip, details: { step: 'code' } });
@@ -165,7 +165,7 @@ export function createAccountsService(deps: Deps) {
     async setUpTwoFactor(user: UserRecord) {
       if (user.totpEnabledAt) throw fail('two_factor_already_enabled', '2FA is already enabled for this account.');
       const secret = newTotpSecret();
-      await repos.users.update(user.id, { pending_totp_secret_enc: seal(config.dataKey, secret) }, iso(clock()));
+      await repos.users.update(user.id, { pending_totp_secret_enc: seal(config.dataKeys, secret) }, iso(clock()));
       return { secret, otpauth_url: otpauthUrl(secret, user.email) };
     },
 
@@ -219,7 +219,7 @@ export function createAccountsService(deps: Deps) {
       const session = {
         idHash: sha256(cookieValue).toString('hex'),
         userId: user.id,
-        csrfToken: csrfTokenFor(config.dataKey, cookieValue),
+        csrfToken: csrfTokenFor(config.dataKeys, cookieValue),
         twoFactorVerified,
         createdAt: iso(now),
         lastSeenAt: iso(now),

@@ -3,6 +3,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { CronExpressionParser } from 'cron-parser';
 import { addSeconds, Clock, iso } from '../core/clock';
 import { seal, unseal } from '../auth/seal';
+import type { Keyring } from '../core/keyring';
 import { hashToken } from '../auth/token-format';
 import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
@@ -82,7 +83,7 @@ function unauthorized(message: string): ApiError {
  * several workers, a WEBHOOK_EVENT from a signed inbound request, a PURCHASE_SUCCEEDED from billing.
  * A cooldown keeps a rule from firing again too soon; a disabled rule keeps its settings and never fires.
  */
-export function createRulesService(repos: Repositories, clock: Clock, dataKey: Buffer, publicUrl: string, caps: Caps) {
+export function createRulesService(repos: Repositories, clock: Clock, dataKeys: Keyring, publicUrl: string, caps: Caps) {
   async function get(userId: string, workspaceId: string, id: string): Promise<RuleRecord> {
     const rule = await repos.rules.find(userId, workspaceId, id);
     if (!rule) throw notFound('Rule');
@@ -121,7 +122,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
         id: newId('rule'), workspaceId, userId, name: input.name, trigger: input.trigger,
         cron: input.trigger === 'SCHEDULE' ? input.cron! : null, timezone,
         promptTemplate: input.promptTemplate, cooldownSeconds: input.cooldownSeconds ?? 0, enabled,
-        hookTokenHash: hook ? hashToken(hook.token) : null, hookSecretSealed: hook ? seal(dataKey, hook.secret) : null,
+        hookTokenHash: hook ? hashToken(hook.token) : null, hookSecretSealed: hook ? seal(dataKeys, hook.secret) : null,
         nextFireAt: enabled ? firstFire : null,
         lastFiredAt: null, createdAt: iso(now), updatedAt: iso(now),
       };
@@ -158,7 +159,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKey: B
     async fireHook(pathToken: string, headers: { secret?: string; signature?: string }, rawBody: Buffer): Promise<RunRecord> {
       const rule = await repos.rules.byHookTokenHash(hashToken(pathToken));
       if (!rule || !rule.hookSecretSealed) throw notFound('Hook');
-      const secret = unseal(dataKey, rule.hookSecretSealed);
+      const secret = unseal(dataKeys, rule.hookSecretSealed);
       const given = Buffer.from(headers.secret ?? '');
       if (given.length !== secret.length || !timingSafeEqual(given, Buffer.from(secret))) throw unauthorized('The x-gpx-webhook-secret header is missing or wrong.');
       const parts = Object.fromEntries((headers.signature ?? '').split(',').map((p) => p.trim().split('=') as [string, string]));

@@ -2,6 +2,7 @@ import type { Window } from '../db/page';
 import type { components, webhooks } from '../../generated/openapi';
 import { addSeconds, Clock, iso } from '../core/clock';
 import { seal, unseal } from '../auth/seal';
+import type { Keyring } from '../core/keyring';
 import { newId } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { WebhookEndpointRecord } from '../db/repositories/webhooks.repository';
@@ -28,7 +29,7 @@ export interface EndpointInput {
  * Endpoints and the outbox. `emit` is called with the transaction of the change that causes the event,
  * so an event exists exactly when its change does; the dispatcher delivers it later, at least once.
  */
-export function createWebhooksService(repos: Repositories, clock: Clock, options: { dataKey: Buffer; allowPrivate: boolean; caps: Caps }) {
+export function createWebhooksService(repos: Repositories, clock: Clock, options: { dataKeys: Keyring; allowPrivate: boolean; caps: Caps }) {
   /** https only, no credentials in the URL, and (unless allowed for development) public addresses only. */
   async function checkedUrl(raw: string): Promise<string> {
     let url: URL;
@@ -90,7 +91,7 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
         description: input.description ?? '',
         events: [...new Set(input.events)],
         enabled: input.enabled ?? true,
-        secretSealed: seal(options.dataKey, secret),
+        secretSealed: seal(options.dataKeys, secret),
         previousSecretSealed: null,
         previousSecretExpiresAt: null,
         consecutiveFailures: 0,
@@ -132,7 +133,7 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
       const secret = generateSecret();
       const now = clock();
       await repos.webhooks.updateEndpoint(userId, id, {
-        secretSealed: seal(options.dataKey, secret),
+        secretSealed: seal(options.dataKeys, secret),
         previousSecretSealed: endpoint.secretSealed,
         previousSecretExpiresAt: iso(addSeconds(now, SECRET_OVERLAP_SECONDS)),
       }, iso(now));
@@ -146,9 +147,9 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
 
     /** The secrets to sign with now: the current one, and the previous one while its overlap lasts. */
     signingSecrets(endpoint: WebhookEndpointRecord): string[] {
-      const secrets = [unseal(options.dataKey, endpoint.secretSealed)];
+      const secrets = [unseal(options.dataKeys, endpoint.secretSealed)];
       if (endpoint.previousSecretSealed && endpoint.previousSecretExpiresAt && endpoint.previousSecretExpiresAt > iso(clock())) {
-        secrets.push(unseal(options.dataKey, endpoint.previousSecretSealed));
+        secrets.push(unseal(options.dataKeys, endpoint.previousSecretSealed));
       }
       return secrets;
     },

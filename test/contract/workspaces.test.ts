@@ -197,7 +197,7 @@ describe('rules', () => {
     const { createRulesService } = jest.requireActual('../../src/services/rules.service') as typeof import('../../src/services/rules.service');
     const second = createWorker({
       repos: t.repos, contract: t.contract, clock: t.clock, log: createLogger('silent'), webhooks: { emit: async () => undefined },
-      options: { ...t.config.worker, workerId: 'second' }, schedules: createRulesService(t.repos, t.clock, t.config.dataKey, t.config.publicUrl, t.config.caps),
+      options: { ...t.config.worker, workerId: 'second' }, schedules: createRulesService(t.repos, t.clock, t.config.dataKeys, t.config.publicUrl, t.config.caps),
     });
     await Promise.all([worker().runOnce(), second.runOnce(), worker().runOnce()]);
     const runs = (await http(t, manager).get(`/api/workspaces/${id}/runs?trigger=SCHEDULE`)).body.data;

@@ -42,7 +42,7 @@ export interface BrowserCredential {
  * for the hosted pages outside the API.
  */
 // `as` is a bearer credential (JWT or PAT) or a browser session.
-export function http(t: TestApp, as?: string | BrowserCredential): TypedHttp {
+export function http(t: Pick<TestApp, 'app'>, as?: string | BrowserCredential): TypedHttp {
   const call = (method: Method) => (url: string, ...body: unknown[]) => {
     let test = request(t.app)[method](url);
     if (typeof as === 'string') test = test.set('Authorization', `Bearer ${as}`);

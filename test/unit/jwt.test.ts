@@ -11,7 +11,7 @@ const config = loadConfig({
 let now = new Date('2026-11-23T12:00:00Z');
 const clock = () => now;
 const jwt = createJwtService(config, clock);
-const key = Buffer.from(config.jwtSecret);
+const key = config.jwtKeys.current;
 
 function claims(at: Date) {
   const iat = Math.floor(at.getTime() / 1000);
@@ -66,8 +66,38 @@ describe('JWTs', () => {
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
       return claims(now).setProtectedHeader({ alg: 'ES256', typ: 'gpx-at+jwt', jwk: await exportJWK(publicKey) }).sign(privateKey);
     }],
+    ['an unknown kid', async () => claims(now).setProtectedHeader({ alg: 'HS256', typ: 'gpx-at+jwt', kid: 'AAAAAAAA' }).sign(key)],
+    ['our kid on a token signed with another key', async () => claims(now).setProtectedHeader({ alg: 'HS256', typ: 'gpx-at+jwt', kid: config.jwtKeys.currentId }).sign(randomBytes(32))],
     ['garbage', async () => 'not.a.jwt'],
   ])('refuses a token with %s', async (_name, make) => {
     await expect(jwt.verify(await make())).rejects.toThrow(InvalidJwt);
+  });
+});
+
+describe('rotating the JWT key (JWT_SECRET=new,old)', () => {
+  const env = (secret: string) => loadConfig({ JWT_SECRET: secret, DATA_KEY: randomBytes(32).toString('base64url'), INTERNAL_API_KEY: 'gpx_int_test' });
+  const oldKey = randomBytes(32).toString('base64url');
+  const newKey = randomBytes(32).toString('base64url');
+
+  it('names the signing key in kid, and keeps verifying tokens of every key in the ring', async () => {
+    const before = createJwtService(env(oldKey), clock);
+    const issued = await before.issueAccess('usr_1', 0, true);
+    const rotated = createJwtService(env(`${newKey},${oldKey}`), clock);
+    expect(await rotated.verify(issued.token)).toMatchObject({ userId: 'usr_1' });
+    const fresh = await rotated.issueAccess('usr_2', 0, true);
+    const header = JSON.parse(Buffer.from(fresh.token.split('.')[0]!, 'base64url').toString());
+    expect(header.kid).toBe(env(newKey).jwtKeys.currentId);
+    // Phase one of a rolling rotation: instances still signing with the old key already accept the new one.
+    expect(await createJwtService(env(`${oldKey},${newKey}`), clock).verify(fresh.token)).toMatchObject({ userId: 'usr_2' });
+    // Once the old key leaves the ring, its tokens end.
+    await expect(createJwtService(env(newKey), clock).verify(issued.token)).rejects.toThrow(InvalidJwt);
+  });
+
+  it('accepts a token without kid (issued before key ids) under any key of the ring, and no other', async () => {
+    const legacy = (secret: string) => claims(now).setProtectedHeader({ alg: 'HS256', typ: 'gpx-at+jwt' }).sign(Buffer.from(secret, 'base64url'));
+    const rotated = createJwtService(env(`${newKey},${oldKey}`), clock);
+    expect(await rotated.verify(await legacy(newKey))).toMatchObject({ userId: 'usr_1' });
+    expect(await rotated.verify(await legacy(oldKey))).toMatchObject({ userId: 'usr_1' });
+    await expect(rotated.verify(await legacy(randomBytes(32).toString('base64url')))).rejects.toThrow(InvalidJwt);
   });
 });

@@ -9,6 +9,7 @@ import { notificationPreferencesRepository } from './notification-preferences.re
 import { organizationsRepository } from './organizations.repository';
 import { placesRepository } from './places.repository';
 import { referralLinksRepository } from './referral-links.repository';
+import { sealedRepository } from './sealed.repository';
 import { usageRepository } from './usage.repository';
 import { webhooksRepository } from './webhooks.repository';
 import { rulesRepository, workspaceSessionsRepository, workspacesRepository } from './workspaces.repository';
@@ -38,6 +39,7 @@ export interface Repositories {
   workspaceSessions: ReturnType<typeof workspaceSessionsRepository>;
   billing: ReturnType<typeof billingRepository>;
   ledger: ReturnType<typeof ledgerRepository>;
+  sealed: ReturnType<typeof sealedRepository>;
   /** Runs `work` in one database transaction; everything it writes lands together or not at all. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
@@ -65,6 +67,7 @@ export function createRepositories(database: Database, executor: Knex = database
     workspaceSessions: workspaceSessionsRepository(executor),
     billing: billingRepository(executor),
     ledger: ledgerRepository(executor),
+    sealed: sealedRepository(executor),
     transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
     ping: async () => {
       await executor.raw('select 1');
