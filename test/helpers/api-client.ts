@@ -8,13 +8,15 @@ export interface SeenResponse {
   headers: Headers;
 }
 
-export function httpClient(baseUrl: string, onResponse?: (res: SeenResponse) => void) {
+/** `headers` go with every call (a test's client address in X-Forwarded-For, say). */
+export function httpClient(baseUrl: string, onResponse?: (res: SeenResponse) => void, headers: Record<string, string> = {}) {
   async function call(method: string, path: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}) {
     const res = await fetch(baseUrl + path, {
       method,
       headers: {
         ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...headers,
         ...options.headers,
       },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),

@@ -1,0 +1,304 @@
+/**
+ * Many instances act as one (docs/operations.md). Three compiled API processes and a worker, on one
+ * fresh PostgreSQL database and one Redis (a redis-server this test starts on its own port), are driven
+ * round-robin as a load balancer would. Never, across instances:
+ * - a limit multiplied by the number of instances (a credential's budget, an address's failed auths);
+ * - a credential that works on one instance only (JWT, PAT), or a revoked one that still works anywhere;
+ * - a TOTP code accepted twice, or one Idempotency-Key running its request twice;
+ * - a webhook event lost, or delivered by two instances at once; after a kill -9 mid-delivery, anything
+ *   but one redelivery of that event (same webhook-id) by another instance;
+ * - a 5xx from the survivors while one instance is killed with SIGKILL under load.
+ * Needs PostgreSQL (TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres) and
+ * redis-server; skipped with the reason on a developer machine without them, never in CI.
+ */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
+import { generatePat } from '../../src/auth/token-format';
+import { httpClient } from '../helpers/api-client';
+import { startReceiver } from '../helpers/receiver';
+import { freePort, killStartedProcesses, RunningProcess, startCompiledServer, startProcess } from '../helpers/server';
+import { TEST_SECRETS } from '../helpers/secrets';
+import { toolFor } from '../helpers/tools';
+import { totpCode } from '../helpers/users';
+
+const redisBinary = toolFor('the cluster tests', 'redis-server');
+const baseUrl = process.env.TEST_DATABASE_URL && /^postgres/.test(process.env.TEST_DATABASE_URL)
+  ? process.env.TEST_DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A new database on the PostgreSQL server, or undefined (with the reason printed) when there is none. */
+async function freshPostgres(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const admin = knexFactory({ client: 'pg', connection: baseUrl, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 3000 });
+  const name = `gpx_cluster_${randomBytes(5).toString('hex')}`;
+  try {
+    await admin.raw(`CREATE DATABASE ${name}`);
+  } catch (err) {
+    if (process.env.CI === 'true') throw new Error(`the cluster tests need PostgreSQL at ${baseUrl}: ${(err as Error).message}`);
+    console.log(`skipped: the cluster tests need PostgreSQL at ${baseUrl} (${(err as Error).message}); CI runs them`);
+    return undefined;
+  } finally {
+    await admin.destroy();
+  }
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const again = knexFactory({ client: 'pg', connection: baseUrl, pool: { min: 0, max: 1 } });
+      await again.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await again.destroy();
+    },
+  };
+}
+
+/** The pid among `pids` that owns the local TCP socket on `port` (found through /proc, Linux only). */
+function ownerOfPort(port: number, pids: number[]): number | undefined {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(`:${hexPort}`)) inodes.add(fields[9]!);
+    }
+  }
+  return pids.find((pid) => {
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+        try {
+          const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+          return inodes.has(target.slice('socket:['.length, -1));
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+type Instance = Awaited<ReturnType<typeof startCompiledServer>>;
+type Client = ReturnType<typeof httpClient>;
+
+const LIMIT = 30;
+const FAILURES = 12;
+const dir = mkdtempSync(join(tmpdir(), 'gpx-cluster-'));
+let database: Awaited<ReturnType<typeof freshPostgres>>;
+let redis: RunningProcess | undefined;
+let instances: Instance[] = [];
+let clients: Client[] = [];
+let worker: RunningProcess | undefined;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+
+beforeAll(async () => {
+  if (!redisBinary) return;
+  database = await freshPostgres();
+  if (!database) return;
+  const redisPort = await freePort();
+  redis = await startProcess(redisBinary, ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { PATH: process.env.PATH }, 'Ready to accept connections');
+  receiver = await startReceiver();
+  const env = {
+    DATABASE_URL: database.url, REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    // Each scenario speaks from its own address (X-Forwarded-For), as clients behind a balancer do.
+    TRUST_PROXY: 'true',
+    RATE_LIMIT_REQUESTS: String(LIMIT), RATE_LIMIT_USER_REQUESTS: '100000', ADDRESS_AUTH_FAILURES: String(FAILURES),
+    WORKER_IN_PROCESS: 'false', WEBHOOKS_ALLOW_PRIVATE: 'true', WEBHOOK_LEASE_SECONDS: '2', WEBHOOK_POLL_MS: '100', WEBHOOK_TIMEOUT_MS: '30000',
+  };
+  // The first instance migrates the new database; the others start together on it.
+  instances = [await startCompiledServer(dir, { ...env, SECRETS_FILE: join(dir, 'none-a.json') })];
+  instances.push(...await Promise.all(['b', 'c'].map((n) => startCompiledServer(dir, { ...env, SECRETS_FILE: join(dir, `none-${n}.json`) }))));
+  worker = await startProcess(process.execPath, ['dist/src/cli/worker.js'], { ...instances[0]!.env, ...env }, 'polling every');
+  clients = instances.map((i) => httpClient(i.url));
+}, 90_000);
+
+afterAll(async () => {
+  killStartedProcesses();
+  await receiver?.close();
+  await database?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const live = () => Boolean(redisBinary && database);
+const clusterIt = (name: string, fn: () => Promise<void>, timeout?: number) => it(name, async () => {
+  if (!live()) return;
+  await fn();
+}, timeout);
+
+let address = 0;
+/** A fresh client address (X-Forwarded-For), so each scenario's per-address limits start at zero. */
+const newAddress = () => ({ 'x-forwarded-for': `203.0.113.${++address}` });
+
+/** The instances' clients, all speaking from one new address. */
+const fromNewAddress = () => {
+  const from = newAddress();
+  return instances.map((i) => httpClient(i.url, undefined, from));
+};
+
+/** A user signed up on instance `on` (from an address of its own), with a 2FA JWT and a PAT. */
+async function userOn(on: number, scopes: string[]) {
+  const email = `cluster${++address}.${Date.now()}@example.com`;
+  const { jwt, pat, patId } = await fromNewAddress()[on]!.userWithPat(email, scopes);
+  return { email, jwt, pat, patId };
+}
+
+describe('three API instances, one worker, one PostgreSQL and one Redis', () => {
+  clusterIt('a JWT and a PAT made on one instance work on every other', async () => {
+    const { jwt, pat } = await userOn(0, ['posts:read']);
+    for (const client of clients) {
+      expect((await client.call('GET', '/api/tokens', { token: jwt })).status).toBe(200);
+      expect((await client.call('GET', '/api/posts', { token: pat })).status).toBe(200);
+    }
+  });
+
+  clusterIt('a credential gets its limit once, not once per instance', async () => {
+    const { pat } = await userOn(1, ['posts:read']);
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 15; i++) statuses.push((await clients[i % 3]!.call('GET', '/api/posts', { token: pat })).status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(LIMIT);
+    expect(statuses.slice(LIMIT).every((s) => s === 429)).toBe(true);
+  });
+
+  clusterIt('failed authentications from one address are counted once across instances, before any lookup', async () => {
+    const from = newAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i < FAILURES * 3; i++) statuses.push((await clients[i % 3]!.call('GET', '/api/posts', { token: generatePat(), headers: from })).status);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(FAILURES);
+    expect(statuses.slice(FAILURES).every((s) => s === 429)).toBe(true);
+    // Another address is not affected.
+    expect((await clients[0]!.call('GET', '/api/posts', { token: generatePat(), headers: newAddress() })).status).toBe(401);
+  });
+
+  clusterIt('a PAT revoked on one instance is refused by every instance on the very next request', async () => {
+    const { jwt, pat, patId } = await userOn(2, ['posts:read']);
+    for (const client of clients) expect((await client.call('GET', '/api/posts', { token: pat })).status).toBe(200);
+    expect((await clients[1]!.call('DELETE', `/api/tokens/${patId}`, { token: jwt })).status).toBe(204);
+    for (const client of clients) expect((await client.call('GET', '/api/posts', { token: pat })).status).toBe(401);
+  });
+
+  clusterIt('a TOTP code is accepted once, even when sent to two instances at the same moment', async () => {
+    const email = `totp${++address}@example.com`;
+    const password = 'a-long-cluster-passphrase';
+    const clients = fromNewAddress();
+    await clients[0]!.call('POST', '/api/auth/signup', { body: { email, password } });
+    const jwt = (await clients[0]!.call('POST', '/api/auth/login', { body: { email, password } })).body.token;
+    const { secret } = (await clients[1]!.call('POST', '/api/auth/2fa/setup', { token: jwt })).body;
+    expect((await clients[2]!.call('POST', '/api/auth/2fa/enable', { token: jwt, body: { code: totpCode(secret, new Date()) } })).status).toBe(200);
+    const pending = await Promise.all([0, 1, 2].map((i) => clients[i]!.call('POST', '/api/auth/login', { body: { email, password } })));
+    // The next step's code (one step of drift is allowed), sent to all three at once.
+    const code = totpCode(secret, new Date(Date.now() + 30_000));
+    const results = await Promise.all(pending.map((p, i) => clients[i]!.call('POST', '/api/auth/login/verify', { token: p.body.pending_token, body: { code } })));
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401]);
+  });
+
+  clusterIt('one Idempotency-Key runs its request once, whichever instances the retries reach', async () => {
+    const { pat } = await userOn(0, ['posts:read', 'posts:write']);
+    const key = `cluster-${randomBytes(6).toString('hex')}`;
+    const send = (i: number) => clients[i % 3]!.call('POST', '/api/posts', { token: pat, body: { title: key }, headers: { 'idempotency-key': key } });
+    const burst = await Promise.all([0, 1, 2, 3, 4, 5].map(send));
+    const created = burst.filter((r) => r.status === 201);
+    expect(created.length).toBeGreaterThanOrEqual(1);
+    // The rest were told to retry (still in progress) or replayed the same answer; nothing else.
+    for (const r of burst) expect([201, 409]).toContain(r.status);
+    expect(new Set(created.map((r) => r.body.id)).size).toBe(1);
+    const replays = await Promise.all([0, 1, 2].map(send));
+    for (const r of replays) expect(r).toMatchObject({ status: 201, body: { id: created[0]!.body.id } });
+    const list = await clients[2]!.call('GET', '/api/posts?limit=100', { token: pat });
+    expect(list.body.data.filter((p: { title: string }) => p.title === key)).toHaveLength(1);
+  });
+
+  clusterIt('webhook events are delivered once by the three dispatchers; after a kill -9 mid-delivery, once more by another', async () => {
+    const { pat } = await userOn(1, ['posts:write', 'webhooks:manage']);
+    let hang = false;
+    // Which process sent each delivery, read while its connection is still open.
+    const senders: Array<number | undefined> = [];
+    receiver.answer((req, res) => {
+      senders.push(ownerOfPort(req.socket.remotePort!, instances.map((i) => i.child.pid!)));
+      if (!hang) res.writeHead(200).end('ok');
+    });
+    const endpoint = await clients[0]!.call('POST', '/api/webhooks/endpoints', { token: pat, body: { url: `${receiver.url}/cluster`, events: ['post.created'] } });
+    expect(endpoint.status).toBe(201);
+    const seen = () => receiver.received.filter((r) => r.path === '/cluster');
+    for (let i = 0; i < 12; i++) expect((await clients[i % 3]!.call('POST', '/api/posts', { token: pat, body: { title: `event ${i}` } })).status).toBe(201);
+    await until('12 deliveries', () => seen().length >= 12);
+    await new Promise((r) => setTimeout(r, 500)); // time for any duplicate to show
+    const ids = seen().map((r) => r.headers['webhook-id']);
+    expect(ids).toHaveLength(12);
+    expect(new Set(ids).size).toBe(12);
+
+    // The next delivery hangs; the instance sending it is killed with SIGKILL.
+    hang = true;
+    expect((await clients[0]!.call('POST', '/api/posts', { token: pat, body: { title: 'in flight at the crash' } })).status).toBe(201);
+    const inFlight = await until('the hanging delivery', () => seen()[12]);
+    const owner = await until('the sender of the hanging delivery', () => senders[12]);
+    const victim = instances.find((i) => i.child.pid === owner)!;
+    hang = false;
+    victim.child.kill('SIGKILL');
+    await new Promise((r) => victim.child.once('exit', r));
+    instances = instances.filter((i) => i !== victim);
+    clients = instances.map((i) => httpClient(i.url));
+
+    // The lease lapses (2 s) and a surviving instance sends the same event again, once.
+    const again = await until('the redelivery', () => seen()[13], 20_000);
+    expect(again.headers['webhook-id']).toBe(inFlight.headers['webhook-id']);
+    expect(instances.map((i) => i.child.pid)).toContain(senders[13]);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(seen()).toHaveLength(14);
+  }, 60_000);
+
+  clusterIt('runs queued through every instance are each run once, by the worker process', async () => {
+    const { pat, patId } = await userOn(1, ['workspaces:manage', 'workspaces:run', 'posts:read']);
+    const workspace = await clients[0]!.call('POST', '/api/workspaces', { token: pat, body: { name: 'cluster', default_prompt: 'Summarise.' } });
+    expect(workspace.status).toBe(201);
+    expect((await clients[1]!.call('PUT', `/api/workspaces/${workspace.body.id}/binding`, { token: pat, body: { token_id: patId } })).status).toBe(200);
+    const queued = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => clients[i % clients.length]!.call('POST', `/api/workspaces/${workspace.body.id}/runs`, { token: pat, body: {} })));
+    for (const run of queued) expect(run.status).toBe(201);
+    const finished = await until('every run to finish', async () => {
+      const list = await clients[0]!.call('GET', `/api/workspaces/${workspace.body.id}/runs?limit=100`, { token: pat });
+      const runs = list.body.data as Array<{ status: string; attempts: number }>;
+      return runs.length === 6 && runs.every((r) => r.status === 'SUCCEEDED' || r.status === 'FAILED') && runs;
+    }, 30_000);
+    for (const run of finished) expect(run).toMatchObject({ status: 'SUCCEEDED', attempts: 1 });
+  }, 60_000);
+
+  clusterIt('the surviving instances answer every request, never 5xx, while another is killed under load', async () => {
+    const { pat } = await userOn(0, ['posts:read']);
+    // A third instance again, to kill under load.
+    const extra = await startCompiledServer(dir, { ...instances[0]!.env as Record<string, string>, PORT: String(await freePort()), SECRETS_FILE: join(dir, 'none-d.json') });
+    const targets = [...instances, extra];
+    const outcomes: Array<{ target: number; status: number | 'refused' }> = [];
+    let sent = 0;
+    const fire = async () => {
+      while (sent < 240) {
+        const target = sent++ % targets.length;
+        try {
+          const res = await httpClient(targets[target]!.url).call('GET', '/api/posts', { token: pat, headers: { 'x-forwarded-for': `198.51.100.${target}` } });
+          outcomes.push({ target, status: res.status });
+        } catch {
+          outcomes.push({ target, status: 'refused' });
+        }
+        if (sent === 80) extra.child.kill('SIGKILL');
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, fire));
+    const survivors = outcomes.filter((o) => o.target < instances.length);
+    expect(survivors.length).toBeGreaterThan(100);
+    // Only rate limiting (the PAT's own budget of LIMIT per window) may refuse; nothing fails.
+    expect(survivors.every((o) => o.status === 200 || o.status === 429)).toBe(true);
+    expect(outcomes.some((o) => typeof o.status === 'number' && o.status >= 500)).toBe(false);
+    expect(outcomes.some((o) => o.target === instances.length && o.status === 'refused')).toBe(true);
+    for (const client of clients) expect((await client.call('GET', '/healthz')).status).toBe(200);
+  }, 60_000);
+});
