@@ -288,7 +288,7 @@ export function standardHeaders(operation, params, status) {
   const headers = { 'X-Request-Id': 'XRequestId' };
   if (/^2/.test(status) && params.some((p) => p.in === 'query' && p.name === 'page')) headers.Link = 'Link';
   if (operation['x-rate-limit'] !== false) {
-    Object.assign(headers, { 'RateLimit-Limit': 'RateLimitLimit', 'RateLimit-Remaining': 'RateLimitRemaining', 'RateLimit-Reset': 'RateLimitReset', 'RateLimit-Policy': 'RateLimitPolicy' });
+    Object.assign(headers, { RateLimit: 'RateLimit', 'RateLimit-Policy': 'RateLimitPolicy' });
   }
   if (params.some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key')) headers['Idempotent-Replayed'] = 'IdempotentReplayed';
   return headers;

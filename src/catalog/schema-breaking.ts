@@ -146,9 +146,17 @@ function operations(doc: Doc): Map<string, Schema> {
 
 const jsonBody = (doc: Doc, holder: unknown): unknown => resolved(doc, holder).content?.['application/json']?.schema;
 
+const successStatus = (op: Schema): string | undefined => Object.keys(op.responses ?? {}).sort().find((s) => /^2\d\d$/.test(s));
+
 function successBody(doc: Doc, op: Schema): unknown {
-  const status = Object.keys(op.responses ?? {}).sort().find((s) => /^2\d\d$/.test(s));
+  const status = successStatus(op);
   return status ? jsonBody(doc, op.responses[status]) : undefined;
+}
+
+/** The header names (lower-cased, as HTTP compares them) of an operation's success response. */
+function successHeaders(doc: Doc, op: Schema): Set<string> {
+  const status = successStatus(op);
+  return new Set(status ? Object.keys(resolved(doc, op.responses[status]).headers ?? {}).map((h) => h.toLowerCase()) : []);
 }
 
 function parameters(doc: Doc, op: Schema): Map<string, Schema> {
@@ -175,6 +183,9 @@ export function schemaBreakingChanges(before: Doc, after: Doc): string[] {
       else if (param.in === 'query') findings.push(`${id}: ${name} removed (now refused)`);
     }
     run('response', 'response', successBody(before, old), successBody(after, op));
+    // A client may read a header the contract promised (a rate-limit field, a Link): removing it breaks it.
+    const headersNow = successHeaders(after, op);
+    for (const header of successHeaders(before, old)) if (!headersNow.has(header)) findings.push(`${id}: response header ${header} removed`);
   }
   const hooks = after.webhooks ?? {};
   for (const [name, item] of Object.entries<Schema>(before.webhooks ?? {})) {

@@ -29,11 +29,12 @@ const resetOf = (resetTime: Date | undefined, windowMs: number) => resetTime ?? 
 const secondsUntil = (at: Date) => Math.max(0, Math.ceil((at.getTime() - Date.now()) / 1000));
 
 /**
- * Per-credential limits with the IETF `RateLimit-Policy/Limit/Remaining/Reset` headers (draft 6).
- * Runs after authorization, so the bucket is the caller's credential; a PAT or browser session also
- * counts against its user's aggregate bucket (`RATE_LIMIT_USER_REQUESTS`), so that minting more tokens
- * does not buy more requests. A request over either limit gets 429 in the error envelope with
- * `Retry-After`; the headers describe the tighter of the two; `req.rateLimit` tells GET /api/usage.
+ * Per-credential limits with the IETF `RateLimit` and `RateLimit-Policy` fields
+ * (draft-ietf-httpapi-ratelimit-headers, Structured Fields). Runs after authorization, so the bucket is
+ * the caller's credential; a PAT or browser session also counts against its user's aggregate bucket
+ * (`RATE_LIMIT_USER_REQUESTS`), so that minting more tokens does not buy more requests. A request over
+ * either limit gets 429 in the error envelope with `Retry-After`; `RateLimit-Policy` lists the quotas
+ * that apply and `RateLimit` describes the one closer to running out; `req.rateLimit` tells GET /api/usage.
  *
  * The counting is express-rate-limit's store (its fixed window, expiry sweep and Store interface, so a
  * shared store such as rate-limit-redis can replace the in-memory one). Its middleware is not used:
@@ -44,17 +45,20 @@ export function perCredentialRateLimit(config: Pick<Config, 'rateLimit'>, store:
   const { requests: limit, userRequests: userLimit, windowSeconds } = config.rateLimit;
   const windowMs = windowSeconds * 1000;
   store.init?.({ windowMs } as Options);
-  const policy = `${limit};w=${windowSeconds}`;
-  const withUser = `${policy}, ${userLimit};w=${windowSeconds}`;
-  const limitHeader = String(limit);
-  const userLimitHeader = String(userLimit);
+  // The policy fields are the same for every request of a kind: made once.
+  const credentialPolicy = `"credential";q=${limit};w=${windowSeconds}`;
+  const policies = {
+    credential: credentialPolicy,
+    withUser: `${credentialPolicy}, "user";q=${userLimit};w=${windowSeconds}`,
+    address: `"address";q=${limit};w=${windowSeconds}`,
+  };
 
   return async (req, res, next) => {
     if (req.operation?.rateLimited === false || req.auth?.kind === 'internal') return next();
     const own = await store.increment(rateLimitKey(req));
     const aggregate = userKey(req);
     const all = aggregate === undefined ? undefined : await store.increment(aggregate);
-    // The bucket that runs out first is the one the headers describe.
+    // The bucket that runs out first is the one the RateLimit field describes.
     const ownLeft = limit - own.totalHits;
     const tighter = all !== undefined && userLimit - all.totalHits < ownLeft;
     const [cap, hits, resetTime] = tighter ? [userLimit, all!.totalHits, all!.resetTime] : [limit, own.totalHits, own.resetTime];
@@ -63,13 +67,12 @@ export function perCredentialRateLimit(config: Pick<Config, 'rateLimit'>, store:
     const resetSeconds = secondsUntil(resetAt);
     const remaining = Math.max(cap - hits, 0);
     req.rateLimit = { limit: cap, used: hits, remaining, resetTime: resetAt };
-    res.setHeader('RateLimit-Policy', aggregate === undefined ? policy : withUser);
-    res.setHeader('RateLimit-Limit', tighter ? userLimitHeader : limitHeader);
-    res.setHeader('RateLimit-Remaining', String(remaining));
-    res.setHeader('RateLimit-Reset', String(resetSeconds));
+    const name = tighter ? 'user' : req.auth === undefined ? 'address' : 'credential';
+    res.setHeader('RateLimit-Policy', aggregate !== undefined ? policies.withUser : req.auth === undefined ? policies.address : policies.credential);
+    res.setHeader('RateLimit', `"${name}";r=${remaining};t=${resetSeconds}`);
     if (hits > cap) {
       const retryAfter = Math.max(1, resetSeconds);
-      const whose = tighter ? 'all credentials of this user together' : 'this credential';
+      const whose = tighter ? 'all credentials of this user together' : req.auth === undefined ? 'this address' : 'this credential';
       throw tooManyRequests(retryAfter, `Rate limit of ${cap} requests per ${windowSeconds} s reached for ${whose}; retry after ${retryAfter} s.`);
     }
     next();

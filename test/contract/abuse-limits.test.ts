@@ -8,6 +8,7 @@ import { generatePat } from '../../src/auth/token-format';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser } from '../helpers/users';
+import { rateLimitOf } from '../helpers/rate-limit';
 import { http } from '../helpers/typed-http';
 
 let t: TestApp;
@@ -69,9 +70,10 @@ describe('a user\'s tokens together', () => {
     // a has used 11 of the user's 15; b gets the other 4, then c gets none.
     const fresh = await http(t, b!.token).get('/api/posts');
     expect(fresh.status).toBe(200);
-    expect(fresh.headers['ratelimit-policy']).toBe('10;w=60, 15;w=60');
-    expect(fresh.headers['ratelimit-limit']).toBe('15');
-    expect(fresh.headers['ratelimit-remaining']).toBe('3');
+    expect(fresh.headers['ratelimit-policy']).toBe('"credential";q=10;w=60, "user";q=15;w=60');
+    expect(rateLimitOf(fresh.headers).policy).toEqual([{ name: 'credential', q: 10, w: 60 }, { name: 'user', q: 15, w: 60 }]);
+    // The user's quota is the one closer to running out: the RateLimit field describes it.
+    expect(rateLimitOf(fresh.headers).state).toMatchObject({ name: 'user', r: 3 });
     for (let i = 0; i < 3; i++) expect((await http(t, b!.token).get('/api/posts')).status).toBe(200);
     const refused = await http(t, c!.token).get('/api/posts');
     expectError(refused, 429, 'rate_limited');

@@ -89,7 +89,7 @@ describe('the app on the shaped server', () => {
     const res = await fetch(`${base}${path}`, { ...init, method, headers: { ...bearer(pat), ...(init.headers as Record<string, string>) } });
     const text = await res.text();
     const body = text ? JSON.parse(text.replace(/req_[0-9a-f]{32}/g, 'req_…')) : null;
-    return { status: res.status, body, allow: res.headers.get('allow'), rateLimit: res.headers.get('ratelimit-limit'), contentType: res.headers.get('content-type') };
+    return { status: res.status, body, allow: res.headers.get('allow'), rateLimit: res.headers.get('ratelimit-policy'), contentType: res.headers.get('content-type') };
   }
 
   it.each([

@@ -58,6 +58,7 @@ describe('check:breaking', () => {
     ['a shortened maxLength', (d: any) => (d.components.schemas.PostInput.properties.title.maxLength = 100), 'createPost: request body title: maxLength lowered from 200 to 100'],
     ['a narrowed query parameter', (d: any) => (d.components.parameters.Limit.schema.maximum = 50), 'listPosts: query parameter limit: maximum lowered from 100 to 50'],
     ['a field that may now be absent', (d: any) => (d.components.schemas.Post.required = d.components.schemas.Post.required.filter((f: string) => f !== 'title')), 'getPost: response: field title may now be absent'],
+    ['a removed response header', (d: any) => delete d.paths['/api/posts/{postId}'].get.responses['200'].headers['RateLimit-Policy'], 'getPost: response header ratelimit-policy removed'],
     ['a webhook payload field removed', (d: any) => delete d.components.schemas.PostEventData.properties.live, 'webhook post.created: payload data: field live removed'],
   ])('fails on %s, naming it', async (_name, change, finding) => {
     const result = await check(fixture(), fixture(change));

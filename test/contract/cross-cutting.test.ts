@@ -3,6 +3,7 @@ import request from 'supertest';
 import { rowCount, startTestApp, TEST_SECRETS, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { bearer, createPat, createUser, freshJwt, TestUser } from '../helpers/users';
+import { rateLimitOf } from '../helpers/rate-limit';
 import { http } from '../helpers/typed-http';
 
 let t: TestApp;
@@ -87,24 +88,29 @@ describe('Idempotency-Key', () => {
 
 
 describe('rate limits', () => {
-  it('count per credential with RateLimit-* headers, then answer 429 with Retry-After', async () => {
+  it('count per credential with the IETF RateLimit and RateLimit-Policy fields, then answer 429 with Retry-After', async () => {
     const limited = await startTestApp({ RATE_LIMIT_REQUESTS: '10', RATE_LIMIT_WINDOW_SECONDS: '60' });
     try {
       const u = await createUser(limited, { twoFactor: true });
       const a = (await createPat(limited, u, { scopes: ['posts:read'] })).token;
       const b = (await createPat(limited, u, { scopes: ['posts:read'] })).token;
       const first = await request(limited.app).get('/api/posts').set(bearer(a));
-      expect(first.headers['ratelimit-limit']).toBe('10');
-      expect(first.headers['ratelimit-remaining']).toBe('9');
-      expect(Number(first.headers['ratelimit-reset'])).toBeGreaterThan(0);
+      const fields = rateLimitOf(first.headers);
+      expect(fields.policy).toEqual([{ name: 'credential', q: 10, w: 60 }, { name: 'user', q: 20, w: 60 }]);
+      expect(fields.state).toMatchObject({ name: 'credential', r: 9 });
+      expect(fields.state.t).toBeGreaterThan(0);
+      expect(fields.state.t).toBeLessThanOrEqual(60);
       for (let i = 0; i < 9; i++) await request(limited.app).get('/api/posts').set(bearer(a)).expect(200);
       const refused = await request(limited.app).get('/api/posts').set(bearer(a));
       expectError(refused, 429, 'rate_limited');
-      expect(refused.headers['ratelimit-remaining']).toBe('0');
+      expect(rateLimitOf(refused.headers).state).toMatchObject({ name: 'credential', r: 0 });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
       // Another token of the same user has its own budget.
       expect((await request(limited.app).get('/api/posts').set(bearer(b))).status).toBe(200);
+      // An anonymous caller is counted by address.
+      const anonymous = rateLimitOf((await http(limited).get('/api/programmatic/catalog')).headers);
+      expect(anonymous).toMatchObject({ policy: [{ name: 'address', q: 10, w: 60 }], state: { name: 'address', r: 9 } });
       // The health check is never limited.
       for (let i = 0; i < 5; i++) await request(limited.app).get('/healthz').expect(200);
     } finally {
