@@ -52,7 +52,8 @@ import { createStripeProvider } from './billing/stripe';
 import { createMoneyJobs } from './jobs/money';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
-import { perAddressAuthFailures, perCredentialRateLimit } from './http/rate-limit';
+import { memoryCounter, redisCounter } from './http/limit-counter';
+import { createRateLimits } from './http/rate-limit';
 import type { Store } from 'express-rate-limit';
 import { connectRedis, sharedStore } from './http/shared-store';
 
@@ -167,6 +168,8 @@ export function createApp(deps: AppDeps): Express {
   const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
   const limitStore = (name: string) => (redis ? sharedStore(redis, `${config.redisPrefix}${name}:`, log) : undefined);
   const { services, authenticate, dispatcher, worker, moneyJobs, localProvider } = createServices(deps, limitStore('signin'));
+  const windows = { failures: config.addressLimit.failures, failureWindowMs: config.addressLimit.windowSeconds * 1000, requestWindowMs: config.rateLimit.windowSeconds * 1000 };
+  const limits = createRateLimits(config, redis ? redisCounter(redis, `${config.redisPrefix}rl:`, windows, log) : memoryCounter(windows));
   const handlers = buildHandlers(contract, services);
   const validator = createValidatorStages(contract, config.specPath);
 
@@ -196,9 +199,9 @@ export function createApp(deps: AppDeps): Express {
     onlyWithCookies(cookieParser()),
     matchOperation(contract),
     ...(config.validateResponses ? [responseValidation(contract, log)] : []),
-    perAddressAuthFailures(config, limitStore('addr')),
+    limits.count,
     authorize(authenticate),
-    perCredentialRateLimit(config, limitStore('rl')),
+    limits.countFirstSeenUser,
     parseBody(contract),
     ...validator.validate,
     idempotency(repos, clock, log),

@@ -29,6 +29,7 @@ export class ShapedRequest extends IncomingMessage {
   openapi: unknown = undefined;
   auth: unknown = undefined;
   rateLimit: unknown = undefined;
+  limits: unknown = undefined;
 }
 
 export class ShapedResponse<Req extends IncomingMessage = IncomingMessage> extends ServerResponse<Req> {

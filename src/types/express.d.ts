@@ -13,6 +13,8 @@ declare global {
       auth?: Principal;
       /** Set by the rate limiter for the caller's bucket (GET /api/usage reports it). */
       rateLimit?: { limit: number; used: number; remaining: number; resetTime?: Date };
+      /** The rate limits' own state between their stages (src/http/rate-limit.ts). */
+      limits?: import('../http/rate-limit').LimitState;
       /** Set by express-openapi-validator's route matching. */
       openapi?: {
         expressRoute?: string;

@@ -88,6 +88,37 @@ describeRedis('rate limits shared on Redis by two instances', () => {
     expect((await request(b).post('/api/auth/login').set('X-Forwarded-For', '198.51.100.31').send({ email: victim.email, password: victim.password })).status).toBe(200);
   });
 
+  it('costs one Redis command per request of a credential the instance knows: one script, one round trip', async () => {
+    const { token } = await createPat(a, user, { scopes: ['posts:read'] });
+    const settled = () => new Promise((r) => setTimeout(r, 100));
+    // The first request of a credential on an instance also counts its user after authentication and
+    // releases its in-flight count after the answer.
+    await request(a.app).get('/api/posts').set(bearer(token)).expect(200);
+    await settled();
+    const calls = async () => {
+      const stats = String(await clientOf(a.app).call('INFO', 'commandstats'));
+      return Object.fromEntries([...stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
+    };
+    // What the app's client sends (ioredis's sendCommand, watched, not replaced) and what the server ran.
+    const client = clientOf(a.app) as Redis & { sendCommand(command: { name: string }): unknown };
+    const send = client.sendCommand;
+    const sent: string[] = [];
+    client.sendCommand = function watched(this: unknown, command: { name: string }) {
+      sent.push(command.name);
+      return send.call(this, command);
+    } as typeof send;
+    const before = await calls();
+    try {
+      for (let i = 0; i < 5; i++) await request(a.app).get('/api/posts').set(bearer(token)).expect(200);
+      await settled();
+    } finally {
+      client.sendCommand = send;
+    }
+    const after = await calls();
+    expect(sent.filter((name) => name.toLowerCase() !== 'info')).toEqual(Array(5).fill('evalsha'));
+    expect(after.evalsha! - before.evalsha!).toBe(5);
+  });
+
   it('keeps answering when Redis dies, each instance with its own limits, never open and never 5xx; shares again when it is back', async () => {
     await redis.child.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
