@@ -156,7 +156,7 @@ async function main() {
         PORT: appPort, NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'bench.sqlite3')}`, ...keys,
         BCRYPT_COST: '4', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', RATE_LIMIT_REQUESTS: '100000000',
         REDIS_URL: redisUrl, REDIS_PREFIX: `gpx-bench-${process.pid}:`,
-      }));
+      }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app-redis')}`] : []));
       await waitFor(`${base}/api/me`);
       rows.push(await measure('PAT GET /api/posts/{postId}, limits on Redis', `${base}/api/posts/${post.id}`, children.at(-1)!, { authorization: `Bearer ${pat}` }));
     }
@@ -187,7 +187,7 @@ async function main() {
     if (notModified) console.log(`${notModified.name}: ${both(notModified, rows[0]!)} of bare express (target ≥ 0.90).`);
   } finally {
     await Promise.all(children.map(stop));
-    if (PROFILE_DIR) console.log(`CPU profiles of both servers written to ${PROFILE_DIR}/app and ${PROFILE_DIR}/bare (open them in Chrome DevTools).`);
+    if (PROFILE_DIR) console.log(`CPU profiles written to ${PROFILE_DIR}/app, ${PROFILE_DIR}/bare and (with Redis) ${PROFILE_DIR}/app-redis (open them in Chrome DevTools).`);
     rmSync(dir, { recursive: true, force: true });
   }
 }

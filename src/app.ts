@@ -189,6 +189,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(pipeline(
     catalogNotModified(services.catalog),
     requestContext(log, (req, res) => {
+      limits.settle(req, res);
       services.metrics.observe(req.operation?.operationId, res.statusCode, res.locals.errorCode as string | undefined);
       const auth = req.auth;
       if (req.operation && auth && 'user' in auth && auth.kind !== 'pending') {

@@ -20,7 +20,8 @@ export interface LimitState {
 
 /** The client's address (after the trust-proxy walk), IPv6 grouped by /56 as express-rate-limit does. */
 const addressOf = (req: Request) => ipKeyGenerator(req.ip ?? '');
-const digest = (value: string) => hash('sha256', value, 'hex').slice(0, 32);
+// 128 bits of SHA-256, base64url: short keys are fewer bytes to send to Redis on every request.
+const digest = (value: string) => hash('sha256', value, 'base64url').slice(0, 22);
 
 /**
  * The bucket of the credential a request presents, named before anything is looked up: a digest of
@@ -73,7 +74,7 @@ const userOfAuth = (req: Request): string | undefined => {
  * user by what this instance learnt when that credential last authenticated. For a credential seen
  * here before, that is the only count. The first request of a credential on an instance also counts
  * its user's aggregate after authentication (`countFirstSeenUser`); and a request that ends in 401, or
- * that was counted in flight, settles after its answer, off the request's path.
+ * that was counted in flight, settles after its answer (`settle`), off the request's path.
  *
  * The answer carries the IETF `RateLimit-Policy` (the quotas that apply) and `RateLimit` (the one
  * closer to running out) fields; past a limit it is 429 in the error envelope with `Retry-After`;
@@ -104,16 +105,6 @@ export function createRateLimits(config: Pick<Config, 'rateLimit' | 'cookieSecur
     return user !== undefined && userLimit - user.hits < limit - own.hits ? ['user', userLimit, user] : ['credential', limit, own];
   }
 
-  function settleAfterAnswer(req: Request, res: Response, state: LimitState): void {
-    res.once('close', () => {
-      const userId = state.firstSeen ? userOfAuth(req) : undefined;
-      if (userId !== undefined) known.learn(state.credential, userId);
-      const failed = res.statusCode === 401;
-      if (failed === state.inFlight) return; // counted in flight and failed: it stays; neither: nothing to do
-      void counter.settle(state.address, failed ? 'fail' : 'release').catch(() => undefined);
-    });
-  }
-
   /** Before authentication: the gate and every count this request needs, in one round trip. */
   const count: RequestHandler = async (req, res, next) => {
     if (req.operation?.rateLimited === false) return next();
@@ -134,7 +125,6 @@ export function createRateLimits(config: Pick<Config, 'rateLimit' | 'cookieSecur
       throw tooManyRequests(retryAfter, `Too many requests from this address failed authentication; retry after ${retryAfter} s.`);
     }
     req.limits = state;
-    settleAfterAnswer(req, res, state);
     // An internal key is never limited; it is counted only for the address gate.
     if (credential === undefined) return next();
     res.setHeader('RateLimit-Policy', anonymous ? policies.address : policies.credential);
@@ -154,5 +144,21 @@ export function createRateLimits(config: Pick<Config, 'rateLimit' | 'cookieSecur
     next();
   };
 
-  return { count, countFirstSeenUser };
+  /**
+   * When the answer has been sent (the request log's `finish` hook, so no listener of its own): a 401
+   * counts against the address, an in-flight count that did not fail is released, and a credential
+   * that authenticated is remembered with its user. A request cut off before its answer keeps its
+   * in-flight count until the window ends.
+   */
+  function settle(req: Request, res: Response): void {
+    const state = req.limits;
+    if (!state) return;
+    const userId = state.firstSeen ? userOfAuth(req) : undefined;
+    if (userId !== undefined) known.learn(state.credential, userId);
+    const failed = res.statusCode === 401;
+    if (failed === state.inFlight) return; // counted in flight and failed: it stays; neither: nothing to do
+    void counter.settle(state.address, failed ? 'fail' : 'release').catch(() => undefined);
+  }
+
+  return { count, countFirstSeenUser, settle };
 }
