@@ -271,6 +271,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens/revoke-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke every token you hold ("I think I leaked something")
+         * @description **Access:** browser session, JWT. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified.
+         *
+         *     Every active personal access token of the signed-in user is revoked in one transaction, each audited and announced with `token.revoked`. Browser sessions and JWTs are not touched: sign out elsewhere with `DELETE /api/auth/sessions` or by changing the password. Needs a 2FA-verified sign-in; a PAT cannot call it.
+         */
+        post: operations["revokeAllTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tokens/{tokenId}": {
         parameters: {
             query?: never;
@@ -288,8 +310,10 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Revoke a token at once
+         * Revoke a token at once, with every token made from it
          * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`.
+         *
+         *     The token and its whole lineage (the tokens a PAT made with `tokens:manage`, the tokens those made, and so on) are revoked in one transaction: the very next request with any of them is refused. Each revocation is audited and sends `token.revoked`; those revoked with an ancestor name it in `ancestor_id`.
          */
         delete: operations["revokeToken"];
         options?: never;
@@ -2071,6 +2095,8 @@ export interface components {
             id: string;
             /** @description The kind of credential (or actor) that revoked it. */
             by: string;
+            /** @description Present when the token was revoked with its lineage: the id of the ancestor whose revocation reached it. */
+            ancestor_id?: string;
         };
         /** @description The new token's metadata; never the token itself. */
         TokenCreatedEventData: {
@@ -3722,6 +3748,38 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    revokeAllTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was revoked. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The ids of the tokens revoked now. */
+                        revoked: string[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     getToken: {
         parameters: {
             query?: never;
@@ -3765,7 +3823,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Revoked; the very next request with it is refused. */
+            /** @description Revoked, with every descendant; the very next request with any of them is refused. */
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];

@@ -29,6 +29,10 @@ export function tokensHandlers({ tokens }: Services): HandlerMap {
       res.status(204).end();
     },
 
+    async revokeAllTokens(req, res) {
+      res.json(await tokens.revokeAll(caller(req), req.ip ?? null));
+    },
+
     async rotateToken(req, res) {
       const { record, raw } = await tokens.rotate(caller(req), pathParam(req, 'tokenId'), req.ip ?? null);
       noStore(res).json({ ...presentToken(record), token: raw });

@@ -4,6 +4,7 @@ import { Clock, iso } from '../core/clock';
 import type { SignedInPrincipal } from '../auth/principal';
 import { difference, grantOf } from '../auth/scopes';
 import { displayHint, generatePat, hashToken } from '../auth/token-format';
+import { invalidToken } from '../auth/www-authenticate';
 import { newId } from '../core/ids';
 import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
@@ -81,7 +82,13 @@ export function createTokensService(deps: Deps) {
         revokedAt: null,
       };
       await repos.transaction(async (tx) => {
+        // The user's lock orders this against a revocation of the parent (which takes it too): either
+        // the revocation comes first and the parent is found revoked here, or it comes after and its
+        // walk down the lineage finds this token. Never a live child of a revoked parent.
         await tx.users.lockForUpdate(caller.user.id);
+        if (caller.kind === 'pat' && !(await tx.tokens.findActiveForUser(caller.user.id, caller.token.id))) {
+          throw invalidToken('The token making this request has been revoked.');
+        }
         if ((await tx.tokens.countActiveForUser(caller.user.id)) >= MAX_ACTIVE_TOKENS_PER_USER) {
           throw fail('token_limit_reached', `An account may hold ${MAX_ACTIVE_TOKENS_PER_USER} active tokens; revoke unused ones first.`);
         }
@@ -103,11 +110,35 @@ export function createTokensService(deps: Deps) {
       return token;
     },
 
-    async revoke(caller: SignedInPrincipal, id: string, ip: string | null): Promise<void> {
-      await repos.transaction(async (tx) => {
-        if (!(await tx.tokens.revoke(caller.user.id, id, iso(clock())))) throw notFound('Token');
-        await audit.record({ userId: caller.user.id, type: 'token.revoked', tokenId: id, ip, details: { by: caller.kind } }, tx);
-        await webhooks.emit(tx, caller.user.id, 'token.revoked', { id, by: caller.kind });
+    /**
+     * Revokes the token and, in the same transaction, every token made from it (a PAT that minted
+     * PATs hands its revocation down its lineage): a leaked parent cannot live on through its children.
+     * Each revocation is audited and emits token.revoked; the descendants name the ancestor revoked.
+     */
+    async revoke(caller: SignedInPrincipal, id: string, ip: string | null): Promise<{ revoked: string[] }> {
+      return repos.transaction(async (tx) => {
+        await tx.users.lockForUpdate(caller.user.id); // see create: no child is minted during the walk
+        const revoked = await tx.tokens.revokeLineage(caller.user.id, id, iso(clock()));
+        if (revoked.length === 0) throw notFound('Token');
+        for (const tokenId of revoked) {
+          const cascaded = tokenId === id ? {} : { ancestor_id: id };
+          await audit.record({ userId: caller.user.id, type: 'token.revoked', tokenId, ip, details: { by: caller.kind, ...cascaded } }, tx);
+          await webhooks.emit(tx, caller.user.id, 'token.revoked', { id: tokenId, by: caller.kind, ...cascaded });
+        }
+        return { revoked };
+      });
+    },
+
+    /** "I think I leaked something": every active token of the caller, revoked at once, each audited. */
+    async revokeAll(caller: SignedInPrincipal, ip: string | null): Promise<{ revoked: string[] }> {
+      return repos.transaction(async (tx) => {
+        await tx.users.lockForUpdate(caller.user.id);
+        const revoked = await tx.tokens.revokeAllForUser(caller.user.id, iso(clock()));
+        for (const tokenId of revoked) {
+          await audit.record({ userId: caller.user.id, type: 'token.revoked', tokenId, ip, details: { by: caller.kind, all: true } }, tx);
+          await webhooks.emit(tx, caller.user.id, 'token.revoked', { id: tokenId, by: caller.kind });
+        }
+        return { revoked };
       });
     },
 

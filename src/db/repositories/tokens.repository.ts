@@ -109,13 +109,32 @@ export function tokensRepository(db: Knex, database: Database) {
       return countOf(active(userId));
     },
 
-    /** Returns false when the token was already revoked (or is not the user's). */
-    async revoke(userId: string, id: string, now: string): Promise<boolean> {
-      const changed = await db('personal_access_tokens')
-        .where({ id, user_id: userId })
-        .whereNull('revoked_at')
-        .update({ revoked_at: now });
-      return changed > 0;
+    /**
+     * Revokes the token and every token made from it, down its whole lineage (children, their children,
+     * …; through tokens revoked earlier too). Answers the ids revoked now, the token's own first; none
+     * when the token was already revoked (or is not the user's). Run it in a transaction.
+     */
+    async revokeLineage(userId: string, id: string, now: string): Promise<string[]> {
+      const changed = await db('personal_access_tokens').where({ id, user_id: userId }).whereNull('revoked_at').update({ revoked_at: now });
+      if (changed === 0) return [];
+      const revoked = [id];
+      let generation = [id];
+      // One read per generation; a lineage is as deep as PATs made by PATs go, a handful at most.
+      while (generation.length > 0) {
+        const children = await db('personal_access_tokens').where({ user_id: userId }).whereIn('parent_token_id', generation).select('id', 'revoked_at');
+        const live = children.filter((c: { revoked_at: string | null }) => c.revoked_at === null).map((c: { id: string }) => c.id);
+        if (live.length > 0) await db('personal_access_tokens').whereIn('id', live).whereNull('revoked_at').update({ revoked_at: now });
+        revoked.push(...live);
+        generation = children.map((c: { id: string }) => c.id);
+      }
+      return revoked;
+    },
+
+    /** Every active token of the user, revoked now; answers their ids. Run it in a transaction. */
+    async revokeAllForUser(userId: string, now: string): Promise<string[]> {
+      const ids: string[] = await active(userId).pluck('id');
+      if (ids.length > 0) await db('personal_access_tokens').whereIn('id', ids).whereNull('revoked_at').update({ revoked_at: now });
+      return ids;
     },
 
     async replaceSecret(userId: string, id: string, tokenHash: string, displayHint: string): Promise<boolean> {
