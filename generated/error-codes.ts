@@ -16,6 +16,10 @@ export const ERROR_CODES = {
   body_not_allowed: 400,
   /** A token's `expires_at` is in the past or too far ahead. */
   invalid_expiry: 400,
+  /** A password longer than 72 bytes (UTF-8): bcrypt reads no further, so the rest would silently not count. */
+  password_too_long: 400,
+  /** A password that is common or easy to guess (zxcvbn score below 3); `details` carries the estimator's warning and suggestions. */
+  weak_password: 400,
   /** A token needs at least one scope or a role. */
   empty_grant: 400,
   /** A post's pricing is incomplete or inconsistent (model, amount and currency go together). */

@@ -11,6 +11,7 @@ import type { Repositories } from '../db/repositories';
 import type { UserRecord, UserSecrets } from '../db/repositories/users.repository';
 import { ApiError, fail, tooManyRequests } from '../core/errors';
 import type { AuditService } from './audit.service';
+import { assertAcceptablePassword } from './password-policy';
 import type { PasswordHasher } from './passwords';
 
 export const DEFAULT_ROLE = 'owner';
@@ -121,6 +122,7 @@ export function createAccountsService(deps: Deps) {
       const now = iso(clock());
       const id = newId('usr');
       if (await repos.users.findWithSecretsByEmail(email)) throw emailTaken();
+      await assertAcceptablePassword(input.password, [email, input.name ?? '']);
       const passwordHash = await passwords.hash(input.password);
       await repos.transaction(async (tx) => {
         await tx.users.insert({ id, email, name: input.name ?? null, passwordHash, role: DEFAULT_ROLE, now });
@@ -192,6 +194,7 @@ export function createAccountsService(deps: Deps) {
 
     async changePassword(user: UserRecord, input: { current_password: string; new_password: string }, caller: Caller, keepSessionIdHash?: string) {
       await checkPassword(user.email, input.current_password, caller);
+      await assertAcceptablePassword(input.new_password, [user.email, user.name ?? '']);
       const hash = await passwords.hash(input.new_password);
       const now = iso(clock());
       await repos.transaction(async (tx) => {

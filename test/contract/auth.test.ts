@@ -146,7 +146,7 @@ describe('2FA enrolment', () => {
   it('stores the TOTP seed encrypted', async () => {
     const user = await createUser(t, { twoFactor: true });
     const row = await t.database.knex('users').where({ id: user.id }).first();
-    expect(row.totp_secret_enc).toMatch(/^v1\./);
+    expect(row.totp_secret_enc).toMatch(/^v2\./);
     expect(row.totp_secret_enc).not.toContain(user.totpSecret);
   });
 });
