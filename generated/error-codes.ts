@@ -50,8 +50,6 @@ export const ERROR_CODES = {
   invalid_webhook_url: 400,
   /** A webhook URL that resolves to a private, loopback or link-local address. */
   webhook_url_not_public: 400,
-  /** A webhook URL whose host does not resolve. */
-  webhook_url_unresolvable: 400,
   /** No credential was sent. */
   authentication_required: 401,
   /** The token is malformed, unknown, expired, revoked, or of the wrong kind for this operation. */

@@ -74,7 +74,7 @@ export function createServices(deps: AppDeps, signInStore?: Store) {
   const jwt = createJwtService(config, clock);
   const audit = createAuditService(repos, clock);
   const throttle = createThrottle(clock, config.authThrottle, signInStore);
-  const webhooks = createWebhooksService(repos, clock, { dataKeys: config.dataKeys, allowPrivate: config.webhooks.allowPrivate, caps: config.caps });
+  const webhooks = createWebhooksService(repos, clock, { dataKeys: config.dataKeys, allowPrivate: config.webhooks.allowPrivate, caps: config.caps, log });
   const rules = createRulesService(repos, clock, config.dataKeys, config.publicUrl, config.caps);
   // One provider for the whole app; the local one's hosted pages are mounted only when it is the one.
   const localProvider = config.billing.stripe ? undefined : createLocalProvider({ repos, clock, publicUrl: config.publicUrl, linkKey: config.dataKeys.current });

@@ -85,7 +85,7 @@ export function createDispatcher(deps: {
         ...(disabledReason ? { enabled: false, disabledReason } : {}),
       }, iso(now));
     });
-    log.info({ delivery_id: id, event_id: delivery.eventId, endpoint_id: endpoint.id, status, attempts, http_status: result.statusCode, duration_ms: result.durationMs }, 'webhook delivery');
+    log.info({ delivery_id: id, event_id: delivery.eventId, endpoint_id: endpoint.id, status, attempts, http_status: result.statusCode, duration_ms: result.durationMs, ...(result.detail ? { refused: result.detail } : {}) }, 'webhook delivery');
   }
 
   /**

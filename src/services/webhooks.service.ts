@@ -9,7 +9,7 @@ import type { WebhookEndpointRecord } from '../db/repositories/webhooks.reposito
 import { fail, notFound, tooManyRequests } from '../core/errors';
 import { assertFits, Caps } from './caps';
 import { generateSecret } from '../webhooks/signature';
-import { addressesOf, isPublicAddress } from '../webhooks/ssrf';
+import { addressesOf, isPublicAddress, NOT_PUBLIC } from '../webhooks/ssrf';
 
 /** The events endpoints subscribe to, and the `data` each carries: from the contract's `webhooks:`. */
 export type WebhookEventType = components['schemas']['WebhookEventType'];
@@ -29,7 +29,7 @@ export interface EndpointInput {
  * Endpoints and the outbox. `emit` is called with the transaction of the change that causes the event,
  * so an event exists exactly when its change does; the dispatcher delivers it later, at least once.
  */
-export function createWebhooksService(repos: Repositories, clock: Clock, options: { dataKeys: Keyring; allowPrivate: boolean; caps: Caps }) {
+export function createWebhooksService(repos: Repositories, clock: Clock, options: { dataKeys: Keyring; allowPrivate: boolean; caps: Caps; log?: { warn(obj: object, msg: string): void } }) {
   /** https only, no credentials in the URL, and (unless allowed for development) public addresses only. */
   async function checkedUrl(raw: string): Promise<string> {
     let url: URL;
@@ -42,15 +42,13 @@ export function createWebhooksService(repos: Repositories, clock: Clock, options
     if (!schemes.includes(url.protocol)) throw fail('invalid_webhook_url', 'Webhook URLs must use https.');
     if (url.username || url.password) throw fail('invalid_webhook_url', 'Put no credentials in the URL; verify our signature instead.');
     if (!options.allowPrivate) {
-      let addresses: string[];
-      try {
-        addresses = await addressesOf(url.hostname);
-      } catch {
-        throw fail('webhook_url_unresolvable', `${url.hostname} does not resolve.`);
-      }
-      const blocked = addresses.find((a) => !isPublicAddress(a));
-      if (blocked || addresses.length === 0) {
-        throw fail('webhook_url_not_public', `${url.hostname} resolves to ${blocked ?? 'nothing'}; webhooks go to public addresses only.`);
+      // One answer whether the name does not resolve or resolves inside: anything finer would let a
+      // caller map the internal network through this check. The detail goes to the server's log.
+      const addresses = await addressesOf(url.hostname).catch((err: Error) => err);
+      const blocked = Array.isArray(addresses) ? addresses.find((a) => !isPublicAddress(a)) : undefined;
+      if (!Array.isArray(addresses) || blocked || addresses.length === 0) {
+        options.log?.warn({ host: url.hostname, resolved: Array.isArray(addresses) ? addresses : `unresolvable: ${addresses.message}` }, 'webhook URL refused: not a public address');
+        throw fail('webhook_url_not_public', NOT_PUBLIC);
       }
     }
     return url.toString();

@@ -8,6 +8,8 @@ export interface SendResult {
   retryAfterSeconds: number | null;
   durationMs: number;
   error: string | null;
+  /** What the server logs beside `error` and never shows the endpoint's owner (a refused address). */
+  detail?: string;
 }
 
 /**
@@ -30,7 +32,8 @@ export function createSender(options: { allowPrivate: boolean; timeoutMs: number
       // An IP literal never goes through `lookup`, so it is checked here.
       const literal = target.hostname.replace(/^\[|\]$/g, '');
       if (!options.allowPrivate && isIP(literal) && !isPublicAddress(literal)) {
-        return resolve({ statusCode: null, retryAfterSeconds: null, durationMs: 0, error: new BlockedAddressError(target.hostname, literal).message });
+        const blocked = new BlockedAddressError(target.hostname, literal);
+        return resolve({ statusCode: null, retryAfterSeconds: null, durationMs: 0, error: blocked.message, detail: blocked.detail });
       }
       const client = target.protocol === 'https:' ? https : http;
       const req = client.request(target, {
@@ -61,7 +64,7 @@ export function createSender(options: { allowPrivate: boolean; timeoutMs: number
       req.on('timeout', () => req.destroy(new Error(`timed out after ${options.timeoutMs} ms`)));
       req.on('error', (err) => {
         clearTimeout(deadline);
-        resolve({ statusCode: null, retryAfterSeconds: null, durationMs: elapsed(), error: err.message });
+        resolve({ statusCode: null, retryAfterSeconds: null, durationMs: elapsed(), error: err.message, detail: err instanceof BlockedAddressError ? err.detail : undefined });
       });
       req.on('close', () => clearTimeout(deadline));
       req.end(body);

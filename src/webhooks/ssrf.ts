@@ -13,10 +13,20 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === 'unicast';
 }
 
+/**
+ * The one reason a caller is given for a refused address. What the host resolved to stays in the
+ * server's log (`detail`): telling the caller would map internal names to internal addresses for it.
+ */
+export const NOT_PUBLIC = 'The host is not a public address; webhooks go to public addresses only.';
+
 export class BlockedAddressError extends Error {
   constructor(readonly host: string, readonly address: string) {
-    super(`${host} resolves to ${address}, which is not a public address`);
+    super(NOT_PUBLIC);
     this.name = 'BlockedAddressError';
+  }
+  /** For the server's log only. */
+  get detail(): string {
+    return `${this.host} resolved to ${this.address}`;
   }
 }
 
