@@ -293,6 +293,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/credentials/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report personal access tokens found in the wild, to have them revoked
+         * @description **Access:** no credential. **Scopes:** none.
+         *
+         *     For secret scanners and anyone who finds a `gpx_pat_…` value where it should not be (a public repository, a paste, a log), as GitHub's credential revocation API is. Send up to 100 raw values; each one that is a live token is revoked at once with every token made from it, audited as `token.revoked_as_leaked`, and announced to its owner with a `token.revoked` webhook (`by: leak_report`). The answer is always `202` with the count of values received: it never tells whether a value was a live token. Checksums are checked first, so garbage costs no database lookup. No credential is needed; the per-address limits apply. The token format, with a regular expression and the checksum, is in docs/token-format.md.
+         */
+        post: operations["reportLeakedTokens"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tokens/{tokenId}": {
         parameters: {
             query?: never;
@@ -2825,7 +2847,7 @@ export interface components {
         AuditEvent: {
             id: string;
             /** @enum {string} */
-            type: "user.signed_up" | "user.signed_in" | "user.sign_in_failed" | "user.signed_out" | "user.password_changed" | "two_factor.enabled" | "two_factor.code_reused" | "token.created" | "token.first_used" | "token.rotated" | "token.revoked" | "session.created" | "session.ended" | "admin.user_updated";
+            type: "user.signed_up" | "user.signed_in" | "user.sign_in_failed" | "user.signed_out" | "user.password_changed" | "two_factor.enabled" | "two_factor.code_reused" | "token.created" | "token.first_used" | "token.rotated" | "token.revoked" | "token.revoked_as_leaked" | "session.created" | "session.ended" | "admin.user_updated";
             token_id: string | null;
             ip: string | null;
             details: {
@@ -3776,6 +3798,51 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    reportLeakedTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "tokens": [
+                 *         "gpx_pat_00000000000000000000000000000000000000"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    tokens: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description Received. Live tokens among them are revoked; the answer is the same either way. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description How many values were received. */
+                        received: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

@@ -29,6 +29,14 @@ export function tokensHandlers({ tokens }: Services): HandlerMap {
       res.status(204).end();
     },
 
+    async reportLeakedTokens(req, res) {
+      const { received, revoke } = await tokens.reportLeaked(body<'reportLeakedTokens'>(req).tokens, req.ip ?? null);
+      // Answered before the revocations run, so the time taken does not tell live values from dead ones;
+      // a failure after the answer reaches the error handler, which logs it.
+      res.status(202).json({ received });
+      await revoke();
+    },
+
     async revokeAllTokens(req, res) {
       res.json(await tokens.revokeAll(caller(req), req.ip ?? null));
     },

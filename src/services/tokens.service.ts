@@ -3,7 +3,7 @@ import type { components } from '../../generated/openapi';
 import { Clock, iso } from '../core/clock';
 import type { SignedInPrincipal } from '../auth/principal';
 import { difference, grantOf } from '../auth/scopes';
-import { displayHint, generatePat, hashToken } from '../auth/token-format';
+import { displayHint, generatePat, hashToken, isWellFormedPat } from '../auth/token-format';
 import { invalidToken } from '../auth/www-authenticate';
 import { newId } from '../core/ids';
 import type { Contract } from '../contract/spec';
@@ -48,6 +48,21 @@ export function createTokensService(deps: Deps) {
       throw new ApiError('expiry_exceeds_parent',
         `A token made with a token must expire no later than it (${caller.token.expiresAt}).`,
         { parent_expires_at: caller.token.expiresAt });
+    }
+  }
+
+  /** Each live token of a leak report, revoked with its lineage, audited and announced to its owner. */
+  async function revokeLeaked(live: Array<{ id: string; userId: string }>, ip: string | null): Promise<void> {
+    for (const token of live) {
+      await repos.transaction(async (tx) => {
+        await tx.users.lockForUpdate(token.userId);
+        const revoked = await tx.tokens.revokeLineage(token.userId, token.id, iso(clock()));
+        for (const tokenId of revoked) {
+          const cascaded = tokenId === token.id ? {} : { ancestor_id: token.id };
+          await audit.record({ userId: token.userId, type: 'token.revoked_as_leaked', tokenId, ip, details: { by: 'leak_report', ...cascaded } }, tx);
+          await webhooks.emit(tx, token.userId, 'token.revoked', { id: tokenId, by: 'leak_report', ...cascaded });
+        }
+      });
     }
   }
 
@@ -127,6 +142,18 @@ export function createTokensService(deps: Deps) {
         }
         return { revoked };
       });
+    },
+
+    /**
+     * A leak report (public): every live token among the values is revoked with its lineage, audited as
+     * token.revoked_as_leaked and announced to its owner. Values that fail the checksum are dropped
+     * before any lookup; the answer (how many were received) is the same whatever was found, and so is
+     * its timing: one lookup for all the values, then `revoke` does the work after the answer is sent.
+     */
+    async reportLeaked(values: string[], ip: string | null): Promise<{ received: number; revoke: () => Promise<void> }> {
+      const hashes = [...new Set(values.filter(isWellFormedPat))].map(hashToken);
+      const live = await repos.tokens.findActiveByHashes(hashes);
+      return { received: values.length, revoke: () => revokeLeaked(live, ip) };
     },
 
     /** "I think I leaked something": every active token of the caller, revoked at once, each audited. */

@@ -130,6 +130,13 @@ export function tokensRepository(db: Knex, database: Database) {
       return revoked;
     },
 
+    /** The owner and id of the live tokens among these hashes (a leak report's lookup: one query). */
+    async findActiveByHashes(tokenHashes: string[]): Promise<Array<{ id: string; userId: string }>> {
+      if (tokenHashes.length === 0) return [];
+      const rows = await db('personal_access_tokens').whereIn('token_hash', tokenHashes).whereNull('revoked_at').select('id', 'user_id');
+      return rows.map((r: { id: string; user_id: string }) => ({ id: r.id, userId: r.user_id }));
+    },
+
     /** Every active token of the user, revoked now; answers their ids. Run it in a transaction. */
     async revokeAllForUser(userId: string, now: string): Promise<string[]> {
       const ids: string[] = await active(userId).pluck('id');
