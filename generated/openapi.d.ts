@@ -2973,6 +2973,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -2986,6 +2987,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 /** @description `Bearer realm="getpaidx"`, plus `error="invalid_token"` when a token was presented. */
                 "WWW-Authenticate"?: string;
@@ -3001,6 +3003,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 /** @description `Bearer error="insufficient_scope", scope="…"` when a scope is missing. */
                 "WWW-Authenticate"?: string;
@@ -3016,6 +3019,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3029,6 +3033,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3042,6 +3047,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
@@ -3056,6 +3062,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
@@ -3070,6 +3077,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3083,6 +3091,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3096,6 +3105,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3109,6 +3119,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3195,6 +3206,8 @@ export interface components {
         XRequestId: string;
         /** @description The state of the quota closest to running out (IETF draft-ietf-httpapi-ratelimit-headers, a Structured Field list item): its policy name, `r` requests remaining and `t` seconds until the window resets, e.g. `"credential";r=598;t=41`. See RateLimit-Policy for the quotas that apply. */
         RateLimit: string;
+        /** @description Sent when the request's personal access token expires within 7 days: its expiry time (RFC 3339), so a script can warn before it stops working. Absent for other credentials and for tokens further from expiry. */
+        TokenExpiration: string;
         /** @description The quotas that apply to this request (IETF draft-ietf-httpapi-ratelimit-headers, a Structured Field list): each a policy name with `q` requests per `w`-second window. `"credential"` is the caller's token, browser session or JWTs; `"user"` is all of a user's tokens and sessions together (so that minting tokens does not multiply the budget); `"address"` is an anonymous caller's address. For example `"credential";q=600;w=60, "user";q=1200;w=60`. */
         RateLimitPolicy: string;
         /** @description Seconds to wait before trying again. */
@@ -3596,6 +3609,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3638,6 +3652,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3673,6 +3688,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3725,6 +3741,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3757,6 +3774,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3865,6 +3883,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3897,6 +3916,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3928,6 +3948,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3965,6 +3986,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4022,6 +4044,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4056,6 +4079,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4088,6 +4112,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4127,6 +4152,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4254,6 +4280,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4266,6 +4293,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4341,6 +4369,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4425,6 +4454,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4536,6 +4566,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4580,6 +4611,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4616,6 +4648,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4652,6 +4685,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4687,6 +4721,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4723,6 +4758,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4753,6 +4789,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4791,6 +4828,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4828,6 +4866,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4875,6 +4914,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4909,6 +4949,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4947,6 +4988,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4981,6 +5023,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5026,6 +5069,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5081,6 +5125,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5153,6 +5198,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5207,6 +5253,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5242,6 +5289,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5274,6 +5322,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5308,6 +5357,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5378,6 +5428,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5419,6 +5470,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5453,6 +5505,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5486,6 +5539,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5524,6 +5578,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5580,6 +5635,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5616,6 +5672,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5649,6 +5706,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5689,6 +5747,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5776,6 +5835,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5829,6 +5889,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5863,6 +5924,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5895,6 +5957,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5934,6 +5997,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5969,6 +6033,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6001,6 +6066,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6046,6 +6112,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6078,6 +6145,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6114,6 +6182,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6162,6 +6231,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6196,6 +6266,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6228,6 +6299,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -6267,6 +6339,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6310,6 +6383,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6344,6 +6418,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6391,6 +6466,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6444,6 +6520,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6480,6 +6557,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6513,6 +6591,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6544,6 +6623,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6573,6 +6653,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6615,6 +6696,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6667,6 +6749,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6700,6 +6783,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6730,6 +6814,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6769,6 +6854,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6802,6 +6888,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6832,6 +6919,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6861,6 +6949,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6953,6 +7042,7 @@ export interface operations {
                     Link: components["headers"]["Link"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7002,6 +7092,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7015,6 +7106,7 @@ export interface operations {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7047,6 +7139,7 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
                     [name: string]: unknown;
                 };
                 content: {

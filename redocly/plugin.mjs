@@ -291,6 +291,7 @@ export function standardHeaders(operation, params, status) {
     Object.assign(headers, { RateLimit: 'RateLimit', 'RateLimit-Policy': 'RateLimitPolicy' });
   }
   if (params.some((p) => p.in === 'header' && String(p.name).toLowerCase() === 'idempotency-key')) headers['Idempotent-Replayed'] = 'IdempotentReplayed';
+  if (modesOf(operation).includes('pat')) headers['GPX-Token-Expiration'] = 'TokenExpiration';
   return headers;
 }
 

@@ -1,13 +1,14 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Authenticate } from '../auth/authenticate';
 import { decide } from '../auth/decide';
 
 /**
  * The one authorization engine: after the operation is matched and before the body
  * is parsed or validated, resolve the credential and decide from `x-auth-modes` / `x-scopes` alone.
+ * `authenticated` runs once the credential is known, before the decision (headers a refusal carries too).
  */
-export function authorize(authenticate: Authenticate): RequestHandler {
-  return async (req, _res, next) => {
+export function authorize(authenticate: Authenticate, authenticated: (req: Request, res: Response) => void = () => undefined): RequestHandler {
+  return async (req, res, next) => {
     const operation = req.operation;
     if (!operation) throw new Error(`No operation matched ${req.method} ${req.path}`);
 
@@ -15,13 +16,17 @@ export function authorize(authenticate: Authenticate): RequestHandler {
       // A public route that also lists other modes (the catalog) takes an optional credential, which
       // must then be valid. Pure public routes never look at credentials: a stale cookie must not stop
       // someone from signing in, and there is no lookup to pay for.
-      if (operation.modes.size > 1) req.auth = await authenticate(req);
+      if (operation.modes.size > 1) {
+        req.auth = await authenticate(req);
+        authenticated(req, res);
+      }
       return next();
     }
     // Signed inbound webhooks prove themselves with a signature over the raw body, which the handler
     // checks; a bearer token or cookie sent to them is still resolved, and refused by the mode check.
     if (operation.modes.size === 1 && operation.modes.has('webhook') && !req.headers.authorization && !req.headers.cookie) return next();
     req.auth = await authenticate(req);
+    authenticated(req, res);
     const refusal = decide(operation, req.auth, {
       method: req.method,
       csrf: () => ({ header: req.get('x-csrf-token'), origin: req.get('origin'), selfOrigin: `${req.protocol}://${req.get('host')}` }),
