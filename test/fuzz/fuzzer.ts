@@ -251,10 +251,11 @@ function send(agent: Agent, baseUrl: string, method: string, path: string, heade
         done({ status: res.statusCode ?? 0, headers: seen, text: Buffer.concat(chunks).toString('utf8') });
       });
     });
-    // A kept-alive socket the server closed after an answer that left a body unread: send again on a
-    // new one, as browsers and HTTP clients do.
+    // A kept-alive socket the server closed after an answer that left a body unread: send again, as
+    // browsers and HTTP clients do. The retry goes on a connection of its own (no pool), so a second
+    // stale pooled socket cannot fail it too; a server that resets a fresh connection is still a finding.
     req.on('error', (err) => (req.reusedSocket && !retried
-      ? send(agent, baseUrl, method, path, headers, body, true).then(done)
+      ? send(new Agent({ keepAlive: false }), baseUrl, method, path, headers, body, true).then(done)
       : done({ status: 599, headers: new Headers(), text: `the connection failed: ${err.message}` })));
     req.end(body);
   });
