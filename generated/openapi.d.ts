@@ -1860,6 +1860,52 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "token.expiring": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * token.expiring: A token expires in 7 days, or in 1 day.
+         * @description Sent to each enabled endpoint subscribed to `token.expiring`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onTokenExpiring"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "token.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * token.expired: A token has expired.
+         * @description Sent to each enabled endpoint subscribed to `token.expired`, signed as Standard Webhooks (verify
+         *     `webhook-signature` over `webhook-id.webhook-timestamp.body` with your endpoint's `whsec_` secret).
+         *     Answer 2xx within the timeout to acknowledge; anything else is retried with backoff (410 switches the
+         *     endpoint off). Deliveries are at least once: deduplicate on `webhook-id`.
+         */
+        post: operations["onTokenExpired"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "run.succeeded": {
         parameters: {
             query?: never;
@@ -2119,6 +2165,21 @@ export interface components {
             by: string;
             /** @description Present when the token was revoked with its lineage: the id of the ancestor whose revocation reached it. */
             ancestor_id?: string;
+        };
+        TokenExpiringEventData: {
+            id: string;
+            name: string;
+            expires_at: components["schemas"]["Timestamp"];
+            /**
+             * @description Sent once 7 days before the expiry and once 1 day before (only the 1-day notice for a token made with less than 7 days to live).
+             * @enum {integer}
+             */
+            days_left: 7 | 1;
+        };
+        TokenExpiredEventData: {
+            id: string;
+            name: string;
+            expires_at: components["schemas"]["Timestamp"];
         };
         /** @description The new token's metadata; never the token itself. */
         TokenCreatedEventData: {
@@ -2501,7 +2562,7 @@ export interface components {
             utm?: components["schemas"]["Utm"];
         };
         /** @enum {string} */
-        WebhookEventType: "post.created" | "post.updated" | "post.deleted" | "token.created" | "token.revoked" | "run.succeeded" | "run.failed" | "checkout.completed" | "transfer.created" | "transfer.paid" | "transfer.failed";
+        WebhookEventType: "post.created" | "post.updated" | "post.deleted" | "token.created" | "token.revoked" | "token.expiring" | "token.expired" | "run.succeeded" | "run.failed" | "checkout.completed" | "transfer.created" | "transfer.paid" | "transfer.failed";
         WebhookEndpoint: components["schemas"]["WebhookEndpointFields"];
         WebhookEndpointFields: {
             /** @example wh_4Kp9Zx7Yt2Qm */
@@ -7391,6 +7452,88 @@ export interface operations {
                     type: "token.revoked";
                     timestamp: components["schemas"]["Timestamp"];
                     data: components["schemas"]["TokenRevokedEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTokenExpiring: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "token.expiring";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["TokenExpiringEventData"];
+                };
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Gone; the endpoint is switched off and nothing more is sent to it. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onTokenExpired: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event's id; the same on every retry (deduplicate on it). */
+                "webhook-id": components["parameters"]["WebhookId"];
+                /** @description Seconds since the epoch when the delivery was signed; refuse old ones to stop replays. */
+                "webhook-timestamp": components["parameters"]["WebhookTimestamp"];
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures (two while a rotated secret overlaps). */
+                "webhook-signature": components["parameters"]["WebhookSignature"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @constant */
+                    type: "token.expired";
+                    timestamp: components["schemas"]["Timestamp"];
+                    data: components["schemas"]["TokenExpiredEventData"];
                 };
             };
         };

@@ -113,7 +113,7 @@ export function createServices(deps: AppDeps, signInStore?: Store) {
     options: config.webhooks,
   });
   const worker = createWorker({ repos, contract, clock, log, webhooks, options: config.worker, schedules: services.rules });
-  const moneyJobs = createMoneyJobs({ balance, transfers, log, pollMs: config.worker.pollMs });
+  const moneyJobs = createMoneyJobs({ balance, transfers, tokens: services.tokens, log, pollMs: config.worker.pollMs });
   return { services, authenticate, jwt, dispatcher, worker, moneyJobs, localProvider };
 }
 

@@ -1,6 +1,6 @@
 import type { Window } from '../db/page';
 import type { components } from '../../generated/openapi';
-import { Clock, iso } from '../core/clock';
+import { addSeconds, Clock, iso } from '../core/clock';
 import type { SignedInPrincipal } from '../auth/principal';
 import { difference, grantOf } from '../auth/scopes';
 import { displayHint, generatePat, hashToken, isWellFormedPat } from '../auth/token-format';
@@ -11,6 +11,8 @@ import type { Repositories } from '../db/repositories';
 import type { TokenRecord } from '../db/repositories/tokens.repository';
 import { ApiError, fail, notFound } from '../core/errors';
 import type { AuditService } from './audit.service';
+
+const DAY = 24 * 3600;
 import type { WebhooksService } from './webhooks.service';
 
 export const MAX_ACTIVE_TOKENS_PER_USER = 200;
@@ -154,6 +156,30 @@ export function createTokensService(deps: Deps) {
       const hashes = [...new Set(values.filter(isWellFormedPat))].map(hashToken);
       const live = await repos.tokens.findActiveByHashes(hashes);
       return { received: values.length, revoke: () => revokeLeaked(live, ip) };
+    },
+
+    /**
+     * Expiry notices through the outbox: token.expiring 7 days and 1 day before a token's expiry, and
+     * token.expired once it has passed, each sent once across all instances (a compare-and-set on the
+     * token's notice level in the same transaction as the event). A token found late gets only the
+     * latest notice that applies. Revoked tokens get none. Answers how many notices went out.
+     */
+    async announceExpiries(): Promise<number> {
+      const now = clock();
+      const levelAt = (expiresAt: string) => (expiresAt <= iso(now) ? 3 : expiresAt <= iso(addSeconds(now, DAY)) ? 2 : 1);
+      let sent = 0;
+      for (const token of await repos.tokens.dueExpiryNotices(iso(addSeconds(now, 7 * DAY)), 3, 500)) {
+        const level = levelAt(token.expiresAt);
+        if (level <= token.notice) continue;
+        await repos.transaction(async (tx) => {
+          if (!(await tx.tokens.advanceExpiryNotice(token.id, token.notice, level))) return;
+          const data = { id: token.id, name: token.name, expires_at: token.expiresAt };
+          if (level === 3) await webhooks.emit(tx, token.userId, 'token.expired', data);
+          else await webhooks.emit(tx, token.userId, 'token.expiring', { ...data, days_left: level === 2 ? 1 : 7 });
+          sent += 1;
+        });
+      }
+      return sent;
     },
 
     /** "I think I leaked something": every active token of the caller, revoked at once, each audited. */

@@ -130,6 +130,18 @@ export function tokensRepository(db: Knex, database: Database) {
       return revoked;
     },
 
+    /** Live tokens expiring by `before` whose owner has been told less than `below` (expiry notices). */
+    async dueExpiryNotices(before: string, below: number, limit: number): Promise<Array<{ id: string; userId: string; name: string; expiresAt: string; notice: number }>> {
+      const rows = await db('personal_access_tokens').whereNull('revoked_at').whereNotNull('expires_at').where('expires_at', '<=', before)
+        .where('expiry_notice', '<', below).orderBy('expires_at').limit(limit).select('id', 'user_id', 'name', 'expires_at', 'expiry_notice');
+      return rows.map((r: { id: string; user_id: string; name: string; expires_at: string; expiry_notice: number }) => ({ id: r.id, userId: r.user_id, name: r.name, expiresAt: r.expires_at, notice: Number(r.expiry_notice) }));
+    },
+
+    /** Compare-and-set: moves a token's notice level on only if no one else did, so a notice goes out once. */
+    async advanceExpiryNotice(id: string, from: number, to: number): Promise<boolean> {
+      return (await db('personal_access_tokens').where({ id, expiry_notice: from }).update({ expiry_notice: to })) === 1;
+    },
+
     /** The owner and id of the live tokens among these hashes (a leak report's lookup: one query). */
     async findActiveByHashes(tokenHashes: string[]): Promise<Array<{ id: string; userId: string }>> {
       if (tokenHashes.length === 0) return [];
