@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { type Log, redisOrLocal } from './shared-store';
 
 /** A fixed window's count: hits so far (this request included) and milliseconds until it resets. */
 export interface WindowCount {
@@ -117,15 +118,9 @@ type Scripted = Redis & {
   gpxRelease(key: string): Promise<number>;
 };
 
-interface Log {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
-
 /**
  * The counts on Redis, shared by every instance (`REDIS_URL`); while Redis does not answer, this
- * instance's memory counts instead: limits then hold per instance, never open, and never fail a
- * request. A warning is logged when that starts (at most every 30 s) and when Redis answers again.
+ * instance's memory counts instead (redisOrLocal in shared-store.ts).
  * ioredis sends each script by its SHA once loaded (EVALSHA), so a request costs one short command.
  */
 export function redisCounter(redis: Redis, prefix: string, windows: Windows, log: Log): LimitCounter {
@@ -136,37 +131,7 @@ export function redisCounter(redis: Redis, prefix: string, windows: Windows, log
     redis.defineCommand('gpxRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
   }
   const local = memoryCounter(windows);
-  let degradedSince = 0;
-  let lastWarning = 0;
-
-  function degraded(err: unknown) {
-    const now = Date.now();
-    if (degradedSince === 0) degradedSince = now;
-    if (now - lastWarning >= 30_000) {
-      lastWarning = now;
-      log.warn({ store: prefix, err: (err as Error)?.message }, 'Redis is not answering: rate limits are counted by this instance alone until it is back');
-    }
-  }
-  function recovered() {
-    if (degradedSince === 0) return;
-    log.info({ store: prefix, seconds: Math.round((Date.now() - degradedSince) / 1000) }, 'Redis answers again: rate limits are shared once more');
-    degradedSince = 0;
-    lastWarning = 0;
-  }
-  async function either<T>(onRedis: () => Promise<T>, onLocal: () => Promise<T>): Promise<T> {
-    if (redis.status === 'ready') {
-      try {
-        const value = await onRedis();
-        recovered();
-        return value;
-      } catch (err) {
-        degraded(err);
-      }
-    } else {
-      degraded(new Error(`connection ${redis.status}`));
-    }
-    return onLocal();
-  }
+  const either = redisOrLocal(redis, prefix, log);
 
   return {
     count: (request) => either(async () => {

@@ -3,7 +3,7 @@ import { MemoryStore } from 'express-rate-limit';
 import Redis from 'ioredis';
 import { RedisStore } from 'rate-limit-redis';
 
-interface Log {
+export interface Log {
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
 }
@@ -28,14 +28,12 @@ export function connectRedis(url: string, log: Log): Redis {
 }
 
 /**
- * A rate-limit store on Redis (rate-limit-redis: one script, one round trip per count) that falls back
- * to this instance's own memory while Redis does not answer: limits then hold per instance, never
- * open, and never fail a request. A warning is logged when that starts (at most every 30 s) and when
- * Redis answers again.
+ * Runs a count on Redis while it answers, and on this instance's memory while it does not: limits then
+ * hold per instance, never open, and never fail a request. A warning is logged when that starts (at most
+ * every 30 s) and when Redis answers again. One place for every store and counter that shares through
+ * Redis (the sign-in throttle's store below, the rate limits in limit-counter.ts).
  */
-export function sharedStore(redis: Redis, prefix: string, log: Log): Store {
-  const shared = new RedisStore({ prefix, sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as never });
-  const local = new MemoryStore();
+export function redisOrLocal(redis: Redis, name: string, log: Log) {
   let degradedSince = 0;
   let lastWarning = 0;
 
@@ -44,16 +42,16 @@ export function sharedStore(redis: Redis, prefix: string, log: Log): Store {
     if (degradedSince === 0) degradedSince = now;
     if (now - lastWarning >= 30_000) {
       lastWarning = now;
-      log.warn({ store: prefix, err: (err as Error)?.message }, 'Redis is not answering: rate limits are counted by this instance alone until it is back');
+      log.warn({ store: name, err: (err as Error)?.message }, 'Redis is not answering: rate limits are counted by this instance alone until it is back');
     }
   }
   function recovered() {
     if (degradedSince === 0) return;
-    log.info({ store: prefix, seconds: Math.round((Date.now() - degradedSince) / 1000) }, 'Redis answers again: rate limits are shared once more');
+    log.info({ store: name, seconds: Math.round((Date.now() - degradedSince) / 1000) }, 'Redis answers again: rate limits are shared once more');
     degradedSince = 0;
     lastWarning = 0;
   }
-  async function either<T>(onRedis: () => Promise<T>, onLocal: () => Promise<T> | T): Promise<T> {
+  return async function either<T>(onRedis: () => Promise<T>, onLocal: () => Promise<T> | T): Promise<T> {
     if (redis.status === 'ready') {
       try {
         const value = await onRedis();
@@ -66,7 +64,17 @@ export function sharedStore(redis: Redis, prefix: string, log: Log): Store {
       degraded(new Error(`connection ${redis.status}`));
     }
     return onLocal();
-  }
+  };
+}
+
+/**
+ * A rate-limit store on Redis (rate-limit-redis: one script, one round trip per count) that falls back
+ * to this instance's own memory while Redis does not answer (redisOrLocal).
+ */
+export function sharedStore(redis: Redis, prefix: string, log: Log): Store {
+  const shared = new RedisStore({ prefix, sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as never });
+  const local = new MemoryStore();
+  const either = redisOrLocal(redis, prefix, log);
 
   // rate-limit-redis loads its scripts once, at init; loaded while Redis was away, they would stay
   // failed. They are loaded again whenever the connection is (re)established.
