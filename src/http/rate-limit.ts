@@ -11,9 +11,10 @@ import type { CountResult, LimitCounter, WindowCount } from './limit-counter';
 export interface LimitState {
   credential: string;
   address: string;
-  /** Counted against its address while it runs: its credential had not yet proved good here. */
-  inFlight: boolean;
-  /** The credential's user is not yet known to this instance: its aggregate is counted after authentication. */
+  /**
+   * The credential has not yet authenticated on this instance: the request counts against its address
+   * while it runs, and its user's aggregate is counted after authentication.
+   */
   firstSeen: boolean;
   anonymous: boolean;
 }
@@ -116,10 +117,9 @@ export function createRateLimits(config: Pick<Config, 'rateLimit' | 'cookieSecur
       credential: credential ?? 'internal',
       address,
       anonymous,
-      inFlight: credential !== undefined && !anonymous && user === undefined,
-      firstSeen: credential !== undefined && !anonymous && user === undefined,
+      firstSeen: !anonymous && user === undefined,
     };
-    const result: CountResult = await counter.count({ address, inFlight: state.inFlight, credential: state.credential, user: user === undefined ? undefined : `all:${user}` });
+    const result: CountResult = await counter.count({ address, inFlight: state.firstSeen, credential: state.credential, user: user === undefined ? undefined : `all:${user}` });
     if (result.blocked) {
       const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
       throw tooManyRequests(retryAfter, `Too many requests from this address failed authentication; retry after ${retryAfter} s.`);
@@ -156,7 +156,7 @@ export function createRateLimits(config: Pick<Config, 'rateLimit' | 'cookieSecur
     const userId = state.firstSeen ? userOfAuth(req) : undefined;
     if (userId !== undefined) known.learn(state.credential, userId);
     const failed = res.statusCode === 401;
-    if (failed === state.inFlight) return; // counted in flight and failed: it stays; neither: nothing to do
+    if (failed === state.firstSeen) return; // counted in flight and failed: it stays; neither: nothing to do
     void counter.settle(state.address, failed ? 'fail' : 'release').catch(() => undefined);
   }
 
