@@ -16,7 +16,6 @@ export interface LimitState {
    * while it runs, and its user's aggregate is counted after authentication.
    */
   firstSeen: boolean;
-  anonymous: boolean;
 }
 
 /** The client's address (after the trust-proxy walk), IPv6 grouped by /56 as express-rate-limit does. */
@@ -116,7 +115,6 @@ export function createRateLimits(config: Pick<Config, 'rateLimit' | 'cookieSecur
     const state: LimitState = {
       credential: credential ?? 'internal',
       address,
-      anonymous,
       firstSeen: !anonymous && user === undefined,
     };
     const result: CountResult = await counter.count({ address, inFlight: state.firstSeen, credential: state.credential, user: user === undefined ? undefined : `all:${user}` });
