@@ -53,18 +53,25 @@ export function createTokensService(deps: Deps) {
     }
   }
 
+  /**
+   * Revokes a token and its lineage inside `tx`, each audited and announced (the descendants naming the
+   * root in `ancestor_id`). Takes the user's lock first: see create, no child is minted during the walk.
+   */
+  async function revokeLineage(tx: Repositories, userId: string, rootId: string, how: { by: string; auditType: 'token.revoked' | 'token.revoked_as_leaked'; ip: string | null }): Promise<string[]> {
+    await tx.users.lockForUpdate(userId);
+    const revoked = await tx.tokens.revokeLineage(userId, rootId, iso(clock()));
+    for (const tokenId of revoked) {
+      const cascaded = tokenId === rootId ? {} : { ancestor_id: rootId };
+      await audit.record({ userId, type: how.auditType, tokenId, ip: how.ip, details: { by: how.by, ...cascaded } }, tx);
+      await webhooks.emit(tx, userId, 'token.revoked', { id: tokenId, by: how.by, ...cascaded });
+    }
+    return revoked;
+  }
+
   /** Each live token of a leak report, revoked with its lineage, audited and announced to its owner. */
   async function revokeLeaked(live: Array<{ id: string; userId: string }>, ip: string | null): Promise<void> {
     for (const token of live) {
-      await repos.transaction(async (tx) => {
-        await tx.users.lockForUpdate(token.userId);
-        const revoked = await tx.tokens.revokeLineage(token.userId, token.id, iso(clock()));
-        for (const tokenId of revoked) {
-          const cascaded = tokenId === token.id ? {} : { ancestor_id: token.id };
-          await audit.record({ userId: token.userId, type: 'token.revoked_as_leaked', tokenId, ip, details: { by: 'leak_report', ...cascaded } }, tx);
-          await webhooks.emit(tx, token.userId, 'token.revoked', { id: tokenId, by: 'leak_report', ...cascaded });
-        }
-      });
+      await repos.transaction((tx) => revokeLineage(tx, token.userId, token.id, { by: 'leak_report', auditType: 'token.revoked_as_leaked', ip }));
     }
   }
 
@@ -134,14 +141,8 @@ export function createTokensService(deps: Deps) {
      */
     async revoke(caller: SignedInPrincipal, id: string, ip: string | null): Promise<{ revoked: string[] }> {
       return repos.transaction(async (tx) => {
-        await tx.users.lockForUpdate(caller.user.id); // see create: no child is minted during the walk
-        const revoked = await tx.tokens.revokeLineage(caller.user.id, id, iso(clock()));
+        const revoked = await revokeLineage(tx, caller.user.id, id, { by: caller.kind, auditType: 'token.revoked', ip });
         if (revoked.length === 0) throw notFound('Token');
-        for (const tokenId of revoked) {
-          const cascaded = tokenId === id ? {} : { ancestor_id: id };
-          await audit.record({ userId: caller.user.id, type: 'token.revoked', tokenId, ip, details: { by: caller.kind, ...cascaded } }, tx);
-          await webhooks.emit(tx, caller.user.id, 'token.revoked', { id: tokenId, by: caller.kind, ...cascaded });
-        }
         return { revoked };
       });
     },
