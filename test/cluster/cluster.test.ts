@@ -23,6 +23,7 @@ import { startReceiver } from '../helpers/receiver';
 import { freePort, killStartedProcesses, RunningProcess, startCompiledServer, startProcess } from '../helpers/server';
 import { TEST_SECRETS } from '../helpers/secrets';
 import { toolFor } from '../helpers/tools';
+import { until } from '../helpers/wait';
 import { totpCode } from '../helpers/users';
 
 const redisBinary = toolFor('the cluster tests', 'redis-server');
@@ -78,16 +79,6 @@ function ownerOfPort(port: number, pids: number[]): number | undefined {
       return false;
     }
   });
-}
-
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 type Instance = Awaited<ReturnType<typeof startCompiledServer>>;

@@ -10,6 +10,7 @@ import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { PROJECT_ROOT } from '../helpers/server';
 import { http } from '../helpers/typed-http';
+import { until } from '../helpers/wait';
 import { createPat, createUser, TestUser } from '../helpers/users';
 
 let t: TestApp;
@@ -23,10 +24,6 @@ afterAll(() => t.close());
 
 const report = (tokens: string[]) => http(t).post('/api/credentials/revoke', { tokens });
 const status = async (token: string) => (await http(t, token).get('/api/posts')).status;
-async function eventually(probe: () => Promise<boolean>) {
-  for (let i = 0; i < 100 && !(await probe()); i++) await new Promise((r) => setTimeout(r, 20));
-  expect(await probe()).toBe(true);
-}
 
 /** A well-formed value with one character of its checksum changed. */
 const badChecksum = (token: string) => token.slice(0, -1) + (token.endsWith('0') ? '1' : '0');
@@ -45,7 +42,7 @@ describe('reporting leaked tokens', () => {
     answers.push(await report([leaked.token]));
     for (const res of answers) expect({ status: res.status, body: res.body }).toEqual({ status: 202, body: { received: 1 } });
 
-    await eventually(async () => (await status(leaked.token)) === 401);
+    await until('the reported token to be revoked', async () => (await status(leaked.token)) === 401, 2000);
     expect(await status(child.body.token)).toBe(401);
     expect(await status(untouched.token)).toBe(200);
     const audited = await t.database.knex('audit_events').where({ type: 'token.revoked_as_leaked' }).select('token_id', 'details');

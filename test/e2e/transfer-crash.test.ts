@@ -17,6 +17,7 @@ import { httpClient } from '../helpers/api-client';
 import { createTestDatabase, TestDatabase } from '../helpers/database';
 import { killStartedProcesses, PROJECT_ROOT, startCompiledServer } from '../helpers/server';
 import { startStripeStandIn, StripeStandIn, TransferMode } from '../helpers/stripe-standin';
+import { until } from '../helpers/wait';
 
 const WEBHOOK_SECRET = 'whsec_crash_0123456789abcdef';
 const signer = new Stripe('sk_test_crash');
@@ -25,16 +26,6 @@ afterAll(() => {
   killStartedProcesses();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const ledgerCheck = (databaseUrl: string) => promisify(execFile)(process.execPath, ['dist/src/cli/ledger-check.js'], {
   cwd: PROJECT_ROOT, env: { PATH: process.env.PATH, DATABASE_URL: databaseUrl, SECRETS_FILE: join(dir, 'check-secrets.json') },
@@ -81,7 +72,7 @@ describe.each<[string, TransferMode, number]>([
 
     standIn.setTransferMode(mode);
     void api.call('POST', '/api/transfers', { token: seller.pat, body: { amount: 1000, currency: 'usd' } }).catch(() => undefined);
-    const call = await until('the transfer to reach Stripe', () => standIn.requests.find((r) => r.path === '/v1/transfers'));
+    const call = await until('the transfer to reach Stripe', () => standIn.requests.find((r) => r.path === '/v1/transfers'), 30_000);
     const transferId = call.params.get('transfer_group')!;
     first.child.kill('SIGKILL');
     await new Promise((r) => first.child.once('exit', r));
@@ -93,7 +84,7 @@ describe.each<[string, TransferMode, number]>([
       const paid = await until('the worker to resolve the transfer', async () => {
         const list = await api.call('GET', '/api/transfers', { token: seller.pat });
         return list.body.data.find((x: { id: string; status: string }) => x.id === transferId && x.status !== 'pending');
-      });
+      }, 30_000);
       expect(paid).toMatchObject({ status: 'paid', amount: 1000 });
       expect(standIn.transfers.filter((x) => x.transfer_group === transferId)).toHaveLength(1);
       const posts = standIn.requests.filter((r) => r.method === 'POST' && r.path === '/v1/transfers');

@@ -10,22 +10,13 @@ import { Webhook } from 'standardwebhooks';
 import { httpClient } from '../helpers/api-client';
 import { startReceiver } from '../helpers/receiver';
 import { killStartedProcesses, startCompiledServer } from '../helpers/server';
+import { until } from '../helpers/wait';
 
 const dir = mkdtempSync(join(tmpdir(), 'gpx-crash-'));
 afterAll(() => {
   killStartedProcesses();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 it('kill -9 during a delivery loses no event', async () => {
   const receiver = await startReceiver();
