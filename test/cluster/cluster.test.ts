@@ -22,6 +22,7 @@ import { httpClient } from '../helpers/api-client';
 import { startReceiver } from '../helpers/receiver';
 import { freePort, killStartedProcesses, RunningProcess, startCompiledServer, startProcess } from '../helpers/server';
 import { TEST_SECRETS } from '../helpers/secrets';
+import { createPostgresDatabase, type TestDatabase } from '../helpers/database';
 import { toolFor } from '../helpers/tools';
 import { until } from '../helpers/wait';
 import { totpCode } from '../helpers/users';
@@ -31,28 +32,14 @@ const baseUrl = process.env.TEST_DATABASE_URL && /^postgres/.test(process.env.TE
   ? process.env.TEST_DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A new database on the PostgreSQL server, or undefined (with the reason printed) when there is none. */
-async function freshPostgres(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
-  const admin = knexFactory({ client: 'pg', connection: baseUrl, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 3000 });
-  const name = `gpx_cluster_${randomBytes(5).toString('hex')}`;
+async function freshPostgres(): Promise<TestDatabase | undefined> {
   try {
-    await admin.raw(`CREATE DATABASE ${name}`);
+    return await createPostgresDatabase(baseUrl, 'gpx_cluster_');
   } catch (err) {
     if (process.env.CI === 'true') throw new Error(`the cluster tests need PostgreSQL at ${baseUrl}: ${(err as Error).message}`);
     console.log(`skipped: the cluster tests need PostgreSQL at ${baseUrl} (${(err as Error).message}); CI runs them`);
     return undefined;
-  } finally {
-    await admin.destroy();
   }
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const again = knexFactory({ client: 'pg', connection: baseUrl, pool: { min: 0, max: 1 } });
-      await again.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await again.destroy();
-    },
-  };
 }
 
 /** The pid among `pids` that owns the local TCP socket on `port` (found through /proc, Linux only). */

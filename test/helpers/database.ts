@@ -16,29 +16,35 @@ export interface TestDatabase {
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const base = process.env.TEST_DATABASE_URL;
-  if (base && /^postgres(ql)?:\/\//.test(base)) {
-    const name = `gpx_t_${randomBytes(6).toString('hex')}`;
-    const admin = knexFactory({ client: 'pg', connection: base, pool: { min: 0, max: 1 } });
-    await admin.raw(`CREATE DATABASE ${name}`);
-    await admin.destroy();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      kind: 'postgres',
-      async drop() {
-        const again = knexFactory({ client: 'pg', connection: base, pool: { min: 0, max: 1 } });
-        await again.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        await again.destroy();
-      },
-    };
-  }
+  if (base && /^postgres(ql)?:\/\//.test(base)) return createPostgresDatabase(base);
   const dir = mkdtempSync(join(tmpdir(), 'gpx-test-'));
   return {
     url: `sqlite:${join(dir, 'test.sqlite3')}`,
     kind: 'sqlite',
     async drop() {
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A new database on the PostgreSQL server at `base`, dropped by `drop()`; throws when the server does not answer. */
+export async function createPostgresDatabase(base: string, prefix = 'gpx_t_'): Promise<TestDatabase> {
+  const name = `${prefix}${randomBytes(6).toString('hex')}`;
+  const admin = knexFactory({ client: 'pg', connection: base, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5000 });
+  try {
+    await admin.raw(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.destroy();
+  }
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    kind: 'postgres',
+    async drop() {
+      const again = knexFactory({ client: 'pg', connection: base, pool: { min: 0, max: 1 } });
+      await again.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await again.destroy();
     },
   };
 }
