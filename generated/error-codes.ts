@@ -76,6 +76,8 @@ export const ERROR_CODES = {
   csrf_failed: 403,
   /** A token may not be granted more than its creator (or parent token) holds. */
   grant_exceeds_permissions: 403,
+  /** A token value replaced by a rotation with grace still works for the API, but may not make or rotate tokens; use the new value. */
+  token_value_replaced: 403,
   /** A token made by a token may not outlive it. */
   expiry_exceeds_parent: 403,
   /** The invitation is addressed to another email. */

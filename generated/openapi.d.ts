@@ -358,7 +358,7 @@ export interface paths {
          * Replace a token's secret
          * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified.
          *
-         *     The old secret stops working at once; the new one is returned once. Grant and expiry stay.
+         *     A new value for the token, returned once; id, grant, expiry and lineage stay. By default the old value stops working at once. With `grace_seconds` it keeps working that long, its answers marked with `Deprecation` and `Sunset`, so scripts can switch without an outage; rotating again ends it at once.
          */
         post: operations["rotateToken"];
         delete?: never;
@@ -2214,7 +2214,7 @@ export interface components {
          *     every operation's documented errors are in it.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
+        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "token_value_replaced" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
         /** Format: date-time */
         Timestamp: string;
         /** Format: date-time */
@@ -2336,6 +2336,14 @@ export interface components {
             expires_at: components["schemas"]["NullableTimestamp"];
             /** @enum {string} */
             created_via: "session" | "jwt" | "pat";
+            /** @description When the token's value was last replaced (POST /api/tokens/{tokenId}/rotate); null if never. */
+            rotated_at: components["schemas"]["NullableTimestamp"];
+            /** @description The value the last rotation replaced, while its grace period lasts (null otherwise): when it stops working and when and from where it was last used. A use after the rotation means some script still holds the old value. */
+            previous_value: null | {
+                expires_at: components["schemas"]["Timestamp"];
+                last_used_at: components["schemas"]["NullableTimestamp"];
+                last_used_ip: string | null;
+            };
         };
         CreatedToken: components["schemas"]["TokenFields"] & {
             /** @description The raw token, `gpx_pat_…`; shown only once. */
@@ -3026,6 +3034,13 @@ export interface components {
             pattern?: string;
             description?: string;
         };
+        RotateTokenRequest: {
+            /**
+             * @description How long the value being replaced keeps working (0 to 7 days; never past the token's own expiry). Answers to it carry `Deprecation`, `Sunset` and `GPX-Token-Warning`, and the token shows its last use in `previous_value`, so you can tell which script has not switched yet. 0: it stops at once.
+             * @default 0
+             */
+            grace_seconds: number;
+        };
     };
     responses: {
         /** @description The request is malformed or fails validation. */
@@ -3035,6 +3050,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3049,6 +3067,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 /** @description `Bearer realm="getpaidx"`, plus `error="invalid_token"` when a token was presented. */
                 "WWW-Authenticate"?: string;
@@ -3065,6 +3086,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 /** @description `Bearer error="insufficient_scope", scope="…"` when a scope is missing. */
                 "WWW-Authenticate"?: string;
@@ -3081,6 +3105,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3095,6 +3122,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3109,6 +3139,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
@@ -3124,6 +3157,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
@@ -3139,6 +3175,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3153,6 +3192,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3167,6 +3209,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3181,6 +3226,9 @@ export interface components {
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                Deprecation: components["headers"]["Deprecation"];
+                Sunset: components["headers"]["Sunset"];
+                "GPX-Token-Warning": components["headers"]["TokenWarning"];
                 "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                 [name: string]: unknown;
             };
@@ -3283,6 +3331,12 @@ export interface components {
          *     Example: `</api/audit-events?limit=20&starting_after=aud_9x2G>; rel="next", </api/audit-events?limit=20&page=1>; rel="first"`.
          */
         Link: string;
+        /** @description Sent when the request presented a token value that a rotation with grace replaced (RFC 9745): when the value was deprecated, as a structured-field date (`@` and Unix seconds). The value still works until `Sunset`; switch to the new value. */
+        Deprecation: string;
+        /** @description Sent with `Deprecation` (RFC 8594): when the replaced token value stops working, as an HTTP-date. */
+        Sunset: string;
+        /** @description Sent with `Deprecation`: a sentence for logs that names the rotated token's id and when the value in use stops working, e.g. `This value of token tok_… was replaced by a rotation and stops working at …; use the new value.` The token keeps its id; only its value changed. */
+        TokenWarning: string;
     };
     pathItems: never;
 }
@@ -4000,7 +4054,16 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "grace_seconds": 86400
+                 *     }
+                 */
+                "application/json": components["schemas"]["RotateTokenRequest"];
+            };
+        };
         responses: {
             /** @description The token with its new secret, shown only in this response. */
             200: {
@@ -4020,6 +4083,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

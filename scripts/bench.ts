@@ -6,7 +6,7 @@
  * path cannot skip, so the cost of our pipeline's stages shows as a figure of its own. Figures, not
  * assertions: this is not a test.
  */
-import { ChildProcess, execFileSync, fork } from 'node:child_process';
+import { ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,13 +62,33 @@ function cpuSeconds(pid: number | undefined): number | undefined {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
 }
 
-async function measure(name: string, url: string, server: ChildProcess, headers: Record<string, string> = {}) {
-  // Warm-up, then the measured runs; the median by server CPU per request is reported.
+interface Baseline { url: string; server: ChildProcess }
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * Warm-up, then the measured runs; the median run by server CPU per request is reported. With a
+ * baseline, each run is paired with a run of the baseline just before it and the ratios are the median
+ * of the pairs' ratios: this machine's speed drifts by ±30% over minutes, and a baseline measured once
+ * at the start would carry that drift into every ratio.
+ */
+async function measure(name: string, url: string, server: ChildProcess, headers: Record<string, string> = {}, baseline?: Baseline) {
   await autocannon({ url, connections: CONNECTIONS, duration: WARMUP, headers });
   const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await measureOnce(name, url, server, headers));
+  const rpsRatios: number[] = [];
+  const cpuRatios: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const base = baseline ? await measureOnce('baseline', baseline.url, baseline.server, {}) : undefined;
+    const run = await measureOnce(name, url, server, headers);
+    runs.push(run);
+    if (base) {
+      rpsRatios.push(run.rps / base.rps);
+      cpuRatios.push(base.cpuUs / run.cpuUs);
+    }
+  }
   runs.sort((a, b) => a.cpuUs - b.cpuUs);
-  return { ...runs[Math.floor(runs.length / 2)]!, spread: runs.map((r) => Math.round(r.cpuUs)).join('/') };
+  const paired = baseline ? { rps: median(rpsRatios), cpu: median(cpuRatios) } : { rps: 1, cpu: 1 };
+  return { ...runs[Math.floor(runs.length / 2)]!, spread: runs.map((r) => Math.round(r.cpuUs)).join('/'), paired };
 }
 
 async function measureOnce(name: string, url: string, server: ChildProcess, headers: Record<string, string>) {
@@ -125,8 +145,9 @@ async function main() {
     children.push(await start(join(root, 'scripts/bench-floor.mjs'), { PORT: floorPort, BENCH_DB: join(dir, 'bench.sqlite3'), BENCH_HEADERS: JSON.stringify(appHeaders) }));
     await waitFor(`http://127.0.0.1:${floorPort}/api/posts/x`);
 
-    console.log(`GetPaidX bench: ${CONNECTIONS} connections, median of ${RUNS} runs of ${DURATION}s after a ${WARMUP}s warm-up; servers ${canPin ? 'pinned to core 0, load on core 1' : 'not pinned (no taskset or one core)'}.`);
+    console.log(`GetPaidX bench: ${CONNECTIONS} connections, median of ${RUNS} runs of ${DURATION}s after a ${WARMUP}s warm-up, each run paired with a bare express run just before it (the ratios are the pairs' median); servers ${canPin ? 'pinned to core 0, load on core 1' : 'not pinned (no taskset or one core)'}.`);
     const [appServer, bareServer, shapedBareServer, floorServer] = children as [ChildProcess, ChildProcess, ChildProcess, ChildProcess];
+    const bare: Baseline = { url: `http://127.0.0.1:${barePort}/api/posts/${post.id}`, server: bareServer };
     const catalogEtag = (await fetch(`${base}/api/programmatic/catalog`)).headers.get('etag') ?? '';
     const scenarios: Array<[string, string, ChildProcess, Record<string, string>]> = [
       ['bare express 5, same body', `http://127.0.0.1:${barePort}/api/posts/${post.id}`, bareServer, {}],
@@ -143,13 +164,14 @@ async function main() {
     const only = process.env.BENCH_ONLY ? Number(process.env.BENCH_ONLY) - 1 : undefined;
     const rows: Array<Awaited<ReturnType<typeof measure>>> = [];
     for (const [i, [name, url, server, headers]] of scenarios.entries()) {
-      if (only === undefined || only === i || i <= 2) rows.push(await measure(name, url, server, headers));
+      if (only === undefined || only === i || i <= 2) rows.push(await measure(name, url, server, headers, i === 0 ? undefined : bare));
     }
     // Last, the same app with its rate limits on Redis (REDIS_URL), when one answers: what sharing the
     // limits between instances costs on the hot path. It replaces the first app server on the same
     // database file (two processes on one SQLite file would slow each other's reads).
-    const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-    const withRedis = (only === undefined || only === scenarios.length) && (await redisAnswers(redisUrl));
+    const wantRedis = only === undefined || only === scenarios.length;
+    const redisUrl = process.env.BENCH_REDIS_URL ?? (wantRedis ? await startOwnRedis(children) : undefined) ?? 'redis://127.0.0.1:6379';
+    const withRedis = wantRedis && (await redisAnswers(redisUrl));
     if (withRedis) {
       await stop(appServer);
       children.push(await start(join(root, 'dist/src/server.js'), {
@@ -158,15 +180,13 @@ async function main() {
         REDIS_URL: redisUrl, REDIS_PREFIX: `gpx-bench-${process.pid}:`,
       }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app-redis')}`] : []));
       await waitFor(`${base}/api/me`);
-      rows.push(await measure('PAT GET /api/posts/{postId}, limits on Redis', `${base}/api/posts/${post.id}`, children.at(-1)!, { authorization: `Bearer ${pat}` }));
+      rows.push(await measure('PAT GET /api/posts/{postId}, limits on Redis', `${base}/api/posts/${post.id}`, children.at(-1)!, { authorization: `Bearer ${pat}` }, bare));
     }
-    const bare = rows[0]!.rps;
     console.log('');
-    const bareCpu = rows[0]!.cpuUs;
     console.log('| configuration | req/s | × bare express | p50 ms | p99 ms | server CPU µs/req | CPU × bare | runs (CPU µs/req) | 4xx/5xx/errors |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---|---:|');
     for (const r of rows) {
-      console.log(`| ${r.name} | ${Math.round(r.rps)} | ${(r.rps / bare).toFixed(2)} | ${r.p50} | ${r.p99} | ${Math.round(r.cpuUs)} | ${(bareCpu / r.cpuUs).toFixed(2)} | ${r.spread} | ${r.bad} |`);
+      console.log(`| ${r.name} | ${Math.round(r.rps)} | ${r.paired.rps.toFixed(2)} | ${r.p50} | ${r.p99} | ${Math.round(r.cpuUs)} | ${r.paired.cpu.toFixed(2)} | ${r.spread} | ${r.bad} |`);
     }
     console.log('');
     const ratio = (name: string) => rows.find((r) => r.name === name);
@@ -175,16 +195,19 @@ async function main() {
     // generator caps req/s and flatters the slower server, so the CPU ratio is the one to trust.
     const both = (r: { rps: number; cpuUs: number }, base: { rps: number; cpuUs: number }) =>
       `${(r.rps / base.rps).toFixed(2)} by req/s, ${(base.cpuUs / r.cpuUs).toFixed(2)} by server CPU per request`;
-    if (hotPath) console.log(`${hotPath.name}: ${both(hotPath, rows[0]!)} of bare express (target ≥ 0.60, later 0.75).`);
+    // Against bare express, the paired ratios (each run beside a bare run just before it).
+    const ofBare = (r: { paired: { rps: number; cpu: number } }) =>
+      `${r.paired.rps.toFixed(2)} by req/s, ${r.paired.cpu.toFixed(2)} by server CPU per request`;
+    if (hotPath) console.log(`${hotPath.name}: ${ofBare(hotPath)} of bare express (target ≥ 0.60, later 0.75).`);
     const shapedBare = ratio('bare express 5 on our server (src/http/server.ts)');
     if (hotPath && shapedBare) console.log(`Against the same bare route on our server: ${both(hotPath, shapedBare)}.`);
     const floor = ratio('floor: express + only the essential work');
     if (floor && hotPath) console.log(`The floor (the same reads, hash and headers on our server, no pipeline) costs ${Math.round(floor.cpuUs)} µs; the pipeline's stages cost ${Math.round(hotPath.cpuUs - floor.cpuUs)} µs of CPU a request beyond it.`);
     const onRedis = ratio('PAT GET /api/posts/{postId}, limits on Redis');
-    if (onRedis) console.log(`${onRedis.name}: ${both(onRedis, rows[0]!)} of bare express (target ≥ 0.60); without Redis: ${hotPath ? both(hotPath, rows[0]!) : 'not run'}.`);
+    if (onRedis) console.log(`${onRedis.name}: ${ofBare(onRedis)} of bare express (target ≥ 0.60); without Redis: ${hotPath ? ofBare(hotPath) : 'not run'}.`);
     else if (!withRedis) console.log(`No Redis answered at ${redisUrl} (BENCH_REDIS_URL): the hot path with limits on Redis was not measured.`);
     const notModified = ratio('catalog 304 (If-None-Match)');
-    if (notModified) console.log(`${notModified.name}: ${both(notModified, rows[0]!)} of bare express (target ≥ 0.90).`);
+    if (notModified) console.log(`${notModified.name}: ${ofBare(notModified)} of bare express (target ≥ 0.90).`);
   } finally {
     await Promise.all(children.map(stop));
     if (PROFILE_DIR) console.log(`CPU profiles written to ${PROFILE_DIR}/app, ${PROFILE_DIR}/bare and (with Redis) ${PROFILE_DIR}/app-redis (open them in Chrome DevTools).`);
@@ -199,6 +222,26 @@ function stop(child: ChildProcess): Promise<unknown> {
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
   });
+}
+
+/**
+ * A redis-server of the bench's own (when one is installed), pinned beside the load generator on core
+ * 1: Redis lives on another machine in a deployment, so it must not take the measured server's core,
+ * and an unpinned Redis moves between cores from run to run. Answers its URL, or undefined.
+ */
+async function startOwnRedis(children: ChildProcess[]): Promise<string | undefined> {
+  const binary = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((path) => existsSync(path));
+  if (!binary) return undefined;
+  const port = '6391';
+  const child = spawn(binary, ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  children.push(child);
+  if (canPin) execFileSync('taskset', ['-cp', '1', String(child.pid)], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    if (await redisAnswers(url)) return url;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }
 
 /** Whether a Redis answers PING at `url` within a second. */

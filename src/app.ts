@@ -54,7 +54,7 @@ import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { memoryCounter, redisCounter } from './http/limit-counter';
 import { createRateLimits } from './http/rate-limit';
-import { tokenExpiryNotice } from './http/token-expiry';
+import { tokenNotices } from './http/token-notices';
 import type { Store } from 'express-rate-limit';
 import { connectRedis, sharedStore } from './http/shared-store';
 
@@ -202,7 +202,7 @@ export function createApp(deps: AppDeps): Express {
     matchOperation(contract),
     ...(config.validateResponses ? [responseValidation(contract, log)] : []),
     limits.count,
-    authorize(authenticate, tokenExpiryNotice(clock)),
+    authorize(authenticate, tokenNotices(clock)),
     limits.countFirstSeenUser,
     parseBody(contract),
     ...validator.validate,

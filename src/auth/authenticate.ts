@@ -4,6 +4,7 @@ import type { Config } from '../core/config';
 import type { Contract } from '../contract/spec';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord } from '../db/repositories/users.repository';
+import type { TokenRecord } from '../db/repositories/tokens.repository';
 import { addSeconds, Clock, iso } from '../core/clock';
 import { InvalidJwt, JwtService } from './jwt';
 import type { Principal } from './principal';
@@ -94,17 +95,36 @@ export function createAuthenticator(deps: Deps) {
 
   async function resolvePat(req: Request, raw: string): Promise<Principal> {
     if (!isWellFormedPat(raw)) throw invalidToken('The token is malformed or its checksum does not match.');
-    const found = await repos.tokens.findByHashWithUser(hashToken(raw));
+    const hash = hashToken(raw);
+    const current = await repos.tokens.findByHashWithUser(hash);
+    // A value a rotation with grace replaced: looked up only when no current value matches.
+    const found = current ?? (await repos.tokens.findByPreviousHashWithUser(hash));
     if (!found) throw invalidToken('The token is not recognised.');
     const { token, user } = found;
     const now = clock();
     if (token.revokedAt) throw invalidToken('The token was revoked.');
     if (token.expiresAt && token.expiresAt <= iso(now)) throw invalidToken('The token has expired.');
+    const replacedValue = current === undefined;
+    if (replacedValue && !(token.previous && token.previous.expiresAt > iso(now))) {
+      throw invalidToken('This value was replaced when the token was rotated and its grace period is over; use the new value.');
+    }
     assertActive(user);
-    await recordUse(token.id, token.userId, token.lastUsedAt, req, now);
+    if (replacedValue) await recordPreviousUse(token, req, now);
+    else await recordUse(token.id, token.userId, token.lastUsedAt, req, now);
     // Never more than the creator may do *now*: a demotion shrinks every token at once.
     const { grant, effective } = effectiveGrant(token.scopes, token.role, user.role);
-    return { kind: 'pat', user, token, grant, scopes: effective, twoFactorVerified: false };
+    return { kind: 'pat', user, token, grant, scopes: effective, twoFactorVerified: false, ...(replacedValue ? { replacedValue: true as const } : {}) };
+  }
+
+  /** A replaced value's uses, recorded apart from the new value's and as sparingly (once a minute). */
+  async function recordPreviousUse(token: TokenRecord, req: Request, now: Date) {
+    const key = `${token.id}#previous`;
+    const touchedAt = recentlyTouched.get(key);
+    if (touchedAt && touchedAt >= now.getTime() - LAST_USED_RESOLUTION_SECONDS * 1000) return;
+    const staleBefore = iso(addSeconds(now, -LAST_USED_RESOLUTION_SECONDS));
+    if (token.previous?.lastUsedAt && token.previous.lastUsedAt >= staleBefore) return;
+    recentlyTouched.set(key, now.getTime());
+    await repos.tokens.touchPrevious(token.id, iso(now), req.ip ?? null, staleBefore);
   }
 
   /**

@@ -12,7 +12,11 @@ interface UserPrincipal {
 export type Principal =
   | (UserPrincipal & { kind: 'session'; session: SessionRecord })
   | (UserPrincipal & { kind: 'jwt'; expiresAt: Date })
-  | (UserPrincipal & { kind: 'pat'; token: TokenRecord; grant: readonly string[] })
+  /**
+   * `replacedValue`: the request presented the value a rotation with grace replaced (still in its
+   * overlap): it works, answers say it is deprecated, and it may not make or rotate tokens.
+   */
+  | (UserPrincipal & { kind: 'pat'; token: TokenRecord; grant: readonly string[]; replacedValue?: true })
   | { kind: 'pending'; user: UserRecord }
   | { kind: 'internal' };
 

@@ -31,11 +31,16 @@ export type HandlerMap = { [Op in OperationId]?: OperationHandler<Op> };
 
 /** The validated JSON body of an operation, typed from the spec. */
 export type Body<Op extends OperationId> = operations[Op] extends {
-  requestBody: { content: { 'application/json': infer B } };
+  requestBody?: { content: { 'application/json': infer B } };
 } ? B : never;
 
 export function body<Op extends OperationId>(req: Request): Body<Op> {
   return req.body as Body<Op>;
+}
+
+/** The body of an operation whose body is optional (`requestBody.required: false`): empty when none came. */
+export function optionalBody<Op extends OperationId>(req: Request): Partial<Body<Op>> {
+  return (req.body ?? {}) as Partial<Body<Op>>;
 }
 
 /** The authorization middleware has already refused everyone else; this only narrows the type. */

@@ -44,6 +44,10 @@ export function presentToken(token: TokenRecord): Schemas['Token'] {
     last_used_ip: token.lastUsedIp,
     expires_at: token.expiresAt,
     created_via: token.createdVia,
+    rotated_at: token.rotatedAt,
+    previous_value: token.previous
+      ? { expires_at: token.previous.expiresAt, last_used_at: token.previous.lastUsedAt, last_used_ip: token.previous.lastUsedIp }
+      : null,
   };
 }
 

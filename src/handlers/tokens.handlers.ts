@@ -1,4 +1,4 @@
-import { body, caller, HandlerMap, noStore, pageRequest, pathParam, sendPage } from './kit';
+import { body, caller, HandlerMap, noStore, optionalBody, pageRequest, pathParam, sendPage } from './kit';
 import { presentScopes, presentToken } from './presenters';
 import type { Services } from './services';
 
@@ -42,7 +42,8 @@ export function tokensHandlers({ tokens }: Services): HandlerMap {
     },
 
     async rotateToken(req, res) {
-      const { record, raw } = await tokens.rotate(caller(req), pathParam(req, 'tokenId'), req.ip ?? null);
+      const graceSeconds = optionalBody<'rotateToken'>(req).grace_seconds ?? 0;
+      const { record, raw } = await tokens.rotate(caller(req), pathParam(req, 'tokenId'), graceSeconds, req.ip ?? null);
       noStore(res).json({ ...presentToken(record), token: raw });
     },
   };

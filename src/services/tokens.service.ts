@@ -45,6 +45,10 @@ export function createTokensService(deps: Deps) {
    * that PAT's grant and lifetime, so a leaked PAT cannot mint or reveal a stronger one.
    */
   function assertWithinCaller(caller: SignedInPrincipal, grant: readonly string[], expiresAt: string | null) {
+    // A value in its grace period must not outlive its Sunset through a token it makes or a rotation.
+    if (caller.kind === 'pat' && caller.replacedValue) {
+      throw fail('token_value_replaced', `This value of token ${caller.token.id} was replaced by a rotation; it may not make or rotate tokens. Use the new value.`);
+    }
     assertGrantWithin(grant, caller.scopes, 'A token cannot hold more than its creator');
     if (caller.kind === 'pat' && caller.token.expiresAt && (!expiresAt || expiresAt > caller.token.expiresAt)) {
       throw new ApiError('expiry_exceeds_parent',
@@ -66,6 +70,11 @@ export function createTokensService(deps: Deps) {
       await webhooks.emit(tx, userId, 'token.revoked', { id: tokenId, by: how.by, ...cascaded });
     }
     return revoked;
+  }
+
+  /** The token as its owner sees it: a replaced value whose grace period is over is no longer shown. */
+  function withLiveValues(token: TokenRecord): TokenRecord {
+    return token.previous && token.previous.expiresAt <= iso(clock()) ? { ...token, previous: null } : token;
   }
 
   /** Each live token of a leak report, revoked with its lineage, audited and announced to its owner. */
@@ -104,6 +113,8 @@ export function createTokensService(deps: Deps) {
         lastUsedAt: null,
         lastUsedIp: null,
         revokedAt: null,
+        rotatedAt: null,
+        previous: null,
       };
       await repos.transaction(async (tx) => {
         // The user's lock orders this against a revocation of the parent (which takes it too): either
@@ -126,12 +137,15 @@ export function createTokensService(deps: Deps) {
       return { record, raw };
     },
 
-    list: (userId: string, window: Window) => repos.tokens.listActiveForUser(userId, window),
+    async list(userId: string, window: Window) {
+      const page = await repos.tokens.listActiveForUser(userId, window);
+      return { ...page, rows: page.rows.map(withLiveValues) };
+    },
 
     async get(userId: string, id: string): Promise<TokenRecord> {
       const token = await repos.tokens.findActiveForUser(userId, id);
       if (!token) throw notFound('Token');
-      return token;
+      return withLiveValues(token);
     },
 
     /**
@@ -155,7 +169,7 @@ export function createTokensService(deps: Deps) {
      */
     async reportLeaked(values: string[], ip: string | null): Promise<{ received: number; revoke: () => Promise<void> }> {
       const hashes = [...new Set(values.filter(isWellFormedPat))].map(hashToken);
-      const live = await repos.tokens.findActiveByHashes(hashes);
+      const live = await repos.tokens.findActiveByHashes(hashes, iso(clock()));
       return { received: values.length, revoke: () => revokeLeaked(live, ip) };
     },
 
@@ -196,17 +210,26 @@ export function createTokensService(deps: Deps) {
       });
     },
 
-    async rotate(caller: SignedInPrincipal, id: string, ip: string | null) {
+    /**
+     * A new value for the token (same id, grant, expiry and lineage), shown once. With `graceSeconds`,
+     * the value replaced keeps working that long (never past the token's own expiry), its answers
+     * marked deprecated, so the scripts using it can switch without an outage; without, it stops at once.
+     */
+    async rotate(caller: SignedInPrincipal, id: string, graceSeconds: number, ip: string | null) {
       const token = await repos.tokens.findActiveForUser(caller.user.id, id);
       if (!token) throw notFound('Token');
       assertWithinCaller(caller, grantOf(contract, token.scopes, token.role), token.expiresAt);
       const raw = generatePat();
       const hint = displayHint(raw);
+      const now = iso(clock());
+      const graceEnds = graceSeconds > 0 ? iso(addSeconds(clock(), graceSeconds)) : null;
+      const previousExpiresAt = graceEnds && token.expiresAt && token.expiresAt < graceEnds ? token.expiresAt : graceEnds;
       await repos.transaction(async (tx) => {
-        if (!(await tx.tokens.replaceSecret(caller.user.id, id, hashToken(raw), hint))) throw notFound('Token');
-        await audit.record({ userId: caller.user.id, type: 'token.rotated', tokenId: id, ip, details: { by: caller.kind } }, tx);
+        if (!(await tx.tokens.replaceSecret(caller.user.id, id, { tokenHash: hashToken(raw), displayHint: hint, now, previousExpiresAt }))) throw notFound('Token');
+        await audit.record({ userId: caller.user.id, type: 'token.rotated', tokenId: id, ip, details: { by: caller.kind, grace_seconds: graceSeconds, previous_expires_at: previousExpiresAt } }, tx);
       });
-      return { record: { ...token, displayHint: hint }, raw };
+      const previous = previousExpiresAt ? { expiresAt: previousExpiresAt, lastUsedAt: null, lastUsedIp: null } : null;
+      return { record: { ...token, displayHint: hint, rotatedAt: now, previous }, raw };
     },
   };
 }

@@ -140,6 +140,15 @@ export const PAGES: Record<string, string> = {
         <thead><tr><th scope="col">Name</th><th scope="col">Access</th><th scope="col">Token</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead>
         <tbody></tbody>
       </table>
+      <dialog id="rotate-dialog" aria-labelledby="rotate-title">
+        <form method="dialog">
+          <h3 id="rotate-title">Rotate <span id="rotate-name"></span></h3>
+          <p>You get a new value, shown once. Anything using the old value must switch to it.</p>
+          ${field('rotate-grace', 'Keep the old value working for', '<select id="rotate-grace" name="grace_seconds" aria-describedby="rotate-grace-hint rotate-grace-error"><option value="0" selected>No time: it stops now (choose this if it leaked)</option><option value="3600">1 hour</option><option value="86400">1 day</option><option value="604800">7 days</option></select>', 'Meanwhile its answers say it is deprecated, and this list shows when it was last used, so you can tell which script has not switched yet.')}
+          <button type="submit" value="rotate">Rotate</button>
+          <button type="submit" value="cancel" class="secondary">Cancel</button>
+        </form>
+      </dialog>
     </section>
     <section aria-labelledby="webhooks-title">
       <h2 id="webhooks-title">Webhook endpoints</h2>

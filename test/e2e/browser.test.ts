@@ -122,6 +122,43 @@ describeBrowser('Settings → API in Chromium', () => {
     expect(((await write.json()) as any).error.details.missing_scopes).toEqual(['posts:write']);
   });
 
+  it('rotates the token with a grace period: the old value still works, marked deprecated, and the list shows it in use', async () => {
+    const row = page.locator('#token-table tbody tr', { hasText: 'browser test' });
+    await row.getByRole('button', { name: 'Rotate browser test' }).click();
+    const dialog = page.locator('#rotate-dialog');
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.getByLabel('Keep the old value working for').selectOption({ label: '1 hour' });
+    await shot('token-rotate');
+    await dialog.getByRole('button', { name: 'Rotate', exact: true }).click();
+    await page.waitForFunction((old) => {
+      const value = (globalThis as any).document.querySelector('#new-token')?.value ?? '';
+      return value.startsWith('gpx_pat_') && value !== old;
+    }, token);
+    const fresh = await page.locator('#new-token').inputValue();
+    const old = await fetch(`${base}/api/posts`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(old.status).toBe(200);
+    expect(old.headers.get('deprecation')).toMatch(/^@\d+$/);
+    expect(old.headers.get('sunset')).toMatch(/GMT$/);
+    expect((await fetch(`${base}/api/posts`, { headers: { Authorization: `Bearer ${fresh}` } })).status).toBe(200);
+    await page.reload();
+    await ready();
+    await page.locator('#token-table tbody tr', { hasText: 'Old value still in use' }).waitFor();
+    await shot('token-old-value-in-use');
+  }, 30_000);
+
+  it('highlights a token that expires within 7 days', async () => {
+    await page.getByLabel('Token name').fill('expires soon');
+    await page.getByLabel('posts:read').check();
+    await page.getByLabel('Expires on (optional)').fill(new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10));
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const row = page.locator('#token-table tbody tr', { hasText: 'expires soon' });
+    await row.waitFor();
+    expect(await row.getAttribute('class')).toContain('expiring');
+    expect(await row.textContent()).toMatch(/Expires in [12] days?/);
+    expect(await page.locator('#token-table tbody tr', { hasText: 'browser test' }).getAttribute('class')).not.toContain('expiring');
+    await shot('token-expiring');
+  }, 30_000);
+
   it('lists the token without its secret and revokes it; the next call fails', async () => {
     await page.reload();
     await ready();

@@ -18,6 +18,15 @@ export interface TokenRecord {
   lastUsedAt: string | null;
   lastUsedIp: string | null;
   revokedAt: string | null;
+  rotatedAt: string | null;
+  /** The value a rotation with grace replaced, while it may still work (until `expiresAt`). */
+  previous: PreviousValue | null;
+}
+
+export interface PreviousValue {
+  expiresAt: string;
+  lastUsedAt: string | null;
+  lastUsedIp: string | null;
 }
 
 export interface NewToken {
@@ -36,17 +45,21 @@ export interface NewToken {
 
 const TOKEN_COLUMNS = [
   'id', 'user_id', 'name', 'display_hint', 'scopes', 'role', 'created_via', 'parent_token_id', 'expires_at',
-  'created_at', 'last_used_at', 'last_used_ip', 'revoked_at',
+  'created_at', 'last_used_at', 'last_used_ip', 'revoked_at', 'rotated_at', 'previous_expires_at',
+  'previous_last_used_at', 'previous_last_used_ip',
 ];
 
 // The hot path: one indexed lookup by hash, joined with the creator, whose *current* role and status
 // bound what the token may do. Never cached, so a revoke or a disable counts on the very next request.
 // Exported for the bench's floor route (scripts/bench-floor.mjs), which runs the very same read.
-export const PAT_LOOKUP_SQL = `SELECT ${TOKEN_COLUMNS.map((c) => `t.${c}`).join(', ')},
+const lookupBy = (column: string) => `SELECT ${TOKEN_COLUMNS.map((c) => `t.${c}`).join(', ')},
   u.id AS u_id, u.email AS u_email, u.name AS u_name, u.role AS u_role, u.is_platform_admin AS u_is_platform_admin,
   u.disabled_at AS u_disabled_at, u.totp_enabled_at AS u_totp_enabled_at, u.token_version AS u_token_version,
   u.created_at AS u_created_at
-  FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`;
+  FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.${column} = ?`;
+export const PAT_LOOKUP_SQL = lookupBy('token_hash');
+// Only when no current value matches: a value replaced by a rotation with grace, still in its overlap.
+const PREVIOUS_VALUE_LOOKUP_SQL = lookupBy('previous_token_hash');
 
 function toToken(row: Record<string, any>): TokenRecord {
   return {
@@ -63,16 +76,27 @@ function toToken(row: Record<string, any>): TokenRecord {
     lastUsedAt: row.last_used_at ?? null,
     lastUsedIp: row.last_used_ip ?? null,
     revokedAt: row.revoked_at ?? null,
+    rotatedAt: row.rotated_at ?? null,
+    previous: row.previous_expires_at
+      ? { expiresAt: row.previous_expires_at, lastUsedAt: row.previous_last_used_at ?? null, lastUsedIp: row.previous_last_used_ip ?? null }
+      : null,
   };
 }
 
 export function tokensRepository(db: Knex, database: Database) {
   const lookup = preparedGet(database, PAT_LOOKUP_SQL);
+  const lookupPrevious = preparedGet(database, PREVIOUS_VALUE_LOOKUP_SQL);
   const active = (userId: string) => db('personal_access_tokens').where({ user_id: userId }).whereNull('revoked_at');
 
   return {
     async findByHashWithUser(tokenHash: string): Promise<{ token: TokenRecord; user: UserRecord } | undefined> {
       const row = await lookup(db, [tokenHash]);
+      return row ? { token: toToken(row), user: toUser(row, 'u_') } : undefined;
+    },
+
+    /** The token whose previous value (replaced by a rotation with grace) has this hash. */
+    async findByPreviousHashWithUser(tokenHash: string): Promise<{ token: TokenRecord; user: UserRecord } | undefined> {
+      const row = await lookupPrevious(db, [tokenHash]);
       return row ? { token: toToken(row), user: toUser(row, 'u_') } : undefined;
     },
 
@@ -142,10 +166,16 @@ export function tokensRepository(db: Knex, database: Database) {
       return (await db('personal_access_tokens').where({ id, expiry_notice: from }).update({ expiry_notice: to })) === 1;
     },
 
-    /** The owner and id of the live tokens among these hashes (a leak report's lookup: one query). */
-    async findActiveByHashes(tokenHashes: string[]): Promise<Array<{ id: string; userId: string }>> {
+    /**
+     * The owner and id of the live tokens among these hashes (a leak report's lookup: one query): a
+     * current value, or a value replaced by a rotation with grace while it still works.
+     */
+    async findActiveByHashes(tokenHashes: string[], now: string): Promise<Array<{ id: string; userId: string }>> {
       if (tokenHashes.length === 0) return [];
-      const rows = await db('personal_access_tokens').whereIn('token_hash', tokenHashes).whereNull('revoked_at').select('id', 'user_id');
+      const rows = await db('personal_access_tokens')
+        .where((q) => q.whereIn('token_hash', tokenHashes)
+          .orWhere((p) => p.whereIn('previous_token_hash', tokenHashes).andWhere('previous_expires_at', '>', now)))
+        .whereNull('revoked_at').select('id', 'user_id');
       return rows.map((r: { id: string; user_id: string }) => ({ id: r.id, userId: r.user_id }));
     },
 
@@ -156,11 +186,24 @@ export function tokensRepository(db: Knex, database: Database) {
       return ids;
     },
 
-    async replaceSecret(userId: string, id: string, tokenHash: string, displayHint: string): Promise<boolean> {
+    /**
+     * A new value for the token. With `previousExpiresAt`, the value replaced keeps working until then
+     * (its own last use starts afresh); without, it stops at once. A previous value from an earlier
+     * rotation ends here either way. One statement, so the old hash is the one this update replaced.
+     */
+    async replaceSecret(userId: string, id: string, secret: { tokenHash: string; displayHint: string; now: string; previousExpiresAt: string | null }): Promise<boolean> {
       const changed = await db('personal_access_tokens')
         .where({ id, user_id: userId })
         .whereNull('revoked_at')
-        .update({ token_hash: tokenHash, display_hint: displayHint });
+        .update({
+          previous_token_hash: secret.previousExpiresAt ? db.raw('??', ['token_hash']) : null,
+          previous_expires_at: secret.previousExpiresAt,
+          previous_last_used_at: null,
+          previous_last_used_ip: null,
+          token_hash: secret.tokenHash,
+          display_hint: secret.displayHint,
+          rotated_at: secret.now,
+        });
       return changed > 0;
     },
 
@@ -174,6 +217,15 @@ export function tokensRepository(db: Knex, database: Database) {
         .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', staleBefore))
         .update({ last_used_at: now, last_used_ip: ip });
       return { updated: changed > 0 };
+    },
+
+    /** `touch` for a previous value (rotation with grace): its uses are recorded apart from the new value's. */
+    async touchPrevious(id: string, now: string, ip: string | null, staleBefore: string): Promise<void> {
+      await db('personal_access_tokens')
+        .where({ id })
+        .whereNotNull('previous_token_hash')
+        .andWhere((q) => q.whereNull('previous_last_used_at').orWhere('previous_last_used_at', '<', staleBefore))
+        .update({ previous_last_used_at: now, previous_last_used_ip: ip });
     },
   };
 }

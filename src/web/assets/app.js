@@ -308,13 +308,13 @@ const cell = (label, ...content) => el('td', { 'data-label': label }, ...content
 async function refreshTokens() {
   const { data } = await api('GET', '/api/tokens?limit=100');
   const body = $('#token-table tbody');
-  body.replaceChildren(...data.map((token) => el('tr', { 'data-token-id': token.id },
+  body.replaceChildren(...data.map((token) => el('tr', { 'data-token-id': token.id, class: expiresSoon(token) ? 'expiring' : '' },
     cell('Name', token.name),
     cell('Access', [...(token.role ? [`role ${token.role}`] : []), ...token.scopes].join(', ')),
     cell('Token', el('code', {}, token.display_hint)),
     cell('Created', when(token.created_at)),
-    cell('Last used', token.last_used_at ? `${when(token.last_used_at)} from ${token.last_used_ip ?? 'unknown'}` : 'never'),
-    cell('Expires', token.expires_at ? when(token.expires_at) : 'never'),
+    cell('Last used', token.last_used_at ? `${when(token.last_used_at)} from ${token.last_used_ip ?? 'unknown'}` : 'never', ...previousValue(token)),
+    cell('Expires', ...expiry(token)),
     cell('Actions',
       el('button', { type: 'button', class: 'secondary', 'aria-label': `Rotate ${token.name}`, onclick: () => rotateToken(token) }, 'Rotate'),
       el('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${token.name}`, onclick: () => revokeToken(token) }, 'Revoke')),
@@ -333,15 +333,45 @@ async function revokeToken(token) {
   }
 }
 
-async function rotateToken(token) {
-  if (!confirm(`Rotate “${token.name}”? The current value stops working at once; you get a new one.`)) return;
-  try {
-    const rotated = await api('POST', `/api/tokens/${token.id}/rotate`);
-    revealToken(rotated.token);
-    await refreshTokens();
-  } catch (err) {
-    announce(PLAIN[err.code] ?? err.message);
-  }
+const WEEK_MS = 7 * 24 * 3600 * 1000;
+const expiresSoon = (token) => token.expires_at !== null && new Date(token.expires_at).getTime() - Date.now() < WEEK_MS;
+
+/** Expiry you cannot miss: a token within 7 days of it says so, and its row is highlighted. */
+function expiry(token) {
+  if (!token.expires_at) return ['never'];
+  const left = new Date(token.expires_at).getTime() - Date.now();
+  if (left <= 0) return [el('strong', {}, 'Expired'), ` ${when(token.expires_at)}`];
+  if (left >= WEEK_MS) return [when(token.expires_at)];
+  const days = Math.floor(left / (24 * 3600 * 1000));
+  return [el('strong', {}, days === 0 ? 'Expires today' : `Expires in ${days} day${days === 1 ? '' : 's'}`), ` ${when(token.expires_at)}`];
+}
+
+/** After a rotation with grace: the old value's last use tells which script has not switched yet. */
+function previousValue(token) {
+  const old = token.previous_value;
+  if (!old) return [];
+  const use = old.last_used_at
+    ? `Old value still in use: last used ${when(old.last_used_at)} from ${old.last_used_ip ?? 'unknown'}`
+    : 'Old value not used since the rotation';
+  return [el('br'), el('span', { class: 'previous-value' }, `${use}; it stops working ${when(old.expires_at)}.`)];
+}
+
+function rotateToken(token) {
+  const dialog = $('#rotate-dialog');
+  $('#rotate-name').textContent = `“${token.name}”`;
+  $('#rotate-grace').value = '0';
+  dialog.returnValue = '';
+  dialog.addEventListener('close', async () => {
+    if (dialog.returnValue !== 'rotate') return;
+    try {
+      const rotated = await api('POST', `/api/tokens/${token.id}/rotate`, { grace_seconds: Number($('#rotate-grace').value) });
+      revealToken(rotated.token);
+      await refreshTokens();
+    } catch (err) {
+      announce(PLAIN[err.code] ?? err.message);
+    }
+  }, { once: true });
+  dialog.showModal();
 }
 
 async function refreshWebhooks() {

@@ -1,0 +1,31 @@
+import type { Request, Response } from 'express';
+import { addSeconds, type Clock, iso } from '../core/clock';
+
+/** How far ahead a PAT's expiry is announced on each answer. */
+export const EXPIRY_NOTICE_SECONDS = 7 * 24 * 3600;
+
+/**
+ * What a script should hear about the PAT it is using, on every answer (refusals too: authorize runs
+ * this as soon as the credential is known):
+ * - expiry you cannot miss: a PAT that expires within 7 days gets `GPX-Token-Expiration` (RFC 3339);
+ *   the webhooks token.expiring and token.expired tell the owner too;
+ * - a value replaced by a rotation with grace gets `Deprecation` (RFC 9745, when it was replaced),
+ *   `Sunset` (RFC 8594, when it stops working) and `GPX-Token-Warning`, a sentence for logs.
+ * One string comparison on the common path.
+ */
+export function tokenNotices(clock: Clock): (req: Request, res: Response) => void {
+  return (req, res) => {
+    const auth = req.auth;
+    if (auth?.kind !== 'pat') return;
+    const { token } = auth;
+    if (token.expiresAt !== null && token.expiresAt <= iso(addSeconds(clock(), EXPIRY_NOTICE_SECONDS))) {
+      res.setHeader('GPX-Token-Expiration', token.expiresAt);
+    }
+    if (auth.replacedValue && token.previous && token.rotatedAt) {
+      const sunset = new Date(token.previous.expiresAt);
+      res.setHeader('Deprecation', `@${Math.floor(new Date(token.rotatedAt).getTime() / 1000)}`);
+      res.setHeader('Sunset', sunset.toUTCString());
+      res.setHeader('GPX-Token-Warning', `This value of token ${token.id} was replaced by a rotation and stops working at ${token.previous.expiresAt}; use the new value.`);
+    }
+  };
+}
