@@ -1084,10 +1084,15 @@ export interface paths {
          * Signed inbound trigger of a WEBHOOK_EVENT rule
          * @description **Access:** signed webhook. **Scopes:** none.
          *
-         *     Send the rule's secret in `x-gpx-webhook-secret` and `x-gpx-signature: t=<unix seconds>,v1=<hex
-         *     HMAC-SHA256(secret, "<t>.<raw body>")>`. The timestamp may be at most 5 minutes from now and each
-         *     signature works once. A wrong secret or signature is a 401 with nothing queued; a disabled rule is a
-         *     404; a firing inside the cooldown is a 429. See docs/workspaces.md for a signing example.
+         *     Sign with the Standard Webhooks scheme, as this service signs its own deliveries: `webhook-id` (a
+         *     unique message id, 1 to 64 of `A-Z a-z 0-9 _ . : -`), `webhook-timestamp` (Unix seconds) and
+         *     `webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<raw body>")>`, where the key is the
+         *     base64-decoded part of the rule's `whsec_…` secret (any Standard Webhooks library signs this way). The
+         *     secret itself never travels. The timestamp may be at most 5 minutes from now and each `webhook-id`
+         *     works once. A wrong or missing signature is a 401 with nothing queued; a disabled rule is a 404; a
+         *     firing inside the cooldown is a 429. The retired scheme (`x-gpx-webhook-secret` with `x-gpx-signature`)
+         *     works only for a rule that opted in (`legacy_signature`), for 30 days, with `Deprecation` and `Sunset`
+         *     on its answers. See docs/workspaces.md for signing examples.
          */
         post: operations["triggerWorkspaceHook"];
         delete?: never;
@@ -2634,6 +2639,8 @@ export interface components {
                 scopes: components["schemas"]["Scope"][];
                 role: null | components["schemas"]["Role"];
             };
+            /** @description Whether callers holding less than the bound token's grant (a PAT with `workspaces:run` alone) may queue runs, which act with that grant: the owner's consent to the delegation, given when binding. False by default; unbinding resets it. */
+            delegable: boolean;
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -2645,6 +2652,8 @@ export interface components {
         UpdateWorkspaceRequest: components["schemas"]["WorkspaceInput"];
         BindWorkspaceTokenRequest: {
             token_id: components["schemas"]["TokenId"];
+            /** @description Let callers holding less than this token's grant queue runs that act with it (a delegation, shown on each run as `triggered_by` and `acting_token_id`). Default false: a caller must hold the token's grant. */
+            delegable?: boolean;
         };
         /** @enum {string} */
         RunStatus: "QUEUED" | "CLAIMED" | "RUNNING" | "SUCCEEDED" | "FAILED" | "CANCELED";
@@ -2666,6 +2675,14 @@ export interface components {
             queued_at: components["schemas"]["Timestamp"];
             started_at: components["schemas"]["NullableTimestamp"];
             finished_at: components["schemas"]["NullableTimestamp"];
+            /** @description Who queued the run: a credential (`session` or `jwt` with the user's id, `pat` with the token's id) or one of the owner's rules (`schedule`, `hook`, `purchase` with the rule's id). Null for runs queued before this was recorded. */
+            triggered_by: null | {
+                /** @enum {string} */
+                kind: "session" | "jwt" | "pat" | "schedule" | "hook" | "purchase";
+                id: string;
+            };
+            /** @description The token whose grant the run acted with (the workspace's bound token when it started), so a run queued by one credential and acting with another shows the delegation. Null until it starts. */
+            acting_token_id: string | null;
         };
         RunList: {
             data: components["schemas"]["Run"][];
@@ -2692,6 +2709,8 @@ export interface components {
             enabled: boolean;
             next_fire_at: components["schemas"]["NullableTimestamp"];
             last_fired_at: components["schemas"]["NullableTimestamp"];
+            /** @description WEBHOOK_EVENT rules: until when the hook also accepts the retired scheme (the secret itself in `x-gpx-webhook-secret`, with `x-gpx-signature`), after an opt-in with `legacy_signature: true`; null if the rule never opted in. 30 days from the first opt-in, never extended. */
+            legacy_signature_until: components["schemas"]["NullableTimestamp"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
         };
@@ -2710,7 +2729,10 @@ export interface components {
         CreateRuleRequest: WithRequired<components["schemas"]["RuleInput"], "name" | "prompt_template"> & {
             trigger: components["schemas"]["RuleTrigger"];
         };
-        UpdateRuleRequest: components["schemas"]["RuleInput"];
+        UpdateRuleRequest: components["schemas"]["RuleInput"] & {
+            /** @description WEBHOOK_EVENT rules only. `true` lets the hook also accept the retired signature scheme for 30 days from the first opt-in (never extended or reopened), while its sender moves to Standard Webhooks; `false` ends that at once. Answers to such requests carry `Deprecation` and `Sunset`. */
+            legacy_signature?: boolean;
+        };
         QueuedRun: {
             run_id: string;
             /** @constant */
@@ -3035,11 +3057,8 @@ export interface components {
             description?: string;
         };
         RotateTokenRequest: {
-            /**
-             * @description How long the value being replaced keeps working (0 to 7 days; never past the token's own expiry). Answers to it carry `Deprecation`, `Sunset` and `GPX-Token-Warning`, and the token shows its last use in `previous_value`, so you can tell which script has not switched yet. 0: it stops at once.
-             * @default 0
-             */
-            grace_seconds: number;
+            /** @description How long the value being replaced keeps working (0 to 7 days; never past the token's own expiry). Answers to it carry `Deprecation`, `Sunset` and `GPX-Token-Warning`, and the token shows its last use in `previous_value`, so you can tell which script has not switched yet. 0 (the default): it stops at once. */
+            grace_seconds?: number;
         };
     };
     responses: {
@@ -3331,9 +3350,9 @@ export interface components {
          *     Example: `</api/audit-events?limit=20&starting_after=aud_9x2G>; rel="next", </api/audit-events?limit=20&page=1>; rel="first"`.
          */
         Link: string;
-        /** @description Sent when the request presented a token value that a rotation with grace replaced (RFC 9745): when the value was deprecated, as a structured-field date (`@` and Unix seconds). The value still works until `Sunset`; switch to the new value. */
+        /** @description Something this request relied on is deprecated (RFC 9745), as a structured-field date (`@` and Unix seconds) of when it was: a token value that a rotation with grace replaced (since the rotation), or the retired inbound-hook signature scheme (since the rule opted in to it). It still works until `Sunset`. */
         Deprecation: string;
-        /** @description Sent with `Deprecation` (RFC 8594): when the replaced token value stops working, as an HTTP-date. */
+        /** @description Sent with `Deprecation` (RFC 8594): when the deprecated thing (a replaced token value, the retired hook signature scheme) stops working, as an HTTP-date. */
         Sunset: string;
         /** @description Sent with `Deprecation`: a sentence for logs that names the rotated token's id and when the value in use stops working, e.g. `This value of token tok_… was replaced by a rotation and stops working at …; use the new value.` The token keeps its id; only its value changed. */
         TokenWarning: string;
@@ -5895,7 +5914,18 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                "webhook-id"?: string;
+                "webhook-timestamp"?: string;
+                "webhook-signature"?: string;
+                /**
+                 * @deprecated
+                 * @description The retired scheme; accepted only for 30 days after a rule opts in with `legacy_signature`.
+                 */
                 "x-gpx-webhook-secret"?: string;
+                /**
+                 * @deprecated
+                 * @description The retired scheme's `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`.
+                 */
                 "x-gpx-signature"?: string;
             };
             path: {
@@ -5920,6 +5950,8 @@ export interface operations {
             /** @description A WEBHOOK_EVENT run was queued. */
             202: {
                 headers: {
+                    Deprecation: components["headers"]["Deprecation"];
+                    Sunset: components["headers"]["Sunset"];
                     "X-Request-Id": components["headers"]["XRequestId"];
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimitPolicy"];

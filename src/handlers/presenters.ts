@@ -209,6 +209,7 @@ export function presentWorkspace(workspace: WorkspaceRecord, token: TokenRecord 
     bound_token: token
       ? { id: token.id, name: token.name, display_hint: token.displayHint, scopes: presentScopes(token.scopes), role: token.role as Schemas['Role'] | null }
       : null,
+    delegable: workspace.delegable,
     created_at: workspace.createdAt,
     updated_at: workspace.updatedAt,
   };
@@ -229,6 +230,8 @@ export function presentRun(run: RunRecord): Schemas['Run'] {
     queued_at: run.queuedAt,
     started_at: run.startedAt,
     finished_at: run.finishedAt,
+    triggered_by: run.triggeredBy,
+    acting_token_id: run.actingTokenId,
   };
 }
 
@@ -245,6 +248,7 @@ export function presentRule(rule: RuleRecord): Schemas['Rule'] {
     enabled: rule.enabled,
     next_fire_at: rule.nextFireAt,
     last_fired_at: rule.lastFiredAt,
+    legacy_signature_until: rule.legacySignatureUntil,
     created_at: rule.createdAt,
     updated_at: rule.updatedAt,
   };

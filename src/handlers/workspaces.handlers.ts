@@ -3,6 +3,7 @@ import type { WorkspaceRecord, WorkspaceSessionRecord } from '../db/repositories
 import { body, byId, caller, HandlerMap, noStore, pageRequest, pathParam, queryString, sendPage } from './kit';
 import { presentRule, presentRun, presentWorkspace } from './presenters';
 import type { Services } from './services';
+import { LEGACY_SIGNATURE_DAYS } from '../services/rules.service';
 
 const presentSession = (s: WorkspaceSessionRecord) => ({
   id: s.id, workspace_id: s.workspaceId, status: s.status, credits_charged: s.creditsCharged, started_at: s.startedAt, closed_at: s.closedAt,
@@ -35,7 +36,8 @@ export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Ser
       res.status(204).end();
     },
     async bindWorkspaceToken(req, res) {
-      res.json(await present(await workspaces.bind(caller(req), pathParam(req, 'workspaceId'), body<'bindWorkspaceToken'>(req).token_id)));
+      const input = body<'bindWorkspaceToken'>(req);
+      res.json(await present(await workspaces.bind(caller(req), pathParam(req, 'workspaceId'), input.token_id, input.delegable ?? false)));
     },
     async unbindWorkspaceToken(req, res) {
       res.json(await present(await workspaces.unbind(...ids(req))));
@@ -47,7 +49,7 @@ export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Ser
     },
     async createRun(req, res) {
       const input = body<'createRun'>(req);
-      res.status(201).json(presentRun(await workspaces.queueRun(...ids(req), { prompt: input.prompt, overrides: input.overrides })));
+      res.status(201).json(presentRun(await workspaces.queueRun(caller(req), pathParam(req, 'workspaceId'), { prompt: input.prompt, overrides: input.overrides })));
     },
     async getRun(req, res) {
       res.json(presentRun(await workspaces.run(...ids(req), pathParam(req, 'runId'))));
@@ -84,7 +86,7 @@ export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Ser
       const input = body<'updateRule'>(req);
       res.json(presentRule(await rules.update(...ids(req), pathParam(req, 'ruleId'), {
         name: input.name, cron: input.cron, timezone: input.timezone, promptTemplate: input.prompt_template,
-        cooldownSeconds: input.cooldown_seconds, enabled: input.enabled,
+        cooldownSeconds: input.cooldown_seconds, enabled: input.enabled, legacySignature: input.legacy_signature,
       })));
     },
     async deleteRule(req, res) {
@@ -93,7 +95,16 @@ export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Ser
     },
     async triggerWorkspaceHook(req, res) {
       const raw = (req as { rawBody?: Buffer }).rawBody ?? Buffer.from('');
-      const run = await rules.fireHook(pathParam(req, 'pathToken'), { secret: req.get('x-gpx-webhook-secret'), signature: req.get('x-gpx-signature') }, raw);
+      const { run, legacyUntil } = await rules.fireHook(pathParam(req, 'pathToken'), {
+        webhookId: req.get('webhook-id'), webhookTimestamp: req.get('webhook-timestamp'), webhookSignature: req.get('webhook-signature'),
+        legacySecret: req.get('x-gpx-webhook-secret'), legacySignature: req.get('x-gpx-signature'),
+      }, raw);
+      if (legacyUntil) {
+        // The retired scheme, for a rule that opted in: deprecated since the opt-in, gone at its end.
+        const since = Date.parse(legacyUntil) - LEGACY_SIGNATURE_DAYS * 86_400_000;
+        res.setHeader('Deprecation', `@${Math.floor(since / 1000)}`);
+        res.setHeader('Sunset', new Date(legacyUntil).toUTCString());
+      }
       res.status(202).json({ run_id: run.id, status: 'QUEUED' });
     },
     async cancelRun(req, res) {

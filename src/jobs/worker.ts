@@ -70,6 +70,7 @@ export function createWorker(deps: {
     const scopes = workspace ? await boundScopes(repos, contract, workspace, iso(now)) : undefined;
     const started = await repos.workspaces.advance(run.id, workerId, ['CLAIMED'], {
       status: 'RUNNING', started_at: iso(now), effective_scopes: scopes ? JSON.stringify(scopes) : null,
+      acting_token_id: scopes ? workspace!.boundTokenId : null,
       lease_until: iso(addSeconds(now, options.leaseSeconds)), updated_at: iso(now),
     });
     if (!started) return;

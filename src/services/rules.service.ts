@@ -5,6 +5,7 @@ import { addSeconds, Clock, iso } from '../core/clock';
 import { seal, unseal } from '../auth/seal';
 import type { Keyring } from '../core/keyring';
 import { hashToken } from '../auth/token-format';
+import { generateSecret, signatureMatches } from '../webhooks/signature';
 import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { RuleRecord, RuleTrigger, RunRecord } from '../db/repositories/workspaces.repository';
@@ -12,7 +13,6 @@ import { ApiError, fail, notFound } from '../core/errors';
 import { assertFits, Caps, fits } from './caps';
 
 export const HOOK_TOKEN_PREFIX = 'gpx_hook_';
-export const HOOK_SECRET_PREFIX = 'gpx_hks_';
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 export interface RuleInput {
@@ -23,7 +23,25 @@ export interface RuleInput {
   promptTemplate?: string;
   cooldownSeconds?: number;
   enabled?: boolean;
+  /** Opt in to (true) or out of (false) the retired hook signature scheme, 30 days from the first opt-in. */
+  legacySignature?: boolean;
 }
+
+/** What an inbound hook request presents: Standard Webhooks headers, or the retired scheme's. */
+export interface HookRequest {
+  webhookId?: string;
+  webhookTimestamp?: string;
+  webhookSignature?: string;
+  legacySecret?: string;
+  legacySignature?: string;
+}
+
+/** A rule's run is triggered by the owner's rule: which kind, shown on the run. */
+const RULE_TRIGGER_KIND = { SCHEDULE: 'schedule', WEBHOOK_EVENT: 'hook', PURCHASE_SUCCEEDED: 'purchase' } as const;
+
+/** How long a rule may keep accepting the retired signature scheme after it opts in. */
+export const LEGACY_SIGNATURE_DAYS = 30;
+const WEBHOOK_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 function checkedTimezone(timezone: string): string {
   try {
@@ -78,6 +96,36 @@ function unauthorized(message: string): ApiError {
   return new ApiError('invalid_signature', message, undefined, { 'WWW-Authenticate': 'GPX-Signature realm="getpaidx"' });
 }
 
+function assertFresh(timestamp: number, now: Date): void {
+  if (Math.abs(now.getTime() / 1000 - timestamp) > SIGNATURE_TOLERANCE_SECONDS) throw unauthorized('The signature timestamp is more than 5 minutes away from now.');
+}
+
+/** A Standard Webhooks signature; answers the webhook-id, which may be used once. */
+function verifyStandard(secret: string, request: HookRequest, rawBody: Buffer, now: Date): string {
+  const id = request.webhookId ?? '';
+  const timestamp = Number(request.webhookTimestamp);
+  if (!WEBHOOK_ID.test(id) || !/^[0-9]{1,12}$/.test(request.webhookTimestamp ?? '') || !request.webhookSignature) {
+    throw unauthorized('Sign with Standard Webhooks: webhook-id (1 to 64 of A-Z a-z 0-9 _ . : -), webhook-timestamp (Unix seconds) and webhook-signature (v1,<base64 HMAC-SHA256>).');
+  }
+  assertFresh(timestamp, now);
+  if (!signatureMatches(secret, request.webhookSignature, id, timestamp, rawBody)) throw unauthorized('The signature does not match the body.');
+  return id;
+}
+
+/** The retired scheme (opt-in rules only): the secret itself and a hex HMAC; answers the signature. */
+function verifyLegacy(secret: string, request: HookRequest, rawBody: Buffer, now: Date): string {
+  const given = Buffer.from(request.legacySecret ?? '');
+  if (given.length !== secret.length || !timingSafeEqual(given, Buffer.from(secret))) throw unauthorized('The x-gpx-webhook-secret header is missing or wrong.');
+  const parts = Object.fromEntries((request.legacySignature ?? '').split(',').map((p) => p.trim().split('=') as [string, string]));
+  const timestamp = Number(parts.t);
+  if (!Number.isInteger(timestamp) || !parts.v1) throw unauthorized('Send x-gpx-signature: t=<unix seconds>,v1=<hex HMAC-SHA256>.');
+  assertFresh(timestamp, now);
+  const expected = createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest();
+  const presented = Buffer.from(/^[0-9a-f]{64}$/i.test(parts.v1) ? parts.v1 : '', 'hex');
+  if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw unauthorized('The signature does not match the body.');
+  return parts.v1.toLowerCase();
+}
+
 /**
  * Rules queue runs by themselves: a SCHEDULE (cron + time zone) fired once per due time even with
  * several workers, a WEBHOOK_EVENT from a signed inbound request, a PURCHASE_SUCCEEDED from billing.
@@ -99,7 +147,19 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKeys: 
       id: newId('run'), workspaceId: rule.workspaceId, userId: rule.userId, status: 'QUEUED', trigger, prompt, overrides: {},
       attempts: 0, claimedBy: null, effectiveScopes: null, resultSummary: null, error: null, queuedAt: at, startedAt: null,
       finishedAt: null, updatedAt: at,
+      triggeredBy: { kind: RULE_TRIGGER_KIND[trigger], id: rule.id }, actingTokenId: null,
     };
+  }
+
+  /**
+   * The retired hook scheme's window after an opt-in (true) or out (false): 30 days from the first
+   * opt-in, never extended or reopened, so no rule keeps sending its secret for good.
+   */
+  function legacyWindow(rule: RuleRecord, optIn: boolean): string | null {
+    if (rule.trigger !== 'WEBHOOK_EVENT') throw fail('invalid_request', 'legacy_signature applies only to WEBHOOK_EVENT rules.');
+    const now = iso(clock());
+    if (optIn) return rule.legacySignatureUntil ?? iso(addSeconds(clock(), LEGACY_SIGNATURE_DAYS * 86_400));
+    return rule.legacySignatureUntil && rule.legacySignatureUntil > now ? now : rule.legacySignatureUntil;
   }
 
   return {
@@ -116,13 +176,13 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKeys: 
       const enabled = input.enabled ?? true;
       const firstFire = input.trigger === 'SCHEDULE' ? checkedSchedule(input.name, input.cron!, timezone!, now) : null;
       const hook = input.trigger === 'WEBHOOK_EVENT'
-        ? { token: `${HOOK_TOKEN_PREFIX}${randomBase62(32)}`, secret: `${HOOK_SECRET_PREFIX}${randomBase62(40)}` }
+        ? { token: `${HOOK_TOKEN_PREFIX}${randomBase62(32)}`, secret: generateSecret() }
         : undefined;
       const rule: RuleRecord = {
         id: newId('rule'), workspaceId, userId, name: input.name, trigger: input.trigger,
         cron: input.trigger === 'SCHEDULE' ? input.cron! : null, timezone,
         promptTemplate: input.promptTemplate, cooldownSeconds: input.cooldownSeconds ?? 0, enabled,
-        hookTokenHash: hook ? hashToken(hook.token) : null, hookSecretSealed: hook ? seal(dataKeys, hook.secret) : null,
+        hookTokenHash: hook ? hashToken(hook.token) : null, hookSecretSealed: hook ? seal(dataKeys, hook.secret) : null, legacySignatureUntil: null,
         nextFireAt: enabled ? firstFire : null,
         lastFiredAt: null, createdAt: iso(now), updatedAt: iso(now),
       };
@@ -144,6 +204,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKeys: 
       await repos.rules.update(userId, workspaceId, id, {
         name: input.name, promptTemplate: input.promptTemplate, cooldownSeconds: input.cooldownSeconds, enabled,
         ...(rule.trigger === 'SCHEDULE' ? { cron: cron!, timezone: timezone!, nextFireAt } : {}),
+        ...(input.legacySignature === undefined ? {} : { legacySignatureUntil: legacyWindow(rule, input.legacySignature) }),
       }, iso(clock()));
       return get(userId, workspaceId, id);
     },
@@ -152,39 +213,38 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKeys: 
     },
 
     /**
-     * An inbound trigger: `x-gpx-webhook-secret` must be the rule's secret and `x-gpx-signature`
-     * `t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` must match, be at most 5 minutes old and
-     * never seen before. Nothing is queued unless all of that holds.
+     * An inbound trigger, signed with the Standard Webhooks scheme (webhook-id, webhook-timestamp,
+     * webhook-signature over "<id>.<timestamp>.<raw body>"): the secret never travels. The timestamp may
+     * be at most 5 minutes away and each webhook-id works once. The retired scheme (the secret itself in
+     * x-gpx-webhook-secret, beside x-gpx-signature) works only for a rule that opted in, for 30 days;
+     * its answers say so (`legacyUntil`). Nothing is queued unless all of that holds.
      */
-    async fireHook(pathToken: string, headers: { secret?: string; signature?: string }, rawBody: Buffer): Promise<RunRecord> {
+    async fireHook(pathToken: string, request: HookRequest, rawBody: Buffer): Promise<{ run: RunRecord; legacyUntil?: string }> {
       const rule = await repos.rules.byHookTokenHash(hashToken(pathToken));
       if (!rule || !rule.hookSecretSealed) throw notFound('Hook');
       const secret = unseal(dataKeys, rule.hookSecretSealed);
-      const given = Buffer.from(headers.secret ?? '');
-      if (given.length !== secret.length || !timingSafeEqual(given, Buffer.from(secret))) throw unauthorized('The x-gpx-webhook-secret header is missing or wrong.');
-      const parts = Object.fromEntries((headers.signature ?? '').split(',').map((p) => p.trim().split('=') as [string, string]));
-      const timestamp = Number(parts.t);
       const now = clock();
-      if (!Number.isInteger(timestamp) || !parts.v1) throw unauthorized('Send x-gpx-signature: t=<unix seconds>,v1=<hex HMAC-SHA256>.');
-      if (Math.abs(now.getTime() / 1000 - timestamp) > SIGNATURE_TOLERANCE_SECONDS) throw unauthorized('The signature timestamp is more than 5 minutes away from now.');
-      const expected = createHmac('sha256', secret).update(`${timestamp}.`).update(rawBody).digest();
-      const presented = Buffer.from(/^[0-9a-f]{64}$/i.test(parts.v1) ? parts.v1 : '', 'hex');
-      if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) throw unauthorized('The signature does not match the body.');
+      const legacy = request.legacySecret !== undefined || request.legacySignature !== undefined;
+      if (legacy && !(rule.legacySignatureUntil && rule.legacySignatureUntil > iso(now))) {
+        throw unauthorized('This hook takes Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature) and never the secret itself; stop sending x-gpx-webhook-secret. See docs/workspaces.md.');
+      }
+      const onceKey = legacy ? verifyLegacy(secret, request, rawBody, now) : verifyStandard(secret, request, rawBody, now);
       if (!rule.enabled) throw notFound('Hook');
       // One transaction: a replay, or a firing inside the cooldown, leaves no trace at all.
-      return repos.transaction(async (tx) => {
-        if (!(await tx.rules.rememberSignature(rule.id, parts.v1!.toLowerCase(), iso(now), iso(addSeconds(now, -2 * SIGNATURE_TOLERANCE_SECONDS))))) {
-          throw unauthorized('This signature was already used; sign each request afresh.');
+      const run = await repos.transaction(async (tx) => {
+        if (!(await tx.rules.rememberSignature(rule.id, onceKey, iso(now), iso(addSeconds(now, -2 * SIGNATURE_TOLERANCE_SECONDS))))) {
+          throw unauthorized(legacy ? 'This signature was already used; sign each request afresh.' : 'This webhook-id was already used; send each message with an id of its own.');
         }
         if (!(await tx.rules.takeCooldown(rule.id, iso(addSeconds(now, -rule.cooldownSeconds)), iso(now)))) {
           const wait = Math.max(1, Math.ceil((Date.parse(rule.lastFiredAt ?? iso(now)) + rule.cooldownSeconds * 1000 - now.getTime()) / 1000));
           throw new ApiError('rule_cooldown', `This rule fired less than ${rule.cooldownSeconds} s ago; try again in ${wait} s.`, { retry_after_seconds: wait }, { 'Retry-After': String(wait) });
         }
         await assertFits(tx, caps, 'queuedRuns', rule.userId);
-        const run = queued(rule, 'WEBHOOK_EVENT', render(rule.promptTemplate, { event: rawBody.toString('utf8'), trigger: 'WEBHOOK_EVENT', fired_at: iso(now) }), iso(now));
-        await tx.workspaces.insertRun(run);
-        return run;
+        const queuedRun = queued(rule, 'WEBHOOK_EVENT', render(rule.promptTemplate, { event: rawBody.toString('utf8'), trigger: 'WEBHOOK_EVENT', fired_at: iso(now) }), iso(now));
+        await tx.workspaces.insertRun(queuedRun);
+        return queuedRun;
       });
+      return legacy ? { run, legacyUntil: rule.legacySignatureUntil! } : { run };
     },
 
     /** Queues a run for each enabled PURCHASE_SUCCEEDED rule of the buyer, in the purchase's transaction. */

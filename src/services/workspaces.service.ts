@@ -51,7 +51,7 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
       const now = iso(clock());
       const workspace: WorkspaceRecord = {
         id: newId('wsp'), userId, name: input.name, description: input.description ?? '', defaultPrompt: input.defaultPrompt ?? '',
-        boundTokenId: null, createdAt: now, updatedAt: now,
+        boundTokenId: null, delegable: false, createdAt: now, updatedAt: now,
       };
       await repos.transaction(async (tx) => {
         await assertFits(tx, caps, 'workspaces', userId);
@@ -69,29 +69,41 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
 
     /**
      * Binds one of the owner's active tokens. A PAT caller may only bind a token within its own grant,
-     * so a workspace never gives automation more than the credential that set it up.
+     * so a workspace never gives automation more than the credential that set it up. `delegable` is the
+     * owner's consent that callers holding less than the token's grant (a `workspaces:run` PAT) may
+     * queue runs that act with it; a new binding is not delegable unless it says so.
      */
-    async bind(caller: SignedInPrincipal, id: string, tokenId: string): Promise<WorkspaceRecord> {
+    async bind(caller: SignedInPrincipal, id: string, tokenId: string, delegable = false): Promise<WorkspaceRecord> {
       await get(caller.user.id, id);
       const token = await repos.tokens.findActiveForUser(caller.user.id, tokenId);
       if (!token || (token.expiresAt && token.expiresAt <= iso(clock()))) throw notFound('Token');
       assertGrantWithin(grantOf(contract, token.scopes, token.role), caller.scopes, 'A workspace cannot act with more than the credential that binds it');
-      await repos.workspaces.update(caller.user.id, id, { boundTokenId: tokenId }, iso(clock()));
+      await repos.workspaces.update(caller.user.id, id, { boundTokenId: tokenId, delegable }, iso(clock()));
       return get(caller.user.id, id);
     },
     async unbind(userId: string, id: string): Promise<WorkspaceRecord> {
-      if (!(await repos.workspaces.update(userId, id, { boundTokenId: null }, iso(clock())))) throw notFound('Workspace');
+      if (!(await repos.workspaces.update(userId, id, { boundTokenId: null, delegable: false }, iso(clock())))) throw notFound('Workspace');
       return get(userId, id);
     },
     async boundToken(workspace: WorkspaceRecord) {
       return workspace.boundTokenId ? repos.tokens.findActiveForUser(workspace.userId, workspace.boundTokenId) : undefined;
     },
 
-    /** Queues a manual run; overrides apply to this run only and never change the saved defaults. */
-    async queueRun(userId: string, workspaceId: string, input: { prompt?: string; overrides?: Record<string, unknown> }): Promise<RunRecord> {
+    /**
+     * Queues a manual run; overrides apply to this run only and never change the saved defaults. The
+     * run acts with the bound token's grant, so a caller must hold that grant itself, unless the owner
+     * made the binding delegable: no `workspaces:run` token does through a run what it could not do
+     * over HTTP without the owner's say-so. The run records who queued it.
+     */
+    async queueRun(caller: SignedInPrincipal, workspaceId: string, input: { prompt?: string; overrides?: Record<string, unknown> }): Promise<RunRecord> {
+      const userId = caller.user.id;
       const workspace = await get(userId, workspaceId);
       if (!workspace.boundTokenId) {
         throw fail('workspace_token_required', 'Bind one of your tokens to this workspace first (PUT /api/workspaces/{id}/binding); runs act with its scopes.');
+      }
+      if (!workspace.delegable) {
+        const token = await repos.tokens.findActiveForUser(userId, workspace.boundTokenId);
+        if (token) assertGrantWithin(grantOf(contract, token.scopes, token.role), caller.scopes, 'This run would act with the workspace token\'s grant, beyond the caller\'s (the owner may make the binding delegable)');
       }
       const prompt = input.prompt ?? workspace.defaultPrompt;
       if (!prompt) throw new ApiError('prompt_required', 'Give a prompt, or save a default prompt on the workspace.');
@@ -100,6 +112,7 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
         id: newId('run'), workspaceId, userId, status: 'QUEUED', trigger: 'MANUAL', prompt, overrides: input.overrides ?? {},
         attempts: 0, claimedBy: null, effectiveScopes: null, resultSummary: null, error: null, queuedAt: now, startedAt: null,
         finishedAt: null, updatedAt: now,
+        triggeredBy: { kind: caller.kind, id: caller.kind === 'pat' ? caller.token.id : userId }, actingTokenId: null,
       };
       await repos.transaction(async (tx) => {
         await assertFits(tx, caps, 'queuedRuns', userId);

@@ -3,7 +3,9 @@
  * through the worker, cancel, recovery of a dead worker's runs, and two worker processes that never run
  * the same run twice (SQLite and PostgreSQL).
  */
+import { createHmac } from 'node:crypto';
 import request from 'supertest';
+import { Webhook } from 'standardwebhooks';
 import type { Worker } from '../../src/jobs/worker';
 import { createWorker } from '../../src/jobs/worker';
 import { createLogger } from '../../src/core/logger';
@@ -29,11 +31,12 @@ afterAll(async () => {
 });
 
 
-async function boundWorkspace(scopes: Scope[] = ['posts:read']) {
+/** A workspace bound to a new token with `scopes`, bound by the manager PAT or, beyond its grant, by `binder`. */
+async function boundWorkspace(scopes: Scope[] = ['posts:read'], binder = manager) {
   const ws = await http(t, manager).post('/api/workspaces', { name: 'Digest', default_prompt: 'Summarise the week.' });
   expect(ws.status).toBe(201);
   const token = await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes, name: 'automation' });
-  const bound = await http(t, manager).put(`/api/workspaces/${ws.body.id}/binding`, { token_id: token.id });
+  const bound = await http(t, binder).put(`/api/workspaces/${ws.body.id}/binding`, { token_id: token.id });
   expect(bound.status).toBe(200);
   return { id: ws.body.id as string, token };
 }
@@ -66,6 +69,46 @@ describe('workspaces', () => {
   });
 });
 
+describe('delegation: a run acts with the bound token\'s grant', () => {
+  const writer: Scope[] = ['posts:read', 'posts:write'];
+  const runs = async (id: string) => (await http(t, manager).get(`/api/workspaces/${id}/runs`)).body.data.length;
+
+  it('is refused to a caller holding less than that grant, naming the scopes, unless the owner made the binding delegable', async () => {
+    const { id, token } = await boundWorkspace(writer, await freshJwt(t, user.id));
+    const runner = await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes: ['workspaces:run'], name: 'runner' });
+    const refused = await http(t, runner.token).post(`/api/workspaces/${id}/runs`, { prompt: 'Publish everything.' });
+    expectError(refused, 403, 'grant_exceeds_permissions');
+    expect(refused.body.error.details.excess_scopes).toEqual(['posts:read', 'posts:write']);
+    expect(refused.body.error.message).toContain('delegable');
+    expect(await runs(id)).toBe(0);
+
+    // The owner consents: the same caller may queue, and the run shows the delegation.
+    const owner = await freshJwt(t, user.id);
+    const bound = await http(t, owner).put(`/api/workspaces/${id}/binding`, { token_id: token.id, delegable: true });
+    expect(bound.body.delegable).toBe(true);
+    const queued = await http(t, runner.token).post(`/api/workspaces/${id}/runs`, { prompt: 'Publish the draft.' });
+    expect(queued.status).toBe(201);
+    expect(queued.body.triggered_by).toEqual({ kind: 'pat', id: runner.id });
+    await worker().runOnce();
+    const run = (await http(t, manager).get(`/api/workspaces/${id}/runs/${queued.body.id}`)).body;
+    expect(run).toMatchObject({ status: 'SUCCEEDED', acting_token_id: token.id, triggered_by: { kind: 'pat', id: runner.id } });
+
+    // Binding again without it (or unbinding) withdraws the consent.
+    expect((await http(t, owner).put(`/api/workspaces/${id}/binding`, { token_id: token.id })).body.delegable).toBe(false);
+    expectError(await http(t, runner.token).post(`/api/workspaces/${id}/runs`, { prompt: 'Again.' }), 403, 'grant_exceeds_permissions');
+    expect((await http(t, owner).delete(`/api/workspaces/${id}/binding`)).body.delegable).toBe(false);
+  });
+
+  it('lets a caller holding the grant queue runs, and records a signed-in user as the trigger', async () => {
+    const { id } = await boundWorkspace(writer, await freshJwt(t, user.id));
+    const holder = await createPat(t, { ...user, jwt: await freshJwt(t, user.id) }, { scopes: ['workspaces:run', ...writer], name: 'holder' });
+    expect((await http(t, holder.token).post(`/api/workspaces/${id}/runs`, { prompt: 'Go.' })).status).toBe(201);
+    const byUser = await http(t, await freshJwt(t, user.id)).post(`/api/workspaces/${id}/runs`, { prompt: 'Go.' });
+    expect(byUser.status).toBe(201);
+    expect(byUser.body.triggered_by).toEqual({ kind: 'jwt', id: user.id });
+  });
+});
+
 describe('runs', () => {
   it('need a bound token', async () => {
     const ws = (await http(t, manager).post('/api/workspaces', { name: 'Unbound', default_prompt: 'x' })).body;
@@ -79,7 +122,8 @@ describe('runs', () => {
     expect(queued.body).toMatchObject({ status: 'QUEUED', prompt: 'Summarise the week.', overrides: { tone: 'brief' }, attempts: 0 });
     expect(await worker().runOnce()).toBeGreaterThanOrEqual(1);
     const run = (await http(t, manager).get(`/api/workspaces/${id}/runs/${queued.body.id}`)).body;
-    expect(run).toMatchObject({ status: 'SUCCEEDED', attempts: 1, effective_scopes: ['posts:read'], error: null });
+    expect(run).toMatchObject({ status: 'SUCCEEDED', attempts: 1, effective_scopes: ['posts:read'], error: null, acting_token_id: token.id });
+    expect(run.triggered_by).toEqual({ kind: 'pat', id: expect.stringMatching(/^tok_/) });
     expect(run.result_summary).toMatch(/^Ran a 19-character prompt \(sha256 [0-9a-f]{12}\) with 1 scopes and overrides tone\.$/);
     expect(run.started_at).not.toBeNull();
     expect(run.finished_at).not.toBeNull();
@@ -216,16 +260,31 @@ describe('rules', () => {
     t.clock.set(new Date());
   });
 
-  describe('signed inbound triggers', () => {
+  describe('signed inbound triggers (Standard Webhooks; the secret never travels)', () => {
     let hook: { url: string; secret: string };
     let workspaceId: string;
     let ruleId: string;
+    let messages = 0;
     const pathOf = () => new URL(hook.url).pathname;
-    const sign = (body: string, at = Math.floor(t.clock().getTime() / 1000), secret = hook.secret) =>
-      `t=${at},v1=${require('node:crypto').createHmac('sha256', secret).update(`${at}.${body}`).digest('hex')}`;
+    /** Signed by the independent standardwebhooks package, as a sender's library would. */
+    const signed = (body: string, options: { at?: Date; secret?: string; id?: string } = {}) => {
+      const id = options.id ?? `msg_${Date.now()}_${(messages += 1)}`;
+      const at = options.at ?? t.clock();
+      return {
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+        'webhook-signature': new Webhook(options.secret ?? hook.secret).sign(id, at, body),
+      };
+    };
+    /** The retired scheme: the secret itself beside a hex HMAC. */
+    const legacy = (body: string, at = Math.floor(t.clock().getTime() / 1000)) => ({
+      'x-gpx-webhook-secret': hook.secret,
+      'x-gpx-signature': `t=${at},v1=${createHmac('sha256', hook.secret).update(`${at}.${body}`).digest('hex')}`,
+    });
     const fire = (body: string, headers: Record<string, string>) =>
       request(t.app).post(pathOf()).set('Content-Type', 'application/json').set(headers).send(body);
     const runCount = async () => (await http(t, manager).get(`/api/workspaces/${workspaceId}/runs?trigger=WEBHOOK_EVENT`)).body.data.length;
+    const patchRule = (body: { legacy_signature?: boolean; enabled?: boolean }) => http(t, manager).patch(`/api/workspaces/${workspaceId}/rules/${ruleId}`, body);
 
     beforeAll(async () => {
       ({ id: workspaceId } = await boundWorkspace());
@@ -235,6 +294,8 @@ describe('rules', () => {
       hook = created.body.hook;
       ruleId = created.body.id;
       expect(hook.url).toMatch(/\/api\/hooks\/gpx_hook_[A-Za-z0-9]+$/);
+      expect(hook.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect(created.body.legacy_signature_until).toBeNull();
       expect((await http(t, manager).get(`/api/workspaces/${workspaceId}/rules/${ruleId}`)).body.hook).toBeUndefined();
       const stored = JSON.stringify(await t.database.knex('workspace_rules').where({ id: ruleId }));
       expect(stored).not.toContain(hook.secret);
@@ -243,41 +304,108 @@ describe('rules', () => {
 
     it('queue a WEBHOOK_EVENT run for a valid signature → 202', async () => {
       const body = JSON.stringify({ order_id: '1001' });
-      const res = await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body) });
+      const res = await fire(body, signed(body));
       expect(res.status).toBe(202);
       expect(res.body.run_id).toMatch(/^run_/);
+      expect(res.headers.deprecation).toBeUndefined();
       const run = (await http(t, manager).get(`/api/workspaces/${workspaceId}/runs/${res.body.run_id}`)).body;
-      expect(run).toMatchObject({ trigger: 'WEBHOOK_EVENT', status: 'QUEUED', prompt: `Handle ${body}` });
+      expect(run).toMatchObject({ trigger: 'WEBHOOK_EVENT', status: 'QUEUED', prompt: `Handle ${body}`, triggered_by: { kind: 'hook', id: ruleId } });
     });
 
-    it('refuse a wrong secret, a bad or old signature and a replay with 401, queuing nothing', async () => {
+    it('refuse a wrong key, a changed body, an old timestamp, missing or malformed headers, and the secret itself, with 401 queuing nothing', async () => {
+      t.clock.advance(61);
       const body = JSON.stringify({ order_id: '1002' });
       const before = await runCount();
-      expectError(await fire(body, { 'x-gpx-webhook-secret': 'gpx_hks_wrong', 'x-gpx-signature': sign(body) }), 401, 'invalid_signature');
-      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret }), 401, 'invalid_signature');
-      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body, undefined, 'another-secret') }), 401, 'invalid_signature');
-      expectError(await fire(JSON.stringify({ order_id: '9999' }), { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body) }), 401, 'invalid_signature');
-      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body, Math.floor(t.clock().getTime() / 1000) - 301) }), 401, 'invalid_signature');
+      const other = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+      expectError(await fire(body, signed(body, { secret: other })), 401, 'invalid_signature');
+      expectError(await fire(JSON.stringify({ order_id: '9999' }), { ...signed(body) }), 401, 'invalid_signature');
+      expectError(await fire(body, signed(body, { at: new Date(t.clock().getTime() - 301_000) })), 401, 'invalid_signature');
+      expectError(await fire(body, signed(body, { at: new Date(t.clock().getTime() + 301_000) })), 401, 'invalid_signature');
+      const { 'webhook-signature': _, ...unsigned } = signed(body);
+      expectError(await fire(body, unsigned), 401, 'invalid_signature');
+      expectError(await fire(body, signed(body, { id: 'spaces are not allowed' })), 401, 'invalid_signature');
+      expectError(await fire(body, signed(body, { id: 'x'.repeat(65) })), 401, 'invalid_signature');
+      expectError(await fire(body, { ...signed(body), 'webhook-timestamp': '1e9' }), 401, 'invalid_signature');
+      // A valid signature beside the secret itself: refused, so no sender keeps sending its secret.
+      expectError(await fire(body, { ...signed(body), 'x-gpx-webhook-secret': hook.secret }), 401, 'invalid_signature');
+      // The retired scheme, even with the right secret, on a rule that did not opt in.
+      const retired = await fire(body, legacy(body));
+      expectError(retired, 401, 'invalid_signature');
+      expect(retired.body.error.message).toContain('Standard Webhooks');
       expect(await runCount()).toBe(before);
     });
 
-    it('refuse a replayed signature and a firing inside the cooldown', async () => {
+    it('refuse a replayed webhook-id and a firing inside the cooldown', async () => {
       t.clock.advance(61);
       const body = JSON.stringify({ order_id: '1003' });
-      const signature = sign(body);
-      expect((await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': signature })).status).toBe(202);
-      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': signature }), 401, 'invalid_signature');
+      const headers = signed(body);
+      expect((await fire(body, headers)).status).toBe(202);
+      t.clock.advance(61);
+      expectError(await fire(body, headers), 401, 'invalid_signature');
       const other = JSON.stringify({ order_id: '1004' });
-      const cooling = await fire(other, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(other) });
+      expectError(await fire(other, signed(other, { id: headers['webhook-id'] })), 401, 'invalid_signature');
+      expect((await fire(other, signed(other))).status).toBe(202);
+      const cooling = await fire(other, signed(other));
       expectError(cooling, 429, 'rule_cooldown');
       expect(Number(cooling.headers['retry-after'])).toBeGreaterThan(0);
     });
 
+    it('accept the retired scheme for 30 days after an opt-in, marked deprecated, never extended or reopened', async () => {
+      t.clock.advance(61);
+      const optedAt = t.clock();
+      const opted = await patchRule({ legacy_signature: true });
+      expect(opted.status).toBe(200);
+      const until = new Date(optedAt.getTime() + 30 * 86_400_000).toISOString();
+      expect(opted.body.legacy_signature_until).toBe(until);
+      const body = JSON.stringify({ order_id: '1006' });
+      const first = legacy(body);
+      const res = await fire(body, first);
+      expect(res.status).toBe(202);
+      expect(res.headers.deprecation).toBe(`@${Math.floor(optedAt.getTime() / 1000)}`);
+      expect(res.headers.sunset).toBe(new Date(until).toUTCString());
+      t.clock.advance(61);
+      expectError(await fire(body, first), 401, 'invalid_signature'); // the same signature, replayed
+      const fresh = JSON.stringify({ order_id: '1007' });
+      expect((await fire(fresh, signed(fresh))).status).toBe(202); // the standard scheme works meanwhile
+
+      t.clock.advance(30 * 86_400);
+      const late = JSON.stringify({ order_id: '1008' });
+      expectError(await fire(late, legacy(late)), 401, 'invalid_signature');
+      expect((await patchRule({ legacy_signature: true })).body.legacy_signature_until).toBe(until); // not extended
+      expectError(await fire(late, legacy(late)), 401, 'invalid_signature');
+      expect((await fire(late, signed(late))).status).toBe(202);
+    });
+
+    it('end the retired scheme at once on opting out, and refuse the opt-in for rules without a hook', async () => {
+      const { id: otherWorkspace } = await boundWorkspace();
+      const created = await http(t, manager).post(`/api/workspaces/${otherWorkspace}/rules`, { name: 'Opt out', trigger: 'WEBHOOK_EVENT', prompt_template: 'x' });
+      const ended = { hook, ruleId, workspaceId };
+      hook = created.body.hook;
+      ruleId = created.body.id;
+      workspaceId = otherWorkspace;
+      try {
+        await patchRule({ legacy_signature: true });
+        const body = JSON.stringify({ order_id: '2001' });
+        expect((await fire(body, legacy(body))).status).toBe(202);
+        t.clock.advance(1);
+        const out = await patchRule({ legacy_signature: false });
+        expect(out.body.legacy_signature_until).toBe(t.clock().toISOString());
+        const next = JSON.stringify({ order_id: '2002' });
+        expectError(await fire(next, legacy(next)), 401, 'invalid_signature');
+        await patchRule({ legacy_signature: true }); // not reopened
+        expectError(await fire(next, legacy(next)), 401, 'invalid_signature');
+      } finally {
+        ({ hook, ruleId, workspaceId } = ended);
+      }
+      const schedule = await http(t, manager).post(`/api/workspaces/${otherWorkspace}/rules`, { name: 'Nightly', trigger: 'SCHEDULE', cron: '0 3 * * *', prompt_template: 'x' });
+      expectError(await http(t, manager).patch(`/api/workspaces/${otherWorkspace}/rules/${schedule.body.id}`, { legacy_signature: true }), 400, 'invalid_request');
+    });
+
     it('answer 404 for a disabled rule and an unknown hook', async () => {
       t.clock.advance(61);
-      await http(t, manager).patch(`/api/workspaces/${workspaceId}/rules/${ruleId}`, { enabled: false });
+      await patchRule({ enabled: false });
       const body = JSON.stringify({ order_id: '1005' });
-      expectError(await fire(body, { 'x-gpx-webhook-secret': hook.secret, 'x-gpx-signature': sign(body) }), 404, 'not_found');
+      expectError(await fire(body, signed(body)), 404, 'not_found');
       expectError(await http(t).post(`/api/hooks/gpx_hook_${'A'.repeat(32)}`, {}), 404, 'not_found');
     });
 

@@ -9,8 +9,16 @@ export interface WorkspaceRecord {
   description: string;
   defaultPrompt: string;
   boundTokenId: string | null;
+  /** The owner lets callers with less than the bound token's grant queue runs (a delegation). */
+  delegable: boolean;
   createdAt: string;
   updatedAt: string;
+}
+
+/** Who queued a run: a credential (its kind and the user or token id) or one of the owner's rules. */
+export interface RunTrigger {
+  kind: 'session' | 'jwt' | 'pat' | 'schedule' | 'hook' | 'purchase';
+  id: string;
 }
 
 export type RunStatus = 'QUEUED' | 'CLAIMED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELED';
@@ -33,6 +41,10 @@ export interface RunRecord {
   startedAt: string | null;
   finishedAt: string | null;
   updatedAt: string;
+  /** Null for runs queued before this was recorded. */
+  triggeredBy: RunTrigger | null;
+  /** The token whose grant the run acted with, set when it starts. */
+  actingTokenId: string | null;
 }
 
 function toWorkspace(row: Record<string, any>): WorkspaceRecord {
@@ -43,6 +55,7 @@ function toWorkspace(row: Record<string, any>): WorkspaceRecord {
     description: row.description,
     defaultPrompt: row.default_prompt,
     boundTokenId: row.bound_token_id ?? null,
+    delegable: Boolean(row.delegable),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -66,6 +79,8 @@ export function toRun(row: Record<string, any>): RunRecord {
     startedAt: row.started_at ?? null,
     finishedAt: row.finished_at ?? null,
     updatedAt: row.updated_at,
+    triggeredBy: row.triggered_by_kind ? { kind: row.triggered_by_kind, id: row.triggered_by_id } : null,
+    actingTokenId: row.acting_token_id ?? null,
   };
 }
 
@@ -88,12 +103,13 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
     list(userId: string, window: Window): Promise<Page<WorkspaceRecord>> {
       return pageOf(() => db('workspaces').where({ user_id: userId }), ['*'], NEWEST_FIRST, window, toWorkspace);
     },
-    async update(userId: string, id: string, patch: Partial<Pick<WorkspaceRecord, 'name' | 'description' | 'defaultPrompt' | 'boundTokenId'>>, now: string): Promise<boolean> {
+    async update(userId: string, id: string, patch: Partial<Pick<WorkspaceRecord, 'name' | 'description' | 'defaultPrompt' | 'boundTokenId' | 'delegable'>>, now: string): Promise<boolean> {
       const columns: Record<string, unknown> = { updated_at: now };
       if (patch.name !== undefined) columns.name = patch.name;
       if (patch.description !== undefined) columns.description = patch.description;
       if (patch.defaultPrompt !== undefined) columns.default_prompt = patch.defaultPrompt;
       if (patch.boundTokenId !== undefined) columns.bound_token_id = patch.boundTokenId;
+      if (patch.delegable !== undefined) columns.delegable = patch.delegable;
       return (await db('workspaces').where({ id, user_id: userId }).update(columns)) > 0;
     },
     async delete(userId: string, id: string): Promise<boolean> {
@@ -110,6 +126,7 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
       await db('workspace_runs').insert({
         id: run.id, workspace_id: run.workspaceId, user_id: run.userId, status: run.status, trigger: run.trigger,
         prompt: run.prompt, overrides: JSON.stringify(run.overrides), attempts: run.attempts, queued_at: run.queuedAt, updated_at: run.updatedAt,
+        triggered_by_kind: run.triggeredBy?.kind ?? null, triggered_by_id: run.triggeredBy?.id ?? null,
       });
     },
     async findRun(userId: string, workspaceId: string, id: string): Promise<RunRecord | undefined> {
@@ -190,17 +207,20 @@ export interface RuleRecord {
   enabled: boolean;
   hookTokenHash: string | null;
   hookSecretSealed: string | null;
+  /** Until when the hook also accepts the retired x-gpx-webhook-secret scheme (an opt-in); null: never. */
+  legacySignatureUntil: string | null;
   nextFireAt: string | null;
   lastFiredAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
-export type RulePatch = Partial<Pick<RuleRecord, 'name' | 'cron' | 'timezone' | 'promptTemplate' | 'cooldownSeconds' | 'enabled' | 'nextFireAt'>>;
+export type RulePatch = Partial<Pick<RuleRecord, 'name' | 'cron' | 'timezone' | 'promptTemplate' | 'cooldownSeconds' | 'enabled' | 'nextFireAt' | 'legacySignatureUntil'>>;
 
 const RULE_COLUMNS: Record<string, string> = {
   name: 'name', cron: 'cron', timezone: 'timezone', promptTemplate: 'prompt_template', cooldownSeconds: 'cooldown_seconds',
   enabled: 'enabled', nextFireAt: 'next_fire_at', lastFiredAt: 'last_fired_at', hookTokenHash: 'hook_token_hash', hookSecretSealed: 'hook_secret_sealed',
+  legacySignatureUntil: 'legacy_signature_until',
 };
 
 const ruleColumns = (patch: object) => columnsOf(patch, RULE_COLUMNS);
@@ -219,6 +239,7 @@ function toRule(row: Record<string, any>): RuleRecord {
     enabled: Boolean(row.enabled),
     hookTokenHash: row.hook_token_hash ?? null,
     hookSecretSealed: row.hook_secret_sealed ?? null,
+    legacySignatureUntil: row.legacy_signature_until ?? null,
     nextFireAt: row.next_fire_at ?? null,
     lastFiredAt: row.last_fired_at ?? null,
     createdAt: row.created_at,
