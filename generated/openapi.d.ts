@@ -24,6 +24,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/password-strength": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rate a candidate password, as sign-up would
+         * @description **Access:** no credential. **Scopes:** none.
+         *
+         *     The strength meter of the sign-up and password pages: the same offline estimator (zxcvbn-ts with its common-password and English dictionaries) and the same rules that `signUp` and `changePassword` apply, so the meter and the server never disagree. Give the email and name being signed up with: a password made of them is easy to guess. Nothing is stored or logged.
+         */
+        post: operations["checkPasswordStrength"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -3056,6 +3078,24 @@ export interface components {
             pattern?: string;
             description?: string;
         };
+        PasswordStrengthRequest: {
+            password: string;
+            email?: string;
+            name?: string;
+        };
+        PasswordStrength: {
+            /** @description zxcvbn score: 0 too guessable … 4 very unguessable. */
+            score: number;
+            /** @description Whether sign-up and a password change would take it. */
+            acceptable: boolean;
+            /** @description The least score accepted (3). */
+            min_score: number;
+            /** @description Over 72 bytes: refused, since bcrypt would ignore the rest. */
+            too_long: boolean;
+            /** @description What makes it guessable, if anything. */
+            warning: string | null;
+            suggestions: string[];
+        };
         RotateTokenRequest: {
             /** @description How long the value being replaced keeps working (0 to 7 days; never past the token's own expiry). Answers to it carry `Deprecation`, `Sunset` and `GPX-Token-Warning`, and the token shows its last use in `previous_value`, so you can tell which script has not switched yet. 0 (the default): it stops at once. */
             grace_seconds?: number;
@@ -3404,6 +3444,46 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    checkPasswordStrength: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "correct-horse-battery",
+                 *       "email": "ada@example.com"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordStrengthRequest"];
+            };
+        };
+        responses: {
+            /** @description The password's score and whether sign-up would accept it, with what to change. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PasswordStrength"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];

@@ -67,14 +67,16 @@ export interface AppDeps {
 }
 
 /**
- * `signInStore`, when the API runs with REDIS_URL, is where the sign-in throttle counts (shared by every
- * instance); the worker process has no sign-ins and passes none.
+ * `stores`, when the API runs with REDIS_URL, are where the sign-in throttle and the sign-up limit count
+ * (shared by every instance); the worker process has no sign-ins and passes none.
  */
-export function createServices(deps: AppDeps, signInStore?: Store) {
+export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?: Store } = {}) {
   const { config, contract, repos, clock, log } = deps;
   const jwt = createJwtService(config, clock);
   const audit = createAuditService(repos, clock);
-  const throttle = createThrottle(clock, config.authThrottle, signInStore);
+  const throttle = createThrottle(clock, config.authThrottle, stores.signIn);
+  // Every sign-up attempt counts, taken email or not: answering "taken" to a flood would list accounts.
+  const signups = createThrottle(clock, { maxFailures: config.signupLimit.perAddress, windowSeconds: config.signupLimit.windowSeconds }, stores.signUp);
   const webhooks = createWebhooksService(repos, clock, { dataKeys: config.dataKeys, allowPrivate: config.webhooks.allowPrivate, caps: config.caps, log });
   const rules = createRulesService(repos, clock, config.dataKeys, config.publicUrl, config.caps);
   // One provider for the whole app; the local one's hosted pages are mounted only when it is the one.
@@ -85,7 +87,7 @@ export function createServices(deps: AppDeps, signInStore?: Store) {
   const services: Services = {
     config,
     audit,
-    accounts: createAccountsService({ config, repos, jwt, audit, throttle, passwords: createPasswordHasher(config.bcryptCost), clock, log }),
+    accounts: createAccountsService({ config, repos, jwt, audit, throttle, signups, passwords: createPasswordHasher(config.bcryptCost), clock, log }),
     tokens: createTokensService({ repos, contract, audit, clock, webhooks }),
     posts: createPostsService(repos, clock, webhooks),
     admin: createAdminService(repos, audit, clock),
@@ -168,7 +170,7 @@ export function createApp(deps: AppDeps): Express {
   // With REDIS_URL every instance counts in the same buckets; without it each counts alone (one instance).
   const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
   const limitStore = (name: string) => (redis ? sharedStore(redis, `${config.redisPrefix}${name}:`, log) : undefined);
-  const { services, authenticate, dispatcher, worker, moneyJobs, localProvider } = createServices(deps, limitStore('signin'));
+  const { services, authenticate, dispatcher, worker, moneyJobs, localProvider } = createServices(deps, { signIn: limitStore('signin'), signUp: limitStore('signup') });
   const windows = { failures: config.addressLimit.failures, failureWindowMs: config.addressLimit.windowSeconds * 1000, requestWindowMs: config.rateLimit.windowSeconds * 1000 };
   const limits = createRateLimits(config, redis ? redisCounter(redis, `${config.redisPrefix}rl:`, windows, log) : memoryCounter(windows));
   const handlers = buildHandlers(contract, services);

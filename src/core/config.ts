@@ -49,6 +49,8 @@ export interface Config {
   readonly redisPrefix: string;
   /** Requests that fail authentication (401) one address may make per window, counted before any lookup. */
   readonly addressLimit: { readonly failures: number; readonly windowSeconds: number };
+  /** Sign-up attempts per address and window, taken or not (shared through Redis like the sign-in throttle). */
+  readonly signupLimit: { readonly perAddress: number; readonly windowSeconds: number };
   /** The public product site that referral links redirect to. */
   readonly siteUrl: string;
   /** The base URL of this API as clients reach it (referral links and invitation paths are built on it). */
@@ -223,6 +225,10 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || 'gpx:',
+    signupLimit: {
+      perAddress: int(env, 'SIGNUP_MAX_PER_ADDRESS', 20),
+      windowSeconds: int(env, 'SIGNUP_WINDOW_SECONDS', 3600),
+    },
     addressLimit: {
       failures: int(env, 'ADDRESS_AUTH_FAILURES', 60),
       windowSeconds: int(env, 'ADDRESS_AUTH_WINDOW_SECONDS', 60),

@@ -4,6 +4,7 @@ import { sessionCookieName } from '../auth/authenticate';
 import { body, caller, HandlerMap, noStore } from './kit';
 import { presentUser } from './presenters';
 import type { Services } from './services';
+import { MIN_PASSWORD_SCORE, ratePassword } from '../services/password-policy';
 
 const callerInfo = (req: Request) => ({ ip: req.ip ?? null });
 
@@ -24,6 +25,15 @@ export function authHandlers({ accounts, config }: Services): HandlerMap {
     async signUp(req, res) {
       const user = await accounts.signUp(body<'signUp'>(req), callerInfo(req));
       res.status(201).json(presentUser(user));
+    },
+
+    async checkPasswordStrength(req, res) {
+      const input = body<'checkPasswordStrength'>(req);
+      const rating = await ratePassword(input.password, [input.email ?? '', input.name ?? '']);
+      noStore(res).json({
+        score: rating.score, acceptable: rating.acceptable, min_score: MIN_PASSWORD_SCORE, too_long: rating.tooLong,
+        warning: rating.warning, suggestions: rating.suggestions,
+      });
     },
 
     async logIn(req, res) {

@@ -22,6 +22,8 @@ interface Deps {
   jwt: JwtService;
   audit: AuditService;
   throttle: Throttle;
+  /** Sign-up attempts per address (each attempt counted as a "failure" of the window). */
+  signups: Throttle;
   passwords: PasswordHasher;
   clock: Clock;
   log: { warn(obj: object, msg: string): void };
@@ -117,7 +119,16 @@ export function createAccountsService(deps: Deps) {
   }
 
   return {
+    /**
+     * Sign-up answers "taken" for a known email, as GitHub does; what keeps that from listing accounts
+     * is the limit on attempts per address (SIGNUP_MAX_PER_ADDRESS a window, shared through Redis), each
+     * attempt counted before anything is looked up.
+     */
     async signUp(input: { email: string; password: string; name?: string }, caller: Caller): Promise<UserRecord> {
+      const addressKey = `signup:${caller.ip ?? 'unknown'}`;
+      const wait = await deps.signups.retryAfter([{ key: addressKey }]);
+      if (wait > 0) throw tooManyRequests(wait, `Too many sign-ups from this address; try again in ${wait} seconds.`);
+      await deps.signups.fail([addressKey]);
       const email = normaliseEmail(input.email);
       const now = iso(clock());
       const id = newId('usr');

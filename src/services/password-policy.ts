@@ -19,11 +19,28 @@ function strength(): ZxcvbnFactory {
   return estimator;
 }
 
+export interface PasswordRating {
+  score: number;
+  tooLong: boolean;
+  acceptable: boolean;
+  warning: string | null;
+  suggestions: string[];
+}
+
 /**
- * The rules a new password meets, checked before it is hashed, with a message that says what to change:
- * no silent truncation (over 72 bytes is refused, never cut short), and nothing common or easy to guess
- * (the offline zxcvbn estimator, which also counts the account's own email and name as guessable).
+ * The rules a new password meets, in one place for the server's refusal and the pages' strength meter
+ * (checkPasswordStrength): no silent truncation (over 72 bytes is refused, never cut short), and nothing
+ * common or easy to guess (the offline zxcvbn estimator, which also counts the account's own email and
+ * name as guessable).
  */
+export async function ratePassword(password: string, personal: string[]): Promise<PasswordRating> {
+  const tooLong = Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES;
+  const result: ZxcvbnResult = await strength().check(password, personal.filter(Boolean));
+  const { warning, suggestions } = result.feedback;
+  return { score: result.score, tooLong, acceptable: !tooLong && result.score >= MIN_PASSWORD_SCORE, warning: warning ?? null, suggestions };
+}
+
+/** `ratePassword`, refusing with a message that says what to change. */
 export async function assertAcceptablePassword(password: string, personal: string[]): Promise<void> {
   const bytes = Buffer.byteLength(password, 'utf8');
   if (bytes > MAX_PASSWORD_BYTES) {
@@ -31,11 +48,10 @@ export async function assertAcceptablePassword(password: string, personal: strin
       `Passwords may be at most ${MAX_PASSWORD_BYTES} bytes (this one is ${bytes}): bcrypt reads no further, so the rest would not count. Choose a shorter passphrase.`,
       { max_bytes: MAX_PASSWORD_BYTES, bytes });
   }
-  const result: ZxcvbnResult = await strength().check(password, personal.filter(Boolean));
-  if (result.score < MIN_PASSWORD_SCORE) {
-    const { warning, suggestions } = result.feedback;
+  const { score, warning, suggestions } = await ratePassword(password, personal);
+  if (score < MIN_PASSWORD_SCORE) {
     throw new ApiError('weak_password',
       `This password is too easy to guess${warning ? ` (${warning.replace(/\.$/, '')})` : ''}. ${suggestions.join(' ') || 'Use a longer passphrase of several uncommon words.'}`.trim(),
-      { score: result.score, min_score: MIN_PASSWORD_SCORE, warning: warning ?? null, suggestions });
+      { score, min_score: MIN_PASSWORD_SCORE, warning, suggestions });
   }
 }

@@ -65,7 +65,8 @@ export const PAGES: Record<string, string> = {
     <form id="signup-form" novalidate>
       ${field('signup-email', 'Email', '<input id="signup-email" name="email" type="email" autocomplete="email" required aria-describedby="signup-email-error">')}
       ${field('signup-name', 'Name (optional)', '<input id="signup-name" name="name" autocomplete="name" aria-describedby="signup-name-error">')}
-      ${field('signup-password', 'Password', '<input id="signup-password" name="password" type="password" autocomplete="new-password" minlength="8" required aria-describedby="signup-password-hint signup-password-error">', 'At least 8 characters.')}
+      ${field('signup-password', 'Password', '<input id="signup-password" name="password" type="password" autocomplete="new-password" minlength="8" required aria-describedby="signup-password-hint signup-password-strength signup-password-error">', 'A passphrase of several uncommon words is best; common or guessable passwords are refused.')}
+      <div class="strength" aria-live="polite"><meter id="signup-password-meter" min="0" max="4" low="2.5" high="3.5" optimum="4" value="0" aria-label="Strength"></meter> <span id="signup-password-strength"></span></div>
       <p class="error form-error" role="alert"></p>
       <button type="submit">Create account</button>
     </form>

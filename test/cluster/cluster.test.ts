@@ -92,7 +92,7 @@ beforeAll(async () => {
     DATABASE_URL: database.url, REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     // Each scenario speaks from its own address (X-Forwarded-For), as clients behind a balancer do.
     TRUST_PROXY: 'true',
-    RATE_LIMIT_REQUESTS: String(LIMIT), RATE_LIMIT_USER_REQUESTS: '100000', ADDRESS_AUTH_FAILURES: String(FAILURES),
+    RATE_LIMIT_REQUESTS: String(LIMIT), RATE_LIMIT_USER_REQUESTS: '100000', ADDRESS_AUTH_FAILURES: String(FAILURES), SIGNUP_MAX_PER_ADDRESS: '100000',
     WORKER_IN_PROCESS: 'false', WEBHOOKS_ALLOW_PRIVATE: 'true', WEBHOOK_LEASE_SECONDS: '2', WEBHOOK_POLL_MS: '100', WEBHOOK_TIMEOUT_MS: '30000',
   };
   // The first instance migrates the new database; the others start together on it.

@@ -92,3 +92,26 @@ describe('a user\'s tokens together', () => {
     expect(refused.body.error.message).toContain('all credentials of this user together');
   });
 });
+
+describe('sign-up, per address', () => {
+  it('counts every attempt, taken email or not, and refuses past the limit with Retry-After until the window ends', async () => {
+    const limited = await startTestApp({ TRUST_PROXY: 'true', SIGNUP_MAX_PER_ADDRESS: '3', SIGNUP_WINDOW_SECONDS: '3600' });
+    try {
+      const signUp = (email: string, ip = '203.0.113.7') => http(limited).post('/api/auth/signup', { email, password: 'a-long-enough-passphrase-42' }).set(from(ip));
+      const first = `first.${Date.now()}@example.com`;
+      expect((await signUp(first)).status).toBe(201);
+      expectError(await signUp(first), 409, 'email_taken');
+      expect((await signUp(`second.${Date.now()}@example.com`)).status).toBe(201);
+      const refused = await signUp(`third.${Date.now()}@example.com`);
+      expectError(refused, 429, 'rate_limited');
+      expect(refused.body.error.message).toContain('sign-ups');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(3000);
+      expectError(await signUp(first), 429, 'rate_limited'); // "taken" is no longer answered either
+      expect((await signUp(`elsewhere.${Date.now()}@example.com`, '203.0.113.8')).status).toBe(201);
+      limited.clock.advance(3601);
+      expect((await signUp(`later.${Date.now()}@example.com`)).status).toBe(201);
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -60,3 +60,42 @@ describe('a new password', () => {
     expect((await http(t).post('/api/auth/login', { email: user.email, password: user.password })).status).toBe(200);
   });
 });
+
+describe('the strength meter (checkPasswordStrength)', () => {
+  const rate = (password: string, personal: { email?: string; name?: string } = {}) => http(t).post('/api/auth/password-strength', { password, ...personal });
+
+  it('agrees with sign-up on every candidate: acceptable exactly when sign-up takes it', async () => {
+    const candidates = ['12345678', 'password', 'qwertyuiop', 'Summer2024!', 'violet tundra marmalade quarrel', 'correct horse battery staple', 'A'.repeat(73), 'é'.repeat(37)];
+    for (const password of candidates) {
+      const email = `meter${++n}@example.com`;
+      const rating = await rate(password, { email });
+      expect(rating.status).toBe(200);
+      expect(rating.headers['cache-control']).toBe('no-store');
+      const signed = await signUp(password, email);
+      expect({ password, acceptable: rating.body.acceptable }).toEqual({ password, acceptable: signed.status === 201 });
+      if (!rating.body.acceptable) expect(['weak_password', 'password_too_long']).toContain(signed.body.error.code);
+    }
+  });
+
+  it('scores, explains and counts the email and name as guessable', async () => {
+    const weak = (await rate('password')).body;
+    expect(weak).toMatchObject({ score: 0, acceptable: false, min_score: 3, too_long: false });
+    expect(weak.warning).toMatch(/used/);
+    const strong = (await rate('violet tundra marmalade quarrel')).body;
+    expect(strong).toMatchObject({ acceptable: true, too_long: false });
+    expect(strong.score).toBeGreaterThanOrEqual(3);
+    const own = 'quackenbush.zephyrinus@example.com';
+    expect((await rate(own)).body.acceptable).toBe(true);
+    expect((await rate(own, { email: own })).body).toMatchObject({ acceptable: false });
+    expect((await rate('Zephyrinus Quackenbush', { name: 'Zephyrinus Quackenbush' })).body).toMatchObject({ acceptable: false });
+    expect((await rate('x'.repeat(80))).body).toMatchObject({ too_long: true, acceptable: false });
+  });
+
+  it('refuses a body it does not know, and never logs the password', async () => {
+    expectError(await http(t).post('/api/auth/password-strength').send({ password: 'x', extra: 1 }), 400, 'validation_failed');
+    expectError(await http(t).post('/api/auth/password-strength').send({}), 400, 'validation_failed');
+    const secret = 'unmistakable-marker-ZQX9 fern';
+    await rate(secret);
+    expect(t.logs.join('\n')).not.toContain('ZQX9');
+  });
+});

@@ -34,17 +34,19 @@ describeRedis('rate limits shared on Redis by two instances', () => {
     expect(clientOf(app).status).toBe('ready');
   }
   /** `n` calls alternating between the two instances; the statuses, in order. */
-  async function alternate(n: number, call: (app: Express) => request.Test): Promise<number[]> {
-    const statuses: number[] = [];
-    for (let i = 0; i < n; i++) statuses.push((await call(i % 2 ? b : a.app)).status);
-    return statuses;
+  /** `n` calls alternating between the two instances, first a; answers them in order. */
+  async function alternateAnswers(n: number, call: (app: Express) => request.Test): Promise<request.Response[]> {
+    const answers: request.Response[] = [];
+    for (let i = 0; i < n; i++) answers.push(await call(i % 2 ? b : a.app));
+    return answers;
   }
+  const alternate = async (n: number, call: (app: Express) => request.Test) => (await alternateAnswers(n, call)).map((r) => r.status);
   const count = (statuses: number[], status: number) => statuses.filter((s) => s === status).length;
 
   beforeAll(async () => {
     port = await freePort();
     redis = await startRedis();
-    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, TRUST_PROXY: 'true', RATE_LIMIT_REQUESTS: '10', RATE_LIMIT_USER_REQUESTS: '1000', ADDRESS_AUTH_FAILURES: '20', AUTH_MAX_FAILURES: '4', LOG_LEVEL: 'info' };
+    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, TRUST_PROXY: 'true', RATE_LIMIT_REQUESTS: '10', RATE_LIMIT_USER_REQUESTS: '1000', ADDRESS_AUTH_FAILURES: '20', AUTH_MAX_FAILURES: '4', SIGNUP_MAX_PER_ADDRESS: '4', LOG_LEVEL: 'info' };
     a = await startTestApp(env);
     // The second instance: the same database and Redis, its own process state (stores, throttles).
     const sink = new Writable({ write(chunk, _enc, done) { bLogs.push(String(chunk)); done(); } });
@@ -71,6 +73,23 @@ describeRedis('rate limits shared on Redis by two instances', () => {
     expect(count(statuses, 401)).toBe(20);
     expect(count(statuses, 429)).toBe(40);
     expect(statuses.slice(-2)).toEqual([429, 429]);
+  });
+
+  it('holds the sign-up limit per address across both instances, taken emails included: 4 of 8, not 8', async () => {
+    const taken = (await createUser(a)).email;
+    let n = 0;
+    const answers = await alternateAnswers(8, (app) => {
+      n += 1;
+      const email = n % 2 === 0 ? taken : `signup.${Date.now()}.${n}@example.com`;
+      return request(app).post('/api/auth/signup').set('X-Forwarded-For', '198.51.100.40').send({ email, password: 'a-long-enough-passphrase-42' });
+    });
+    const statuses = answers.map((a) => a.status);
+    expect(count(statuses, 201) + count(statuses, 409)).toBe(4);
+    expect(count(statuses, 429)).toBe(4);
+    // The sign-up limit refused them (8 requests stay under the address's general limit of 10).
+    expect(answers.filter((a) => a.status === 429).every((a) => a.body.error.message.includes('sign-ups'))).toBe(true);
+    const other = await request(b).post('/api/auth/signup').set('X-Forwarded-For', '198.51.100.41').send({ email: `other.${Date.now()}@example.com`, password: 'a-long-enough-passphrase-42' });
+    expect(other.status).toBe(201);
   });
 
   it('counts failed sign-ins across both instances: the (account, address) limit holds on the sum', async () => {

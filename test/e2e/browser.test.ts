@@ -243,6 +243,23 @@ describeBrowser('Settings → API in Chromium', () => {
     await context.close();
   }, 30_000);
 
+  it('rates the password while it is typed, with the rules sign-up applies', async () => {
+    const context = await browser.newContext();
+    const anonymous = await context.newPage();
+    await anonymous.goto(`${base}/signup`);
+    await anonymous.locator('body[data-ready="true"]').waitFor();
+    const verdict = anonymous.locator('#signup-password-strength');
+    await anonymous.getByLabel('Email').fill(`meter.${Date.now()}@example.com`);
+    await anonymous.getByLabel('Password').fill('password1');
+    await verdict.filter({ hasText: 'choose another' }).waitFor();
+    expect(await anonymous.locator('#signup-password-meter').evaluate((meter) => (meter as unknown as { value: number }).value)).toBeLessThan(3);
+    await anonymous.getByLabel('Password').fill('violet tundra marmalade quarrel');
+    await verdict.filter({ hasText: /^(Strong enough|Very strong)/ }).waitFor();
+    expect(await verdict.textContent()).not.toContain('choose another');
+    await anonymous.screenshot({ path: join(shots, 'browser-strength-meter.png') });
+    await context.close();
+  }, 30_000);
+
   it('shows the docs with everything from this origin: no blocked asset, no request elsewhere', async () => {
     const context = await browser.newContext();
     const docs = await context.newPage();

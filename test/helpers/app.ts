@@ -30,6 +30,7 @@ export function testConfig(databaseUrl: string, env: Record<string, string> = {}
     LOG_LEVEL: 'debug',
     // Suites make hundreds of calls with one credential; rate-limit tests set their own limit.
     RATE_LIMIT_REQUESTS: '100000',
+    SIGNUP_MAX_PER_ADDRESS: '100000',
     ADDRESS_AUTH_FAILURES: '100000',
     // An account past its failure limit is slowed, not refused; tests read the delay from the log.
     AUTH_SLOWDOWN_BASE_MS: '1',

@@ -59,7 +59,7 @@ export async function startCompiledServer(dir: string, extraEnv: Record<string, 
     PATH: process.env.PATH, PORT: String(port), NODE_ENV: 'production', BCRYPT_COST: '4',
     DATABASE_URL: `sqlite:${resolve(dir, 'api.sqlite3')}`, SECRETS_FILE: resolve(dir, 'secrets.json'),
     // Production takes its keys from the environment, as every instance of a deployment must.
-    RATE_LIMIT_REQUESTS: '100000', ADDRESS_AUTH_FAILURES: '100000', ...TEST_SECRETS, ...extraEnv,
+    RATE_LIMIT_REQUESTS: '100000', ADDRESS_AUTH_FAILURES: '100000', SIGNUP_MAX_PER_ADDRESS: '100000', ...TEST_SECRETS, ...extraEnv,
   };
   const server = await startProcess(process.execPath, ['dist/src/server.js'], env, 'listening');
   return { ...server, port, url: `http://127.0.0.1:${port}`, env };

@@ -155,9 +155,43 @@ function nextPath() {
   return /^\/settings\/[a-z]+$/.test(next) ? next : '/settings/api';
 }
 
+const STRENGTH_WORDS = ['Very easy to guess', 'Easy to guess', 'Still guessable', 'Strong enough', 'Very strong'];
+
+/**
+ * The strength meter: asks the server (checkPasswordStrength), which rates with the very rules sign-up
+ * applies, so the meter never calls a password fine that sign-up then refuses. Asked once typing
+ * pauses; an answer overtaken by newer typing is dropped.
+ */
+function strengthMeter(input, meter, text, personal) {
+  let timer;
+  let asked = 0;
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const password = input.value;
+      const mine = (asked += 1);
+      if (!password) {
+        meter.value = 0;
+        text.textContent = '';
+        return;
+      }
+      try {
+        const rating = await api('POST', '/api/auth/password-strength', { password, ...personal() });
+        if (mine !== asked) return;
+        meter.value = rating.score;
+        const verdict = rating.too_long ? 'Too long: at most 72 bytes' : `${STRENGTH_WORDS[rating.score]}${rating.acceptable ? '' : ': choose another'}`;
+        text.textContent = [verdict, rating.warning, ...rating.suggestions].filter(Boolean).join('. ').replace(/\.\./g, '.');
+      } catch {
+        text.textContent = '';
+      }
+    }, 250);
+  });
+}
+
 const pages = {
   async signup() {
     const form = $('#signup-form');
+    strengthMeter($('#signup-password'), $('#signup-password-meter'), $('#signup-password-strength'), () => ({ email: $('#signup-email').value, name: $('#signup-name').value }));
     onSubmit(form, async (data) => {
       const email = data.get('email');
       const password = data.get('password');
