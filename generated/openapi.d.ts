@@ -752,7 +752,13 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Rename an organization or set its token-lifetime policy
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `memberships:manage`.
+         *
+         *     Owners and admins only. `max_token_lifetime_days` bounds the lifetime of the personal access tokens that act on this organization: a PAT that never expires, or lives longer, is refused on the organization's operations with `403 token_lifetime_exceeds_policy` from the next request on.
+         */
+        patch: operations["updateOrganization"];
         trace?: never;
     };
     "/api/organizations/{organizationId}/members": {
@@ -2241,7 +2247,7 @@ export interface components {
          *     every operation's documented errors are in it.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "token_value_replaced" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
+        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "token_value_replaced" | "token_lifetime_exceeds_policy" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
         /** Format: date-time */
         Timestamp: string;
         /** Format: date-time */
@@ -2506,6 +2512,8 @@ export interface components {
             name: string;
             your_role: components["schemas"]["Role"];
             member_count: number;
+            /** @description The longest lifetime (from creation to `expires_at`) of a personal access token acting on this organization; a longer one, or one that never expires, is refused with `403 token_lifetime_exceeds_policy`. Null: no policy. Sessions and JWTs are not affected. */
+            max_token_lifetime_days: number | null;
             created_at: components["schemas"]["Timestamp"];
         };
         OrganizationList: {
@@ -3099,6 +3107,11 @@ export interface components {
         RotateTokenRequest: {
             /** @description How long the value being replaced keeps working (0 to 7 days; never past the token's own expiry). Answers to it carry `Deprecation`, `Sunset` and `GPX-Token-Warning`, and the token shows its last use in `previous_value`, so you can tell which script has not switched yet. 0 (the default): it stops at once. */
             grace_seconds?: number;
+        };
+        UpdateOrganizationRequest: {
+            name?: string;
+            /** @description The longest lifetime a personal access token acting on this organization may have, in days (null removes the policy). It applies from the next request, to tokens made before it too. */
+            max_token_lifetime_days?: number | null;
         };
     };
     responses: {
@@ -5185,6 +5198,50 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateOrganization: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                organizationId: components["parameters"]["OrganizationId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "max_token_lifetime_days": 90
+                 *     }
+                 */
+                "application/json": components["schemas"]["UpdateOrganizationRequest"];
+            };
+        };
+        responses: {
+            /** @description The organization, as updated. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "GPX-Token-Expiration": components["headers"]["TokenExpiration"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Organization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

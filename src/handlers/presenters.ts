@@ -127,6 +127,7 @@ export function presentOrganization(org: OrganizationRecord): Schemas['Organizat
     name: org.name,
     your_role: org.yourRole as Schemas['Role'],
     member_count: org.memberCount,
+    max_token_lifetime_days: org.maxTokenLifetimeDays,
     created_at: org.createdAt,
   };
 }

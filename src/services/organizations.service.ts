@@ -5,6 +5,8 @@ import { newId, randomBase62 } from '../core/ids';
 import type { Repositories } from '../db/repositories';
 import type { InvitationRecord, MemberRecord, OrganizationRecord } from '../db/repositories/organizations.repository';
 import type { UserRecord } from '../db/repositories/users.repository';
+import type { TokenRecord } from '../db/repositories/tokens.repository';
+import type { SignedInPrincipal } from '../auth/principal';
 import { ApiError, fail, notFound } from '../core/errors';
 import { normaliseEmail } from './accounts.service';
 
@@ -16,6 +18,18 @@ function notManager(): ApiError {
   return new ApiError('organization_role_required', 'Only the organization\'s owners and admins may do this.');
 }
 
+/** Who acts on an organization: a signed-in principal (its kind, user and, for a PAT, the token). */
+export type Actor = Pick<SignedInPrincipal, 'kind' | 'user'> & { token?: Pick<TokenRecord, 'createdAt' | 'expiresAt'> };
+
+function assertTokenLifetime(token: Pick<TokenRecord, 'createdAt' | 'expiresAt'> | undefined, maxDays: number): void {
+  const lifetimeDays = token?.expiresAt ? (Date.parse(token.expiresAt) - Date.parse(token.createdAt)) / 86_400_000 : Infinity;
+  if (lifetimeDays > maxDays) {
+    throw new ApiError('token_lifetime_exceeds_policy',
+      `This organization accepts tokens that live at most ${maxDays} days; this one ${token?.expiresAt ? `lives ${Math.ceil(lifetimeDays)} days` : 'never expires'}. Create a token with expires_at within ${maxDays} days of its creation.`,
+      { max_token_lifetime_days: maxDays });
+  }
+}
+
 function lastOwner(): ApiError {
   return fail('last_owner', 'An organization keeps at least one owner; make someone else an owner first.');
 }
@@ -25,14 +39,20 @@ function lastOwner(): ApiError {
  * to (anything else is a 404); only owners and admins change the roster, and only owners touch owners.
  */
 export function createOrganizationsService(repos: Repositories, clock: Clock) {
-  async function membership(userId: string, organizationId: string): Promise<OrganizationRecord> {
-    const org = await repos.organizations.findForMember(userId, organizationId);
+  /**
+   * The organization as `caller` sees it through their membership (404 for anyone else). A PAT acting
+   * on an organization with a token-lifetime policy must itself respect it: an expiry, no further from
+   * its creation than the policy allows.
+   */
+  async function membership(caller: Actor, organizationId: string): Promise<OrganizationRecord> {
+    const org = await repos.organizations.findForMember(caller.user.id, organizationId);
     if (!org) throw notFound('Organization');
+    if (caller.kind === 'pat' && org.maxTokenLifetimeDays !== null) assertTokenLifetime(caller.token, org.maxTokenLifetimeDays);
     return org;
   }
 
-  async function managedBy(userId: string, organizationId: string): Promise<OrganizationRecord> {
-    const org = await membership(userId, organizationId);
+  async function managedBy(caller: Actor, organizationId: string): Promise<OrganizationRecord> {
+    const org = await membership(caller, organizationId);
     if (!MANAGERS.includes(org.yourRole)) throw notManager();
     return org;
   }
@@ -51,16 +71,23 @@ export function createOrganizationsService(repos: Repositories, clock: Clock) {
         await tx.organizations.create({ id, name, createdBy: user.id, createdAt: now });
         await tx.organizations.addMember({ organizationId: id, userId: user.id, role: 'owner', tags: [], joinedAt: now });
       });
-      return membership(user.id, id);
+      return membership({ kind: 'session', user }, id);
     },
     get: membership,
+    /** Owners and admins rename it or set its token-lifetime policy (null: none). */
+    async update(caller: Actor, organizationId: string, patch: { name?: string; maxTokenLifetimeDays?: number | null }): Promise<OrganizationRecord> {
+      await managedBy(caller, organizationId);
+      await repos.organizations.update(organizationId, patch);
+      // Read back as the caller's user: a policy just tightened applies from the next request.
+      return membership({ kind: 'session', user: caller.user }, organizationId);
+    },
     list: (userId: string, window: Window) => repos.organizations.listForMember(userId, window),
-    async members(userId: string, organizationId: string, window: Window) {
-      await membership(userId, organizationId);
+    async members(caller: Actor, organizationId: string, window: Window) {
+      await membership(caller, organizationId);
       return repos.organizations.listMembers(organizationId, window);
     },
-    async invite(userId: string, organizationId: string, input: { email: string; role: string }) {
-      const org = await managedBy(userId, organizationId);
+    async invite(caller: Actor, organizationId: string, input: { email: string; role: string }) {
+      const org = await managedBy(caller, organizationId);
       if (input.role === 'owner' && org.yourRole !== 'owner') throw notManager();
       const token = `${INVITATION_PREFIX}${randomBase62(32)}`;
       const now = clock();
@@ -69,7 +96,7 @@ export function createOrganizationsService(repos: Repositories, clock: Clock) {
         organizationId,
         email: normaliseEmail(input.email),
         role: input.role,
-        invitedBy: userId,
+        invitedBy: caller.user.id,
         createdAt: iso(now),
         expiresAt: iso(addSeconds(now, INVITATION_TTL_SECONDS)),
         acceptedAt: null,
@@ -94,8 +121,8 @@ export function createOrganizationsService(repos: Repositories, clock: Clock) {
       });
       return member(invitation.organizationId, user.id);
     },
-    async updateMember(userId: string, organizationId: string, memberId: string, patch: { role?: string; tags?: string[] }): Promise<MemberRecord> {
-      const org = await managedBy(userId, organizationId);
+    async updateMember(caller: Actor, organizationId: string, memberId: string, patch: { role?: string; tags?: string[] }): Promise<MemberRecord> {
+      const org = await managedBy(caller, organizationId);
       const target = await member(organizationId, memberId);
       const touchesOwner = target.role === 'owner' || patch.role === 'owner';
       if (patch.role !== undefined && patch.role !== target.role && touchesOwner && org.yourRole !== 'owner') throw notManager();
@@ -107,10 +134,10 @@ export function createOrganizationsService(repos: Repositories, clock: Clock) {
       });
       return member(organizationId, memberId);
     },
-    async removeMember(userId: string, organizationId: string, memberId: string): Promise<void> {
-      const org = await membership(userId, organizationId);
+    async removeMember(caller: Actor, organizationId: string, memberId: string): Promise<void> {
+      const org = await membership(caller, organizationId);
       const target = await member(organizationId, memberId);
-      const leaving = memberId === userId;
+      const leaving = memberId === caller.user.id;
       if (!leaving && !MANAGERS.includes(org.yourRole)) throw notManager();
       if (!leaving && target.role === 'owner' && org.yourRole !== 'owner') throw notManager();
       await repos.transaction(async (tx) => {

@@ -8,6 +8,8 @@ export interface OrganizationRecord {
   name: string;
   createdBy: string;
   createdAt: string;
+  /** The longest lifetime (days) a PAT acting on it may have; null: no policy. */
+  maxTokenLifetimeDays: number | null;
   /** The reading user's role in it and the roster size, joined in by the queries below. */
   yourRole: string;
   memberCount: number;
@@ -67,13 +69,14 @@ export function organizationsRepository(db: Knex) {
     .join('organization_members as me', function joinMe() {
       this.on('me.organization_id', '=', 'o.id').andOnVal('me.user_id', '=', userId);
     });
-  const orgColumns = (k: Knex) => ['o.id', 'o.name', 'o.created_by', 'o.created_at', 'me.role as your_role',
+  const orgColumns = (k: Knex) => ['o.id', 'o.name', 'o.created_by', 'o.created_at', 'o.max_token_lifetime_days', 'me.role as your_role',
     k('organization_members as c').count('*').whereRaw('c.organization_id = o.id').as('member_count')];
   const toOrganization = (row: Record<string, any>): OrganizationRecord => ({
     id: row.id,
     name: row.name,
     createdBy: row.created_by,
     createdAt: row.created_at,
+    maxTokenLifetimeDays: row.max_token_lifetime_days === null || row.max_token_lifetime_days === undefined ? null : Number(row.max_token_lifetime_days),
     yourRole: row.your_role,
     memberCount: Number(row.member_count),
   });
@@ -83,6 +86,12 @@ export function organizationsRepository(db: Knex) {
   return {
     async create(org: { id: string; name: string; createdBy: string; createdAt: string }): Promise<void> {
       await db('organizations').insert({ id: org.id, name: org.name, created_by: org.createdBy, created_at: org.createdAt });
+    },
+    async update(id: string, patch: { name?: string; maxTokenLifetimeDays?: number | null }): Promise<void> {
+      const columns: Record<string, unknown> = {};
+      if (patch.name !== undefined) columns.name = patch.name;
+      if (patch.maxTokenLifetimeDays !== undefined) columns.max_token_lifetime_days = patch.maxTokenLifetimeDays;
+      if (Object.keys(columns).length > 0) await db('organizations').where({ id }).update(columns);
     },
     async findForMember(userId: string, id: string): Promise<OrganizationRecord | undefined> {
       const row = await visibleTo(userId).where('o.id', id).first(orgColumns(db));
