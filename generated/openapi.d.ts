@@ -840,13 +840,11 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/invitations/{invitationToken}/accept": {
+    "/api/invitations/accept": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                invitationToken: string;
-            };
+            path?: never;
             cookie?: never;
         };
         get?: never;
@@ -855,7 +853,7 @@ export interface paths {
          * Accept an invitation (the invited user, signed in)
          * @description **Access:** browser session, JWT. **Scopes:** none.
          *
-         *     The signed-in user's email must be the invited one. Tokens are single-use and expire after 7 days.
+         *     The invitation token travels in the body, never in the URL, so it stays out of access logs, proxies and browser history. The signed-in user's email must be the invited one. Tokens are single-use and expire after 7 days; an unknown, used or expired token is a 404.
          */
         post: operations["acceptInvitation"];
         delete?: never;
@@ -2551,7 +2549,7 @@ export interface components {
             role: components["schemas"]["Role"];
             /** @description The invitation token (`gpx_inv_…`), shown this once. */
             token: string;
-            /** @description Where the invitee sends POST to accept, signed in. */
+            /** @description Where the invitee, signed in, sends POST with {"token": …} in the body to accept: /api/invitations/accept. The token never goes in a URL. */
             accept_path: string;
             expires_at: components["schemas"]["Timestamp"];
             created_at: components["schemas"]["Timestamp"];
@@ -3112,6 +3110,10 @@ export interface components {
             name?: string;
             /** @description The longest lifetime a personal access token acting on this organization may have, in days (null removes the policy). It applies from the next request, to tokens made before it too. */
             max_token_lifetime_days?: number | null;
+        };
+        AcceptInvitationRequest: {
+            /** @description The invitation token from createInvitation (shown once). */
+            token: string;
         };
     };
     responses: {
@@ -5430,12 +5432,19 @@ export interface operations {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                invitationToken: string;
-            };
+            path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "gpx_inv_4f9aK2mQ7tXb1LzR8cVn3WdY"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AcceptInvitationRequest"];
+            };
+        };
         responses: {
             /** @description You are now a member. */
             200: {
@@ -5454,6 +5463,8 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

@@ -39,13 +39,13 @@ export function membershipsHandlers({ organizations }: Services): HandlerMap {
         email: invitation.email,
         role: invitation.role as 'member',
         token,
-        accept_path: `/api/invitations/${token}/accept`,
+        accept_path: '/api/invitations/accept',
         expires_at: invitation.expiresAt,
         created_at: invitation.createdAt,
       });
     },
     async acceptInvitation(req, res) {
-      res.json(presentMember(await organizations.accept(caller(req).user, pathParam(req, 'invitationToken'))));
+      res.json(presentMember(await organizations.accept(caller(req).user, body<'acceptInvitation'>(req).token)));
     },
   };
 }

@@ -69,12 +69,15 @@ describe('organizations', () => {
     const stored = await t.database.knex('organization_invitations').where({ id: invite.body.id }).first();
     expect(JSON.stringify(stored)).not.toContain(invite.body.token);
 
-    expectError(await request(t.app).post(invite.body.accept_path).set(bearer(stranger.jwt)), 403, 'invitation_email_mismatch');
+    expectError(await request(t.app).post(invite.body.accept_path).set(bearer(stranger.jwt)).send({ token: invite.body.token }), 403, 'invitation_email_mismatch');
     t.clock.advance(1);
-    const accepted = await request(t.app).post(invite.body.accept_path).set(bearer(guest.jwt));
+    // The token never travels in a URL: the old path-token route is gone.
+    expect(invite.body.accept_path).toBe('/api/invitations/accept');
+    expect((await request(t.app).post(`/api/invitations/${invite.body.token}/accept`).set(bearer(guest.jwt))).status).toBe(404);
+    const accepted = await request(t.app).post(invite.body.accept_path).set(bearer(guest.jwt)).send({ token: invite.body.token });
     expect(accepted.status).toBe(200);
     expect(accepted.body).toMatchObject({ organization_id: org.body.id, user_id: guest.id, role: 'member', tags: [] });
-    expectError(await request(t.app).post(invite.body.accept_path).set(bearer(guest.jwt)), 404, 'not_found');
+    expectError(await request(t.app).post(invite.body.accept_path).set(bearer(guest.jwt)).send({ token: invite.body.token }), 404, 'not_found');
 
     const members = await http(t, owner.pat).get(`/api/organizations/${org.body.id}/members`);
     expect(members.body.data.map((m: any) => [m.email, m.role])).toEqual([[owner.user.email, 'owner'], [guest.email, 'member']]);
@@ -89,7 +92,7 @@ describe('organizations', () => {
     const org = (await http(t, owner.pat).post('/api/organizations', { name: 'Roster' })).body;
     for (const who of [alice, bob]) {
       const inv = await http(t, owner.pat).post(`/api/organizations/${org.id}/invitations`, { email: who.user.email, role: 'member' });
-      await request(t.app).post(inv.body.accept_path).set(bearer(who.user.jwt)).expect(200);
+      await request(t.app).post(inv.body.accept_path).set(bearer(who.user.jwt)).send({ token: inv.body.token }).expect(200);
     }
     const member = (id: string) => `/api/organizations/${org.id}/members/${id}`;
 
@@ -119,12 +122,12 @@ describe('organizations', () => {
     const inv = await http(t, owner.pat).post(`/api/organizations/${org.id}/invitations`, { email: guest.email, role: 'viewer' });
     t.clock.advance(7 * 24 * 3600 + 1);
     const jwt = await freshJwt(t, guest.id);
-    expectError(await request(t.app).post(inv.body.accept_path).set(bearer(jwt)), 404, 'not_found');
+    expectError(await request(t.app).post(inv.body.accept_path).set(bearer(jwt)).send({ token: inv.body.token }), 404, 'not_found');
   });
 
   it('keep tokens with the user: a PAT cannot accept an invitation', async () => {
     const guest = await userWith(allScopes(t));
-    expectError(await http(t, guest.pat).post(`/api/invitations/gpx_inv_${'a'.repeat(32)}/accept`), 403, 'auth_mode_not_allowed');
+    expectError(await http(t, guest.pat).post('/api/invitations/accept', { token: `gpx_inv_${'a'.repeat(32)}` }), 403, 'auth_mode_not_allowed');
   });
 });
 
