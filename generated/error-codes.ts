@@ -78,6 +78,8 @@ export const ERROR_CODES = {
   grant_exceeds_permissions: 403,
   /** A token value replaced by a rotation with grace still works for the API, but may not make or rotate tokens; use the new value. */
   token_value_replaced: 403,
+  /** The act needs a verified email (accepting an invitation; creating a token with REQUIRE_VERIFIED_EMAIL=true). */
+  email_unverified: 403,
   /** The organization bounds the lifetime of the tokens acting on it, and this token lives longer (or never expires). */
   token_lifetime_exceeds_policy: 403,
   /** A token made by a token may not outlive it. */

@@ -46,6 +46,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/email/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new verification link to your email
+         * @description **Access:** browser session, JWT. **Scopes:** none.
+         *
+         *     Sign-up mails one already; this sends a fresh link (valid 24 hours, single use), at most once a minute. Nothing is sent when the email is verified already. The mail goes through the outbox: the log adapter by default, SMTP when the server has `SMTP_URL`.
+         */
+        post: operations["requestEmailVerification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/email/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify your email with the token from the mail
+         * @description **Access:** no credential. **Scopes:** none.
+         *
+         *     The token from the verification link (its `#token=` fragment, which browsers never send to a server; the `/verify-email` page posts it here). Single use, valid 24 hours, and only for the address it was sent to; an unknown, used or expired token is a 404.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -2245,7 +2289,7 @@ export interface components {
          *     every operation's documented errors are in it.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "token_value_replaced" | "token_lifetime_exceeds_policy" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
+        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "token_value_replaced" | "token_lifetime_exceeds_policy" | "email_unverified" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
         /** Format: date-time */
         Timestamp: string;
         /** Format: date-time */
@@ -2326,6 +2370,8 @@ export interface components {
             name: string | null;
             role: components["schemas"]["Role"];
             two_factor_enabled: boolean;
+            /** @description Whether the user opened the verification link sent to this email (needed to accept an invitation, and to create tokens when REQUIRE_VERIFIED_EMAIL=true). */
+            email_verified: boolean;
             is_platform_admin: boolean;
             disabled: boolean;
             created_at: components["schemas"]["Timestamp"];
@@ -3499,6 +3545,79 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    requestEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A link is on its way (or the email is verified already). */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        email: string;
+                        verified: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "token": "gpx_evt_8sKq2LmN4pQr5sTu3Jd7Wx9Zb1Yc"
+                 *     }
+                 */
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The email is verified; the account as it now stands. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];

@@ -50,6 +50,9 @@ import { createLocalProvider, LocalProvider } from './billing/local';
 import type { BillingProvider } from './billing/provider';
 import { createStripeProvider } from './billing/stripe';
 import { createMoneyJobs } from './jobs/money';
+import { createMailService } from './services/mail.service';
+import { createEmailVerificationService } from './services/email-verification.service';
+import { logTransport, smtpTransport } from './mail/transport';
 import { parseBody } from './http/body-parsers';
 import { idempotency } from './http/idempotency';
 import { memoryCounter, redisCounter } from './http/limit-counter';
@@ -75,6 +78,8 @@ export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?:
   const jwt = createJwtService(config, clock);
   const audit = createAuditService(repos, clock);
   const throttle = createThrottle(clock, config.authThrottle, stores.signIn);
+  const mail = createMailService({ repos, clock, log, transport: config.mail.smtpUrl ? smtpTransport(config.mail.smtpUrl, config.mail.from) : logTransport(log) });
+  const emailVerification = createEmailVerificationService({ repos, clock, mail, publicUrl: config.publicUrl });
   // Every sign-up attempt counts, taken email or not: answering "taken" to a flood would list accounts.
   const signups = createThrottle(clock, { maxFailures: config.signupLimit.perAddress, windowSeconds: config.signupLimit.windowSeconds }, stores.signUp);
   const webhooks = createWebhooksService(repos, clock, { dataKeys: config.dataKeys, allowPrivate: config.webhooks.allowPrivate, caps: config.caps, log });
@@ -87,8 +92,10 @@ export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?:
   const services: Services = {
     config,
     audit,
-    accounts: createAccountsService({ config, repos, jwt, audit, throttle, signups, passwords: createPasswordHasher(config.bcryptCost), clock, log }),
-    tokens: createTokensService({ repos, contract, audit, clock, webhooks }),
+    accounts: createAccountsService({ config, repos, jwt, audit, throttle, signups, emailVerification, passwords: createPasswordHasher(config.bcryptCost), clock, log }),
+    tokens: createTokensService({ repos, contract, audit, clock, webhooks, mail, requireVerifiedEmail: config.mail.requireVerifiedEmail }),
+    emailVerification,
+    mail,
     posts: createPostsService(repos, clock, webhooks),
     admin: createAdminService(repos, audit, clock),
     catalog: buildCatalog(contract),
@@ -115,7 +122,7 @@ export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?:
     options: config.webhooks,
   });
   const worker = createWorker({ repos, contract, clock, log, webhooks, options: config.worker, schedules: services.rules });
-  const moneyJobs = createMoneyJobs({ balance, transfers, tokens: services.tokens, log, pollMs: config.worker.pollMs });
+  const moneyJobs = createMoneyJobs({ balance, transfers, tokens: services.tokens, mail, log, pollMs: config.worker.pollMs });
   return { services, authenticate, jwt, dispatcher, worker, moneyJobs, localProvider };
 }
 

@@ -55,6 +55,11 @@ export interface Config {
   readonly siteUrl: string;
   /** The base URL of this API as clients reach it (referral links and invitation paths are built on it). */
   readonly publicUrl: string;
+  /**
+   * Mail: SMTP when `smtpUrl` is set, otherwise the log adapter (development). `requireVerifiedEmail`
+   * also requires a verified email before creating tokens (accepting an invitation always does).
+   */
+  readonly mail: { readonly smtpUrl: string | undefined; readonly from: string; readonly requireVerifiedEmail: boolean };
   readonly webhooks: {
     /** Development and tests only: allow http and private, loopback and link-local addresses. */
     readonly allowPrivate: boolean;
@@ -235,6 +240,11 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     siteUrl: url(env, 'SITE_URL', 'http://localhost:3000'),
     publicUrl: url(env, 'PUBLIC_URL', `http://localhost:${int(env, 'PORT', 3000)}`),
+    mail: {
+      smtpUrl: env.SMTP_URL || undefined,
+      from: env.MAIL_FROM || 'GetPaidX <no-reply@getpaidx.local>',
+      requireVerifiedEmail: bool(env, 'REQUIRE_VERIFIED_EMAIL', false),
+    },
     webhooks: {
       allowPrivate: bool(env, 'WEBHOOKS_ALLOW_PRIVATE', false),
       timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000),

@@ -8,7 +8,7 @@ import { MIN_PASSWORD_SCORE, ratePassword } from '../services/password-policy';
 
 const callerInfo = (req: Request) => ({ ip: req.ip ?? null });
 
-export function authHandlers({ accounts, config }: Services): HandlerMap {
+export function authHandlers({ accounts, config, emailVerification }: Services): HandlerMap {
   const cookieName = sessionCookieName(config);
   const cookieOptions: CookieOptions = {
     httpOnly: true,
@@ -25,6 +25,16 @@ export function authHandlers({ accounts, config }: Services): HandlerMap {
     async signUp(req, res) {
       const user = await accounts.signUp(body<'signUp'>(req), callerInfo(req));
       res.status(201).json(presentUser(user));
+    },
+
+    async requestEmailVerification(req, res) {
+      const user = caller(req).user;
+      await emailVerification.request(user);
+      res.status(202).json({ email: user.email, verified: user.emailVerifiedAt !== null });
+    },
+
+    async verifyEmail(req, res) {
+      res.json(presentUser(await emailVerification.verify(body<'verifyEmail'>(req).token)));
     },
 
     async checkPasswordStrength(req, res) {

@@ -25,6 +25,7 @@ export function presentUser(user: UserRecord): Schemas['User'] {
     name: user.name,
     role: user.role as Schemas['Role'],
     two_factor_enabled: Boolean(user.totpEnabledAt),
+    email_verified: user.emailVerifiedAt !== null,
     is_platform_admin: user.isPlatformAdmin,
     disabled: Boolean(user.disabledAt),
     created_at: user.createdAt,

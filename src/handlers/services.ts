@@ -19,10 +19,15 @@ import type { BillingService } from '../services/billing.service';
 import type { BalanceService } from '../services/balance.service';
 import type { TransfersService } from '../services/transfers.service';
 
+import type { EmailVerificationService } from '../services/email-verification.service';
+import type { MailService } from '../services/mail.service';
+
 export interface Services {
   config: Config;
   accounts: AccountsService;
   tokens: TokensService;
+  emailVerification: EmailVerificationService;
+  mail: MailService;
   posts: PostsService;
   admin: AdminService;
   audit: AuditService;

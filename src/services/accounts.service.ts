@@ -10,6 +10,7 @@ import type { Config } from '../core/config';
 import type { Repositories } from '../db/repositories';
 import type { UserRecord, UserSecrets } from '../db/repositories/users.repository';
 import { ApiError, fail, tooManyRequests } from '../core/errors';
+import type { EmailVerificationService } from './email-verification.service';
 import type { AuditService } from './audit.service';
 import { assertAcceptablePassword } from './password-policy';
 import type { PasswordHasher } from './passwords';
@@ -24,6 +25,8 @@ interface Deps {
   throttle: Throttle;
   /** Sign-up attempts per address (each attempt counted as a "failure" of the window). */
   signups: Throttle;
+  /** Sign-up mails a verification link in the transaction that makes the account. */
+  emailVerification: Pick<EmailVerificationService, 'issue'>;
   passwords: PasswordHasher;
   clock: Clock;
   log: { warn(obj: object, msg: string): void };
@@ -138,6 +141,7 @@ export function createAccountsService(deps: Deps) {
       await repos.transaction(async (tx) => {
         await tx.users.insert({ id, email, name: input.name ?? null, passwordHash, role: DEFAULT_ROLE, now });
         await audit.record({ userId: id, type: 'user.signed_up', ip: caller.ip }, tx);
+        await deps.emailVerification.issue(tx, { id, email });
       }).catch((err) => {
         // Two sign-ups racing for one email: the unique index lets only one through.
         if (/unique|duplicate/i.test(String(err?.message))) throw emailTaken();

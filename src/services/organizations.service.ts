@@ -9,6 +9,7 @@ import type { TokenRecord } from '../db/repositories/tokens.repository';
 import type { SignedInPrincipal } from '../auth/principal';
 import { ApiError, fail, notFound } from '../core/errors';
 import { normaliseEmail } from './accounts.service';
+import { emailUnverified } from './email-verification.service';
 
 export const INVITATION_PREFIX = 'gpx_inv_';
 export const INVITATION_TTL_SECONDS = 7 * 24 * 3600;
@@ -105,6 +106,8 @@ export function createOrganizationsService(repos: Repositories, clock: Clock) {
       return { invitation, token };
     },
     async accept(user: UserRecord, token: string): Promise<MemberRecord> {
+      // An invitation goes to an address: only someone who has shown they read it may take it.
+      if (!user.emailVerifiedAt) throw emailUnverified('Accepting an invitation');
       const invitation = await repos.organizations.findInvitationByHash(hashToken(token));
       const now = iso(clock());
       if (!invitation || invitation.acceptedAt || invitation.expiresAt <= now) throw notFound('Invitation');

@@ -14,6 +14,8 @@ import type { AuditService } from './audit.service';
 
 const DAY = 24 * 3600;
 import type { WebhooksService } from './webhooks.service';
+import type { MailService } from './mail.service';
+import { emailUnverified } from './email-verification.service';
 
 export const MAX_ACTIVE_TOKENS_PER_USER = 200;
 
@@ -23,6 +25,10 @@ interface Deps {
   audit: AuditService;
   clock: Clock;
   webhooks: Pick<WebhooksService, 'emit'>;
+  /** The owner of a token reported leaked is told by mail too (optional: the worker needs none). */
+  mail?: Pick<MailService, 'enqueue'>;
+  /** REQUIRE_VERIFIED_EMAIL: a token is made only for a user whose email is verified. */
+  requireVerifiedEmail?: boolean;
 }
 
 export type CreateTokenInput = components['schemas']['CreateTokenRequest'];
@@ -80,12 +86,23 @@ export function createTokensService(deps: Deps) {
   /** Each live token of a leak report, revoked with its lineage, audited and announced to its owner. */
   async function revokeLeaked(live: Array<{ id: string; userId: string }>, ip: string | null): Promise<void> {
     for (const token of live) {
-      await repos.transaction((tx) => revokeLineage(tx, token.userId, token.id, { by: 'leak_report', auditType: 'token.revoked_as_leaked', ip }));
+      await repos.transaction(async (tx) => {
+        const revoked = await revokeLineage(tx, token.userId, token.id, { by: 'leak_report', auditType: 'token.revoked_as_leaked', ip });
+        const owner = revoked.length > 0 ? await tx.users.findById(token.userId) : undefined;
+        if (owner && deps.mail) {
+          await deps.mail.enqueue(tx, {
+            to: owner.email,
+            subject: 'A GetPaidX token of yours was found leaked and revoked',
+            text: `Someone reported the value of your token ${token.id} as found in public, so it was revoked at once${revoked.length > 1 ? `, with the ${revoked.length - 1} token(s) made from it` : ''}. Whatever used it now gets 401: create a new token for it, and find out how the value got out.`,
+          });
+        }
+      });
     }
   }
 
   return {
     async create(caller: SignedInPrincipal, input: CreateTokenInput, ip: string | null) {
+      if (deps.requireVerifiedEmail && !caller.user.emailVerifiedAt) throw emailUnverified('Creating a token');
       const scopes = [...new Set(input.scopes ?? [])].sort();
       const role = input.role ?? null;
       const grant = grantOf(contract, scopes, role);

@@ -87,6 +87,12 @@ export const PAGES: Record<string, string> = {
     <p>New here? <a href="/signup">Create an account</a>.</p>`,
   }),
 
+  '/verify-email': layout({
+    title: 'Verify your email', page: 'verify-email', nav: false, body: `
+    <p id="verify-status" role="status">Checking your link…</p>
+    <p><a href="/settings/api">Go to your settings</a>.</p>`,
+  }),
+
   '/settings/security': layout({
     title: 'Security', page: 'security', nav: true, body: `
     <section aria-labelledby="twofa-title">

@@ -34,7 +34,7 @@ export function webRouter(projectRoot: string, signedIn: (req: Request) => Promi
     },
     frameguard: { action: 'deny' },
   });
-  router.use(['/signup', '/login', '/settings', '/web'], headers);
+  router.use(['/signup', '/login', '/verify-email', '/settings', '/web'], headers);
   router.use('/web/assets', express.static(resolve(projectRoot, 'src/web/assets'), { index: false, fallthrough: false, maxAge: '5m' }));
   // A browser at the root goes where it can do something: its settings when signed in, else sign-in.
   router.get('/', async (req, res) => {

@@ -36,13 +36,29 @@ export function totpCode(secret: string, at: Date): string {
 export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
 /** Signs up through the API; with `twoFactor`, enrols 2FA and signs in with a code. */
-export async function createUser(t: TestApp, options: { twoFactor?: boolean; role?: string; email?: string } = {}): Promise<TestUser> {
+/**
+ * The token in the newest verification mail to `email`, from the mail outbox (the log adapter's store),
+ * as the person reading that mail would have it.
+ */
+export async function verificationTokenFor(t: TestApp, email: string): Promise<string> {
+  const mail = await t.repos.mail.latestTo(email);
+  const token = /#token=(gpx_evt_[A-Za-z0-9]+)/.exec(mail?.text ?? '')?.[1];
+  if (!token) throw new Error(`no verification mail to ${email}`);
+  return token;
+}
+
+/** A user signed up through the API; their email verified through the mailed link unless `unverified`. */
+export async function createUser(t: TestApp, options: { twoFactor?: boolean; role?: string; email?: string; unverified?: boolean } = {}): Promise<TestUser> {
   counter += 1;
   const email = options.email ?? `user${counter}.${Date.now()}@example.com`;
   const password = `correct-horse-${counter}-battery`;
   const signup = await http(t).post('/api/auth/signup', { email, password, name: `User ${counter}` });
   if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${JSON.stringify(signup.body)}`);
   const id = signup.body.id as string;
+  if (!options.unverified) {
+    const verified = await http(t).post('/api/auth/email/verify', { token: await verificationTokenFor(t, email) });
+    if (verified.status !== 200) throw new Error(`email verification failed: ${verified.status} ${JSON.stringify(verified.body)}`);
+  }
   if (options.role) await t.repos.users.update(id, { role: options.role }, new Date().toISOString());
 
   const login = await http(t).post('/api/auth/login', { email, password });

@@ -12,7 +12,7 @@ const LAYERS: string[][] = [
   ['core'],
   ['contract'],
   ['db'],
-  ['auth', 'webhooks', 'billing'],
+  ['auth', 'webhooks', 'billing', 'mail'],
   ['catalog'],
   ['services'],
   ['jobs'],

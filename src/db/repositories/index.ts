@@ -5,6 +5,7 @@ import { auditRepository } from './audit.repository';
 import { billingRepository } from './billing.repository';
 import { idempotencyRepository } from './idempotency.repository';
 import { ledgerRepository } from './ledger.repository';
+import { mailRepository } from './mail.repository';
 import { notificationPreferencesRepository } from './notification-preferences.repository';
 import { organizationsRepository } from './organizations.repository';
 import { placesRepository } from './places.repository';
@@ -40,6 +41,7 @@ export interface Repositories {
   billing: ReturnType<typeof billingRepository>;
   ledger: ReturnType<typeof ledgerRepository>;
   sealed: ReturnType<typeof sealedRepository>;
+  mail: ReturnType<typeof mailRepository>;
   /** Runs `work` in one database transaction; everything it writes lands together or not at all. */
   transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
   /** A cheap round trip, for health checks. */
@@ -68,6 +70,7 @@ export function createRepositories(database: Database, executor: Knex = database
     billing: billingRepository(executor),
     ledger: ledgerRepository(executor),
     sealed: sealedRepository(executor),
+    mail: mailRepository(executor),
     transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
     ping: async () => {
       await executor.raw('select 1');

@@ -55,7 +55,7 @@ const TOKEN_COLUMNS = [
 const lookupBy = (column: string) => `SELECT ${TOKEN_COLUMNS.map((c) => `t.${c}`).join(', ')},
   u.id AS u_id, u.email AS u_email, u.name AS u_name, u.role AS u_role, u.is_platform_admin AS u_is_platform_admin,
   u.disabled_at AS u_disabled_at, u.totp_enabled_at AS u_totp_enabled_at, u.token_version AS u_token_version,
-  u.created_at AS u_created_at
+  u.created_at AS u_created_at, u.email_verified_at AS u_email_verified_at
   FROM personal_access_tokens t JOIN users u ON u.id = t.user_id WHERE t.${column} = ?`;
 export const PAT_LOOKUP_SQL = lookupBy('token_hash');
 // Only when no current value matches: a value replaced by a rotation with grace, still in its overlap.

@@ -13,6 +13,8 @@ export interface UserRecord {
   totpEnabledAt: string | null;
   tokenVersion: number;
   createdAt: string;
+  /** When the current email was verified; null until then (and again after an email change). */
+  emailVerifiedAt: string | null;
 }
 
 export interface UserSecrets {
@@ -24,6 +26,7 @@ export interface UserSecrets {
 /** Columns a principal needs; never the password hash or TOTP seeds. */
 export const USER_COLUMNS = [
   'id', 'email', 'name', 'role', 'is_platform_admin', 'disabled_at', 'totp_enabled_at', 'token_version', 'created_at',
+  'email_verified_at',
 ] as const;
 
 export function toUser(row: Record<string, any>, prefix = ''): UserRecord {
@@ -37,6 +40,7 @@ export function toUser(row: Record<string, any>, prefix = ''): UserRecord {
     totpEnabledAt: row[`${prefix}totp_enabled_at`] ?? null,
     tokenVersion: Number(row[`${prefix}token_version`]),
     createdAt: row[`${prefix}created_at`],
+    emailVerifiedAt: row[`${prefix}email_verified_at`] ?? null,
   };
 }
 
@@ -57,6 +61,7 @@ export type UserPatch = Partial<{
   totp_secret_enc: string | null;
   pending_totp_secret_enc: string | null;
   totp_enabled_at: string | null;
+  email_verified_at: string | null;
 }>;
 
 export function usersRepository(db: Knex, database: Database) {

@@ -202,6 +202,19 @@ const pages = {
     });
   },
 
+  /** The link's token is in the fragment (never sent to a server); it is posted, then wiped from the address bar. */
+  async 'verify-email'() {
+    const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? '';
+    history.replaceState(null, '', location.pathname);
+    const status = $('#verify-status');
+    try {
+      const user = await api('POST', '/api/auth/email/verify', { token });
+      status.textContent = `Your email ${user.email} is verified.`;
+    } catch {
+      status.textContent = 'This link is not valid: it was used already, it expired, or it was cut short. Ask for a new one from your settings.';
+    }
+  },
+
   async login() {
     const form = $('#login-form');
     onSubmit(form, async (data) => {
