@@ -4,6 +4,7 @@
  * it, revoke it in the page, add a webhook endpoint and see its secret once. Screenshots of each step go
  * to test-results/. Skipped, with a message, only when Chromium is missing outside CI.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ describeBrowser('Settings → API in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let base: string;
+  let serverEnv: Record<string, string | undefined>;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let step = 0;
   const shot = async (name: string) => {
@@ -41,6 +43,7 @@ describeBrowser('Settings → API in Chromium', () => {
     receiver = await startReceiver();
     const server = await startCompiledServer(dir, { COOKIE_SECURE: 'false', WEBHOOKS_ALLOW_PRIVATE: 'true', WEBHOOK_POLL_MS: '100' });
     base = server.url;
+    serverEnv = server.env;
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
@@ -92,6 +95,21 @@ describeBrowser('Settings → API in Chromium', () => {
     await page.waitForURL(`${base}/settings/api`);
     await ready();
     await page.locator('#twofa-notice').waitFor({ state: 'hidden' });
+  }, 30_000);
+
+  it('verifies the email from the mailed link, read with npm run mail:last, and wipes the token from the address bar', async () => {
+    const printed = execFileSync(process.execPath, ['dist/src/cli/mail-last.js', email], { env: serverEnv as NodeJS.ProcessEnv, encoding: 'utf8' });
+    expect(printed).toContain(`To: ${email}`);
+    const link = /(http\S+\/verify-email#token=gpx_evt_[A-Za-z0-9]+)/.exec(printed)![1]!;
+    await page.goto(`${base}${new URL(link).pathname}${new URL(link).hash}`);
+    await page.locator('#verify-status', { hasText: 'is verified' }).waitFor();
+    expect(page.url()).toBe(`${base}/verify-email`);
+    // A used token, on a fresh load (a new fragment on the same page would not reload it).
+    await page.goto('about:blank');
+    await page.goto(link.replace(/^http\S+?\/verify-email/, `${base}/verify-email`));
+    await page.locator('#verify-status', { hasText: 'not valid' }).waitFor();
+    await page.goto(`${base}/settings/api`);
+    await ready();
   }, 30_000);
 
   let token = '';
