@@ -97,7 +97,7 @@ it('tells the owner of a token reported leaked, by mail', async () => {
   expect(mail.text).not.toContain(pat.token);
 });
 
-it('sends through SMTP when SMTP_URL is set, each mail once, and keeps a mail the server refused for a retry', async () => {
+it('sends through SMTP when SMTP_URL is set, each mail once, keeps a mail the server refused for a retry, and loses none to a killed sender', async () => {
   const received: Array<{ to: string; text: string }> = [];
   let refuse = true;
   const smtp = new SMTPServer({
@@ -132,6 +132,17 @@ it('sends through SMTP when SMTP_URL is set, each mail once, and keeps a mail th
     const token = /#token=(gpx_evt_[A-Za-z0-9]+)/.exec(text)?.[1];
     expect(token).toBeDefined();
     expect((await http(app).post('/api/auth/email/verify', { token: token! })).body.email_verified).toBe(true);
+
+    // A sender killed mid-send (its lease taken, never finished): the mail is not lost, another pass
+    // sends it once the lease has lapsed.
+    const other = await createUser(app, { unverified: true });
+    const pending = (await app.repos.mail.latestTo(other.email))!;
+    const now = app.clock();
+    expect(await app.repos.mail.claim(pending.id, now.toISOString(), new Date(now.getTime() + 120_000).toISOString())).toBe(true);
+    expect((await jobs(app).runOnce()).mailSent).toBe(0);
+    app.clock.advance(121);
+    expect((await jobs(app).runOnce()).mailSent).toBe(1);
+    expect(received.map((r) => r.to)).toEqual([user.email, other.email]);
   } finally {
     await app.close();
     await new Promise<void>((resolve) => smtp.close(() => resolve()));

@@ -26,6 +26,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text('text').notNullable();
     t.string('created_at', 32).notNullable();
     t.string('sent_at', 32).nullable();
+    t.string('leased_until', 32).nullable();
     t.integer('attempts').notNullable().defaultTo(0);
     t.string('last_error', 500).nullable();
     t.index(['sent_at', 'created_at']);

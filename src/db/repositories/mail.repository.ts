@@ -23,18 +23,27 @@ export function mailRepository(db: Knex) {
     async enqueue(mail: OutgoingMail): Promise<void> {
       await db('mail_outbox').insert({ id: mail.id, to: mail.to, subject: mail.subject, text: mail.text, created_at: mail.createdAt });
     },
-    /** Mail not sent yet, oldest first, leaving out mail that failed `maxAttempts` times. */
-    async pending(limit: number, maxAttempts: number): Promise<OutgoingMail[]> {
-      const rows = await db('mail_outbox').whereNull('sent_at').andWhere('attempts', '<', maxAttempts).orderBy('created_at').limit(limit);
+    /** Mail not sent yet and not leased by a sender, oldest first, leaving out mail that failed `maxAttempts` times. */
+    async pending(limit: number, maxAttempts: number, now: string): Promise<OutgoingMail[]> {
+      const rows = await db('mail_outbox').whereNull('sent_at').andWhere('attempts', '<', maxAttempts)
+        .andWhere((q) => q.whereNull('leased_until').orWhere('leased_until', '<', now)).orderBy('created_at').limit(limit);
       return rows.map(toMail);
     },
-    /** Compare-and-set: true for the one sender that marks it, so two instances never both send it. */
-    async claim(id: string, now: string): Promise<boolean> {
-      return (await db('mail_outbox').where({ id }).whereNull('sent_at').update({ sent_at: now, attempts: db.raw('attempts + 1') })) === 1;
+    /**
+     * Compare-and-set: leases the mail to one sender until `leaseUntil`, so two instances never send it at
+     * once; a sender that dies mid-send leaves the lease to lapse, and another sends the mail then.
+     */
+    async claim(id: string, now: string, leaseUntil: string): Promise<boolean> {
+      return (await db('mail_outbox').where({ id }).whereNull('sent_at')
+        .andWhere((q) => q.whereNull('leased_until').orWhere('leased_until', '<', now))
+        .update({ leased_until: leaseUntil, attempts: db.raw('attempts + 1') })) === 1;
     },
-    /** A send that failed: back to pending, its error kept. */
+    async markSent(id: string, now: string): Promise<void> {
+      await db('mail_outbox').where({ id }).update({ sent_at: now, leased_until: null });
+    },
+    /** A send that failed: back to pending at once, its error kept. */
     async release(id: string, error: string): Promise<void> {
-      await db('mail_outbox').where({ id }).update({ sent_at: null, last_error: error.slice(0, 500) });
+      await db('mail_outbox').where({ id }).update({ leased_until: null, last_error: error.slice(0, 500) });
     },
     /** The newest mail to an address (the `npm run mail:last` command, for the log adapter in development). */
     async latestTo(to: string): Promise<OutgoingMail | undefined> {
