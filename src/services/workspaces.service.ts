@@ -160,7 +160,12 @@ export function createWorkspaceSessionsService(repos: Repositories, clock: Clock
         if (!(await balance.spendCredits(tx, userId, limits.startCredits, { type: 'workspace_session', id: session.id }))) {
           throw new ApiError('workspace_credits_required', `Starting a session costs ${limits.startCredits} credits; buy a credit package (POST /api/billing/checkout).`, { credits_required: limits.startCredits });
         }
-        await tx.workspaceSessions.insert(session);
+        await tx.workspaceSessions.insert(session).catch((err: Error) => {
+          // The workspace was deleted since the check above (its row is gone): the credits spent in this
+          // transaction roll back with it, and the caller hears what a later request would say.
+          if (/foreign key/i.test(err.message)) throw notFound('Workspace');
+          throw err;
+        });
       });
       return session;
     },
