@@ -187,6 +187,7 @@ export function createRulesService(repos: Repositories, clock: Clock, dataKeys: 
         lastFiredAt: null, createdAt: iso(now), updatedAt: iso(now),
       };
       await repos.transaction(async (tx) => {
+        if (!(await tx.workspaces.findForUpdate(userId, workspaceId))) throw notFound('Workspace');
         await assertFits(tx, caps, 'rules', userId);
         await tx.rules.insert(rule);
       });

@@ -115,6 +115,7 @@ export function createWorkspacesService(repos: Repositories, contract: Contract,
         triggeredBy: { kind: caller.kind, id: caller.kind === 'pat' ? caller.token.id : userId }, actingTokenId: null,
       };
       await repos.transaction(async (tx) => {
+        if (!(await tx.workspaces.findForUpdate(userId, workspaceId))) throw notFound('Workspace');
         await assertFits(tx, caps, 'queuedRuns', userId);
         await tx.workspaces.insertRun(queued);
       });
@@ -147,10 +148,10 @@ export function createWorkspaceSessionsService(repos: Repositories, clock: Clock
 
   return {
     async start(userId: string, workspaceId: string) {
-      await ownWorkspace(userId, workspaceId);
       const now = iso(clock());
       const session = { id: newId('wss'), workspaceId, userId, status: 'open' as const, creditsCharged: limits.startCredits, startedAt: now, closedAt: null };
       await repos.transaction(async (tx) => {
+        if (!(await tx.workspaces.findForUpdate(userId, workspaceId))) throw notFound('Workspace');
         if ((await tx.workspaceSessions.openForUser(userId)) >= limits.maxPerUser) {
           throw fail('concurrency_limit', `You already have ${limits.maxPerUser} open sessions, the most allowed. Close one (POST …/sessions/{id}/close) or all of them (POST …/sessions/close-all) and try again.`, { max_open_sessions: limits.maxPerUser });
         }
@@ -160,12 +161,7 @@ export function createWorkspaceSessionsService(repos: Repositories, clock: Clock
         if (!(await balance.spendCredits(tx, userId, limits.startCredits, { type: 'workspace_session', id: session.id }))) {
           throw new ApiError('workspace_credits_required', `Starting a session costs ${limits.startCredits} credits; buy a credit package (POST /api/billing/checkout).`, { credits_required: limits.startCredits });
         }
-        await tx.workspaceSessions.insert(session).catch((err: Error) => {
-          // The workspace was deleted since the check above (its row is gone): the credits spent in this
-          // transaction roll back with it, and the caller hears what a later request would say.
-          if (/foreign key/i.test(err.message)) throw notFound('Workspace');
-          throw err;
-        });
+        await tx.workspaceSessions.insert(session);
       });
       return session;
     },

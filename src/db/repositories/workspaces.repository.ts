@@ -96,6 +96,21 @@ export function workspacesRepository(db: Knex, dialect: 'sqlite' | 'postgres') {
       const row = await db('workspaces').where({ id, user_id: userId }).first();
       return row ? toWorkspace(row) : undefined;
     },
+    /**
+     * Inside a transaction: the owner's workspace, held until the transaction ends, so it cannot be
+     * deleted while a session, run or rule is written under it (a deletion first makes this undefined,
+     * a 404; one after waits). On SQLite a no-op write takes the database's write lock, as
+     * users.lockForUpdate does.
+     */
+    async findForUpdate(userId: string, id: string): Promise<WorkspaceRecord | undefined> {
+      if (dialect === 'postgres') {
+        const { rows } = await db.raw('SELECT * FROM workspaces WHERE id = ? AND user_id = ? FOR UPDATE', [id, userId]);
+        return rows[0] ? toWorkspace(rows[0]) : undefined;
+      }
+      await db.raw('UPDATE workspaces SET id = id WHERE id = ? AND user_id = ?', [id, userId]);
+      const row = await db('workspaces').where({ id, user_id: userId }).first();
+      return row ? toWorkspace(row) : undefined;
+    },
     async byId(id: string): Promise<WorkspaceRecord | undefined> {
       const row = await db('workspaces').where({ id }).first();
       return row ? toWorkspace(row) : undefined;
