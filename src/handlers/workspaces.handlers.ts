@@ -4,6 +4,7 @@ import { body, byId, caller, HandlerMap, noStore, pageRequest, pathParam, queryS
 import { presentRule, presentRun, presentWorkspace } from './presenters';
 import type { Services } from './services';
 import { LEGACY_SIGNATURE_DAYS } from '../services/rules.service';
+import { setDeprecation } from '../http/token-notices';
 
 const presentSession = (s: WorkspaceSessionRecord) => ({
   id: s.id, workspace_id: s.workspaceId, status: s.status, credits_charged: s.creditsCharged, started_at: s.startedAt, closed_at: s.closedAt,
@@ -101,9 +102,7 @@ export function workspacesHandlers({ workspaces, rules, workspaceSessions }: Ser
       }, raw);
       if (legacyUntil) {
         // The retired scheme, for a rule that opted in: deprecated since the opt-in, gone at its end.
-        const since = Date.parse(legacyUntil) - LEGACY_SIGNATURE_DAYS * 86_400_000;
-        res.setHeader('Deprecation', `@${Math.floor(since / 1000)}`);
-        res.setHeader('Sunset', new Date(legacyUntil).toUTCString());
+        setDeprecation(res, Date.parse(legacyUntil) - LEGACY_SIGNATURE_DAYS * 86_400_000, legacyUntil);
       }
       res.status(202).json({ run_id: run.id, status: 'QUEUED' });
     },

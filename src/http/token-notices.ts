@@ -1,6 +1,16 @@
 import type { Request, Response } from 'express';
 import { addSeconds, type Clock, iso } from '../core/clock';
 
+/**
+ * Marks an answer as relying on something deprecated: `Deprecation` (RFC 9745, a structured-field date of
+ * when it was) and `Sunset` (RFC 8594, the HTTP-date it stops working). For a replaced token value here,
+ * and for the retired hook signature scheme.
+ */
+export function setDeprecation(res: Response, since: string | number, sunset: string): void {
+  res.setHeader('Deprecation', `@${Math.floor(new Date(since).getTime() / 1000)}`);
+  res.setHeader('Sunset', new Date(sunset).toUTCString());
+}
+
 /** How far ahead a PAT's expiry is announced on each answer. */
 export const EXPIRY_NOTICE_SECONDS = 7 * 24 * 3600;
 
@@ -22,9 +32,7 @@ export function tokenNotices(clock: Clock): (req: Request, res: Response) => voi
       res.setHeader('GPX-Token-Expiration', token.expiresAt);
     }
     if (auth.replacedValue && token.previous && token.rotatedAt) {
-      const sunset = new Date(token.previous.expiresAt);
-      res.setHeader('Deprecation', `@${Math.floor(new Date(token.rotatedAt).getTime() / 1000)}`);
-      res.setHeader('Sunset', sunset.toUTCString());
+      setDeprecation(res, token.rotatedAt, token.previous.expiresAt);
       res.setHeader('GPX-Token-Warning', `This value of token ${token.id} was replaced by a rotation and stops working at ${token.previous.expiresAt}; use the new value.`);
     }
   };
