@@ -116,35 +116,38 @@ export function createAuthenticator(deps: Deps) {
     return { kind: 'pat', user, token, grant, scopes: effective, twoFactorVerified: false, ...(replacedValue ? { replacedValue: true as const } : {}) };
   }
 
-  /** A replaced value's uses, recorded apart from the new value's and as sparingly (once a minute). */
-  async function recordPreviousUse(token: TokenRecord, req: Request, now: Date) {
-    const key = `${token.id}#previous`;
-    const touchedAt = recentlyTouched.get(key);
-    if (touchedAt && touchedAt >= now.getTime() - LAST_USED_RESOLUTION_SECONDS * 1000) return;
-    const staleBefore = iso(addSeconds(now, -LAST_USED_RESOLUTION_SECONDS));
-    if (token.previous?.lastUsedAt && token.previous.lastUsedAt >= staleBefore) return;
-    recentlyTouched.set(key, now.getTime());
-    await repos.tokens.touchPrevious(token.id, iso(now), req.ip ?? null, staleBefore);
-  }
-
   /**
    * last_used_at is written at most once a minute per token (DESIGN §7): the in-memory map spares
-   * the query, and the conditional UPDATE keeps several instances from writing more often.
+   * the query, and the conditional UPDATE keeps several instances from writing more often. A value
+   * replaced by a rotation with grace has its own last use (key `<id>#previous`), throttled the same.
    */
   async function recordUse(tokenId: string, userId: string, lastUsedAt: string | null, req: Request, now: Date) {
+    const touched = await throttledTouch(tokenId, lastUsedAt, req, now, (at, address, staleBefore) => repos.tokens.touch(tokenId, at, address, staleBefore));
+    if (touched && touched.updated && !lastUsedAt) {
+      await deps.audit.record({ userId, type: 'token.first_used', tokenId, ip: touched.address });
+    }
+  }
+
+  async function recordPreviousUse(token: TokenRecord, req: Request, now: Date) {
+    await throttledTouch(`${token.id}#previous`, token.previous?.lastUsedAt ?? null, req, now, async (at, address, staleBefore) => {
+      await repos.tokens.touchPrevious(token.id, at, address, staleBefore);
+      return { updated: true };
+    });
+  }
+
+  /** Runs `write` unless this instance, or the stored last use, says it happened within the minute. */
+  async function throttledTouch(key: string, lastUsedAt: string | null, req: Request, now: Date,
+    write: (at: string, ip: string | null, staleBefore: string) => Promise<{ updated: boolean }>): Promise<false | { updated: boolean; address: string | null }> {
     // Cheapest test first: this instance wrote it within the minute (a number compare, no strings).
-    const touchedAt = recentlyTouched.get(tokenId);
-    if (touchedAt && touchedAt >= now.getTime() - LAST_USED_RESOLUTION_SECONDS * 1000) return;
+    const touchedAt = recentlyTouched.get(key);
+    if (touchedAt && touchedAt >= now.getTime() - LAST_USED_RESOLUTION_SECONDS * 1000) return false;
     const staleBefore = iso(addSeconds(now, -LAST_USED_RESOLUTION_SECONDS));
-    if (lastUsedAt && lastUsedAt >= staleBefore) return;
-    recentlyTouched.set(tokenId, now.getTime());
+    if (lastUsedAt && lastUsedAt >= staleBefore) return false;
+    recentlyTouched.set(key, now.getTime());
     if (recentlyTouched.size > 50_000) recentlyTouched.clear();
     // req.ip walks X-Forwarded-For through the trust-proxy rules: read it only when it is written.
-    const ip = req.ip ?? null;
-    const { updated } = await repos.tokens.touch(tokenId, iso(now), ip, staleBefore);
-    if (updated && !lastUsedAt) {
-      await deps.audit.record({ userId, type: 'token.first_used', tokenId, ip });
-    }
+    const address = req.ip ?? null;
+    return { ...(await write(iso(now), address, staleBefore)), address };
   }
 
   async function resolveJwt(raw: string): Promise<Principal> {
