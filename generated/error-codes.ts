@@ -68,6 +68,10 @@ export const ERROR_CODES = {
   insufficient_scope: 403,
   /** This kind of credential is not accepted by the operation (`x-auth-modes`). */
   auth_mode_not_allowed: 403,
+  /** The operation needs a password or TOTP check within the last 10 minutes (POST /api/auth/reauthenticate). */
+  reauthentication_required: 403,
+  /** Re-authentication failed: wrong password, or a wrong or reused code. */
+  reauthentication_failed: 403,
   /** The operation needs a 2FA-verified sign-in (or, for a PAT, a creator with 2FA on). */
   two_factor_required: 403,
   /** The operation is for platform staff. */

@@ -176,6 +176,39 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/reauthenticate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm it is you, for the next 10 minutes of sensitive acts ("sudo mode")
+         * @description **Access:** browser session, JWT. **Scopes:** none.
+         *
+         *     Operations marked `x-requires-reauthentication` (creating or rotating a PAT, changing 2FA, moving
+         *     money, revoke-all) need a password or TOTP check within the last 10 minutes when called with a
+         *     browser session or a JWT. Signing in is such a check; this operation makes a new one without signing
+         *     out. Send exactly one of `password` or `code`.
+         *
+         *     - A **browser session** is marked checked now; the answer has no new credential.
+         *     - A **JWT** cannot change: the answer carries a new 60-minute access token whose `auth_time` is now.
+         *       The old token keeps working for everything else until it expires.
+         *
+         *     A code also makes the credential 2FA-verified, as signing in with it would. Wrong answers count
+         *     against the same per-account and per-address limits as sign-in. A PAT never needs this: its right to
+         *     act comes from its scopes (a PAT holding `tokens:manage` creates tokens within its own grant).
+         */
+        post: operations["reauthenticate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/2fa/setup": {
         parameters: {
             query?: never;
@@ -187,7 +220,7 @@ export interface paths {
         put?: never;
         /**
          * Start 2FA enrolment
-         * @description **Access:** browser session, JWT. **Scopes:** none.
+         * @description **Access:** browser session, JWT. **Scopes:** none. A session or JWT must have checked the password or a code in the last 10 minutes (`reauthenticate`).
          *
          *     Returns a new TOTP secret to load into an authenticator app. It takes effect only after `enableTwoFactor`.
          */
@@ -209,7 +242,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm 2FA enrolment with a code
-         * @description **Access:** browser session, JWT. **Scopes:** none.
+         * @description **Access:** browser session, JWT. **Scopes:** none. A session or JWT must have checked the password or a code in the last 10 minutes (`reauthenticate`).
          */
         post: operations["enableTwoFactor"];
         delete?: never;
@@ -304,7 +337,7 @@ export interface paths {
         put?: never;
         /**
          * Create a personal access token
-         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified.
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified. A session or JWT must have checked the password or a code in the last 10 minutes (`reauthenticate`).
          *
          *     Needs a 2FA-verified session or JWT, or a PAT holding `tokens:manage`. The grant (explicit scopes
          *     plus the scopes of `role`) must lie within the creator's permissions; a PAT-made token also stays
@@ -348,7 +381,7 @@ export interface paths {
         put?: never;
         /**
          * Revoke every token you hold ("I think I leaked something")
-         * @description **Access:** browser session, JWT. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified.
+         * @description **Access:** browser session, JWT. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified. A session or JWT must have checked the password or a code in the last 10 minutes (`reauthenticate`).
          *
          *     Every active personal access token of the signed-in user is revoked in one transaction, each audited and announced with `token.revoked`. Browser sessions and JWTs are not touched: sign out elsewhere with `DELETE /api/auth/sessions` or by changing the password. Needs a 2FA-verified sign-in; a PAT cannot call it.
          */
@@ -422,7 +455,7 @@ export interface paths {
         put?: never;
         /**
          * Replace a token's secret
-         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified.
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `tokens:manage`. A session or JWT must be 2FA-verified. A session or JWT must have checked the password or a code in the last 10 minutes (`reauthenticate`).
          *
          *     A new value for the token, returned once; id, grant, expiry and lineage stay. By default the old value stops working at once. With `grace_seconds` it keeps working that long, its answers marked with `Deprecation` and `Sunset`, so scripts can switch without an outage; rotating again ends it at once.
          */
@@ -1735,7 +1768,7 @@ export interface paths {
         put?: never;
         /**
          * Transfer available earnings to your payout account
-         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `transfers:manage`. A session or JWT must be 2FA-verified.
+         * @description **Access:** browser session, JWT, personal access token. **Scopes:** `transfers:manage`. A session or JWT must be 2FA-verified. A session or JWT must have checked the password or a code in the last 10 minutes (`reauthenticate`).
          *
          *     Takes the amount from your **available** balance in that currency, or is refused with
          *     `409 insufficient_funds` (naming the available amount) and nothing written or sent. The amount is
@@ -2289,7 +2322,7 @@ export interface components {
          *     every operation's documented errors are in it.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "token_value_replaced" | "token_lifetime_exceeds_policy" | "email_unverified" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
+        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "reauthentication_required" | "reauthentication_failed" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "token_value_replaced" | "token_lifetime_exceeds_policy" | "email_unverified" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
         /** Format: date-time */
         Timestamp: string;
         /** Format: date-time */
@@ -2395,6 +2428,8 @@ export interface components {
             user: components["schemas"]["User"];
             csrf_token: string;
             two_factor_verified: boolean;
+            /** @description When this session last proved the password or a code (sign-in or reauthenticate). Sensitive acts need it within the last 10 minutes. */
+            authenticated_at: components["schemas"]["Timestamp"];
             expires_at: components["schemas"]["Timestamp"];
         };
         TokenId: string;
@@ -3012,7 +3047,7 @@ export interface components {
         AuditEvent: {
             id: string;
             /** @enum {string} */
-            type: "user.signed_up" | "user.signed_in" | "user.sign_in_failed" | "user.signed_out" | "user.password_changed" | "two_factor.enabled" | "two_factor.code_reused" | "token.created" | "token.first_used" | "token.rotated" | "token.revoked" | "token.revoked_as_leaked" | "session.created" | "session.ended" | "admin.user_updated";
+            type: "user.signed_up" | "user.signed_in" | "user.sign_in_failed" | "user.signed_out" | "user.reauthenticated" | "user.password_changed" | "two_factor.enabled" | "two_factor.code_reused" | "token.created" | "token.first_used" | "token.rotated" | "token.revoked" | "token.revoked_as_leaked" | "session.created" | "session.ended" | "admin.user_updated";
             token_id: string | null;
             ip: string | null;
             details: {
@@ -3094,6 +3129,8 @@ export interface components {
             browser_session_supported: boolean;
             required_scopes: string[];
             requires_two_factor: boolean;
+            /** @description A session or JWT needs a password or code check within the last 10 minutes (POST /api/auth/reauthenticate); a PAT does not. */
+            requires_reauthentication: boolean;
             request: {
                 path_params: components["schemas"]["CatalogField"][];
                 query_params: components["schemas"]["CatalogField"][];
@@ -3147,6 +3184,19 @@ export interface components {
             /** @description What makes it guessable, if anything. */
             warning: string | null;
             suggestions: string[];
+        };
+        /** @description Exactly one of `password` (the account's password) or `code` (a TOTP code, when 2FA is on). */
+        ReauthenticateRequest: {
+            password?: string;
+            code?: components["schemas"]["TotpCode"];
+        };
+        Reauthentication: {
+            reauthenticated_at: components["schemas"]["Timestamp"];
+            /** @description Until when operations marked `x-requires-reauthentication` are allowed without another check. */
+            reauthenticated_until: components["schemas"]["Timestamp"];
+            two_factor_verified: boolean;
+            /** @description For a JWT caller only, the new access token that carries this check (`auth_time`). */
+            access_token?: components["schemas"]["AccessToken"];
         };
         RotateTokenRequest: {
             /** @description How long the value being replaced keeps working (0 to 7 days; never past the token's own expiry). Answers to it carry `Deprecation`, `Sunset` and `GPX-Token-Warning`, and the token shows its last use in `previous_value`, so you can tell which script has not switched yet. 0 (the default): it stops at once. */
@@ -3760,6 +3810,47 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    reauthenticate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "password": "correct-horse-battery"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ReauthenticateRequest"];
+            };
+        };
+        responses: {
+            /** @description Checked. Sensitive acts are allowed until `reauthenticated_until`. */
+            200: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reauthentication"];
+                };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

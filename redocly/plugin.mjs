@@ -251,7 +251,8 @@ function AccessLine() {
         const scopes = Array.isArray(operation['x-scopes']) && operation['x-scopes'].length > 0
           ? operation['x-scopes'].map((s) => `\`${s}\``).join(', ')
           : 'none';
-        const twoFactor = operation['x-requires-2fa'] ? ' A session or JWT must be 2FA-verified.' : '';
+        const twoFactor = (operation['x-requires-2fa'] ? ' A session or JWT must be 2FA-verified.' : '')
+          + (operation['x-requires-reauthentication'] ? ' A session or JWT must have checked the password or a code in the last 10 minutes (`reauthenticate`).' : '');
         const line = `**Access:** ${modes.map((m) => modeInfo(m).words ?? m).join(', ')}. **Scopes:** ${scopes}.${twoFactor}`;
         operation.description = operation.description ? `${line}\n\n${operation.description}` : line;
       },

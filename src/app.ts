@@ -211,7 +211,7 @@ export function createApp(deps: AppDeps): Express {
     matchOperation(contract),
     ...(config.validateResponses ? [responseValidation(contract, log)] : []),
     limits.count,
-    authorize(authenticate, tokenNotices(clock)),
+    authorize(authenticate, clock, tokenNotices(clock)),
     limits.countFirstSeenUser,
     parseBody(contract),
     ...validator.validate,

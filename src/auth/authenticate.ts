@@ -168,6 +168,7 @@ export function createAuthenticator(deps: Deps) {
       user,
       scopes: userScopes(user),
       twoFactorVerified: claims.twoFactorVerified,
+      authenticatedAt: claims.authenticatedAt,
       expiresAt: claims.expiresAt,
     };
   }
@@ -199,6 +200,7 @@ export function createAuthenticator(deps: Deps) {
       session: { ...session, csrfToken: csrfTokenFor(config.dataKeys, cookie, req.get('x-csrf-token')) },
       scopes: userScopes(user),
       twoFactorVerified: session.twoFactorVerified,
+      authenticatedAt: new Date(session.authenticatedAt),
     };
   }
 }

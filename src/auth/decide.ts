@@ -7,11 +7,15 @@ import { difference } from './scopes';
 import { authenticationRequired, insufficientScope, invalidToken } from './www-authenticate';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Sudo mode: how long a password or code check lets a session or JWT do `x-requires-reauthentication` acts. */
+export const REAUTHENTICATION_WINDOW_SECONDS = 600;
 
 export interface RequestFacts {
   method: string;
   /** Read only for cookie-authenticated writes, so bearer calls never pay for the header lookups. */
   csrf: () => CsrfFacts;
+  /** The app's clock, read only for operations that need a recent check. */
+  now: () => Date;
 }
 
 export interface CsrfFacts {
@@ -24,7 +28,7 @@ export interface CsrfFacts {
 
 /**
  * The one place that decides whether a principal may call an operation, from the operation's
- * `x-auth-modes`, `x-scopes` and `x-requires-2fa` alone. Returns the error to send, or undefined.
+ * `x-auth-modes`, `x-scopes`, `x-requires-2fa` and `x-requires-reauthentication` alone. Returns the error to send, or undefined.
  */
 export function decide(op: OperationInfo, principal: Principal | undefined, facts: RequestFacts): ApiError | undefined {
   if (op.modes.has('public')) return undefined;
@@ -68,7 +72,20 @@ export function decide(op: OperationInfo, principal: Principal | undefined, fact
     // has 2FA on (money movement and token minting are never weaker than signing in with a code).
     if (principal.kind === 'pat' ? !principal.user.totpEnabledAt : !principal.twoFactorVerified) return twoFactorRequired(op, principal.kind);
   }
+  // A PAT cannot re-enter a password: its right to these acts is its scopes (and its creator's 2FA).
+  if (op.requiresReauthentication && principal.kind !== 'pat') {
+    // In whole seconds, as a JWT's `auth_time` is.
+    const age = Math.floor(facts.now().getTime() / 1000) - Math.floor(principal.authenticatedAt.getTime() / 1000);
+    if (age > REAUTHENTICATION_WINDOW_SECONDS) return reauthenticationRequired(op, principal.authenticatedAt);
+  }
   return undefined;
+}
+
+function reauthenticationRequired(op: OperationInfo, authenticatedAt: Date): ApiError {
+  return new ApiError('reauthentication_required',
+    `${op.operationId} needs your password or a 2FA code from the last ${REAUTHENTICATION_WINDOW_SECONDS / 60} minutes: call POST /api/auth/reauthenticate, then retry.`,
+    { operation_id: op.operationId, authenticated_at: authenticatedAt.toISOString(), window_seconds: REAUTHENTICATION_WINDOW_SECONDS },
+  );
 }
 
 function modeNotAllowed(op: OperationInfo, presented: string): ApiError {

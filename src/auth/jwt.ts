@@ -21,6 +21,8 @@ export interface JwtClaims {
   userId: string;
   tokenVersion: number;
   twoFactorVerified: boolean;
+  /** When the password or code behind this token was checked (`auth_time`, OIDC Core §2). */
+  authenticatedAt: Date;
   expiresAt: Date;
 }
 
@@ -42,10 +44,11 @@ export function createJwtService(config: Config, clock: Clock) {
     return [key];
   };
 
+  /** Every token is issued right after a password or code check, so its `auth_time` is its `iat`. */
   async function issue(kind: JwtKind, userId: string, tokenVersion: number, twoFactorVerified: boolean) {
     const ttl = kind === 'access' ? ACCESS_TTL_SECONDS : PENDING_TTL_SECONDS;
     const iat = Math.floor(clock().getTime() / 1000);
-    const token = await new SignJWT({ ver: tokenVersion, amr: twoFactorVerified ? ['pwd', 'otp'] : ['pwd'] })
+    const token = await new SignJWT({ ver: tokenVersion, amr: twoFactorVerified ? ['pwd', 'otp'] : ['pwd'], auth_time: iat })
       .setProtectedHeader({ alg: 'HS256', typ: KINDS[kind].typ, kid: signingKid })
       .setIssuer(config.jwtIssuer)
       .setAudience(config.jwtAudience + KINDS[kind].audienceSuffix)
@@ -104,6 +107,8 @@ export function createJwtService(config: Config, clock: Clock) {
           userId: payload.sub!,
           tokenVersion: payload.ver,
           twoFactorVerified: Array.isArray(payload.amr) && payload.amr.includes('otp'),
+          // Tokens from before `auth_time` were issued at their check too.
+          authenticatedAt: new Date((typeof payload.auth_time === 'number' ? payload.auth_time : payload.iat!) * 1000),
           expiresAt: new Date(payload.exp! * 1000),
         };
       } catch (err) {

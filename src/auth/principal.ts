@@ -9,9 +9,14 @@ interface UserPrincipal {
   twoFactorVerified: boolean;
 }
 
+/** A credential a person signs in with: `authenticatedAt` is its last password or code check (sudo mode). */
+interface SignInPrincipal extends UserPrincipal {
+  authenticatedAt: Date;
+}
+
 export type Principal =
-  | (UserPrincipal & { kind: 'session'; session: SessionRecord })
-  | (UserPrincipal & { kind: 'jwt'; expiresAt: Date })
+  | (SignInPrincipal & { kind: 'session'; session: SessionRecord })
+  | (SignInPrincipal & { kind: 'jwt'; expiresAt: Date })
   /**
    * `replacedValue`: the request presented the value a rotation with grace replaced (still in its
    * overlap): it works, answers say it is deprecated, and it may not make or rotate tokens.

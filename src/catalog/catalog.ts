@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { components } from '../../generated/openapi';
-import { decide } from '../auth/decide';
+import { decide, REAUTHENTICATION_WINDOW_SECONDS } from '../auth/decide';
 import type { Principal } from '../auth/principal';
 import { difference, rolesCovering, union } from '../auth/scopes';
 import { AuthMode, X } from '../contract/extensions';
@@ -31,6 +31,9 @@ function standardErrors(op: OperationInfo, declared: Set<number>): CatalogOperat
   if (signedIn && !op.modes.has('public')) errors.push({ status: 401, code: 'authentication_required', when: 'No credential was sent.' });
   if (signedIn) errors.push({ status: 401, code: 'invalid_token', when: 'The credential is malformed, expired, revoked or of a signed-out session.' });
   if (op.scopes.length > 0) errors.push({ status: 403, code: 'insufficient_scope', when: `The credential lacks ${op.scopes.join(', ')}.` });
+  if (op.requiresReauthentication) {
+    errors.push({ status: 403, code: 'reauthentication_required', when: `A session or JWT whose password or code was last checked over ${REAUTHENTICATION_WINDOW_SECONDS / 60} minutes ago: call reauthenticate, then retry.` });
+  }
   if (signedIn && !op.modes.has('public')) errors.push({ status: 403, code: 'auth_mode_not_allowed', when: `The credential is not one of: ${[...op.modes].join(', ')}.` });
   if (declared.has(404)) errors.push({ status: 404, code: 'not_found', when: 'No such object, or it is not yours.' });
   if (op.creates) {
@@ -105,6 +108,7 @@ export function buildCatalog(contract: Contract) {
       browser_session_supported: op.modes.has('session') || op.modes.has('admin'),
       required_scopes: [...op.scopes],
       requires_two_factor: op.requires2fa || op.modes.has('admin'),
+      requires_reauthentication: op.requiresReauthentication,
       request: {
         path_params: params.filter((p: Json) => p.in === 'path').map((p: Json) => field(p.name, p.schema, true, p.description)),
         query_params: params.filter((p: Json) => p.in === 'query').map((p: Json) => field(p.name, p.schema, Boolean(p.required), p.description)),
@@ -153,6 +157,9 @@ export function buildCatalog(contract: Contract) {
     const refusal = decide(info, principal, {
       method: info.method,
       csrf: () => ({ header: principal.kind === 'session' ? principal.session.csrfToken : undefined, origin: undefined, selfOrigin: '' }),
+      // "Callable" is about right, not time: as if the check were just made, so a sudo-mode operation
+      // stays callable and the catalog (and its ETag) does not change as the 10 minutes run out.
+      now: () => ('authenticatedAt' in principal ? principal.authenticatedAt : new Date()),
     });
     const missing = 'scopes' in principal && !(info.modes.has('admin') && principal.kind !== 'pat') ? difference(op.required_scopes, principal.scopes) : [];
     return { callable: refusal === undefined, missing };

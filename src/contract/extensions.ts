@@ -5,6 +5,7 @@ export const X = {
   authModes: 'x-auth-modes',
   scopes: 'x-scopes',
   requires2fa: 'x-requires-2fa',
+  requiresReauthentication: 'x-requires-reauthentication',
   scopeRegistry: 'x-scope-registry',
   roles: 'x-roles',
   workflow: 'x-workflow',

@@ -27,6 +27,8 @@ export interface OperationInfo {
   readonly authModes: ReadonlyMap<AuthMode, AuthModeInfo>;
   readonly scopes: readonly string[];
   readonly requires2fa: boolean;
+  /** Sessions and JWTs need a password or code check within REAUTHENTICATION_WINDOW_SECONDS (sudo mode). */
+  readonly requiresReauthentication: boolean;
   /** A POST answering 201: it honours Idempotency-Key. */
   readonly creates: boolean;
   /** Largest body accepted, in bytes (`x-body-limit`, else 1 MB); a JSON body may carry it in base64. */
@@ -85,6 +87,10 @@ export function loadContract(specPath: string): Contract {
       for (const scope of required ?? []) {
         if (!scopes.has(scope)) throw new Error(`${where} requires unregistered scope "${scope}"`);
       }
+      const requiresReauthentication = op[X.requiresReauthentication] === true;
+      if (requiresReauthentication && !modes.some((m: AuthMode) => m === 'session' || m === 'jwt')) {
+        throw new Error(`${where} declares ${X.requiresReauthentication} but accepts neither a session nor a JWT`);
+      }
       operations.set(op.operationId, {
         operationId: op.operationId,
         method: method.toUpperCase(),
@@ -95,6 +101,7 @@ export function loadContract(specPath: string): Contract {
         authModes,
         scopes: [...(required ?? [])],
         requires2fa: op[X.requires2fa] === true,
+        requiresReauthentication,
         creates: method === 'post' && op.responses?.['201'] !== undefined,
         bodyLimit: typeof op[X.bodyLimit] === 'number' ? op[X.bodyLimit] : DEFAULT_BODY_LIMIT,
         rawMediaTypes: Object.keys(requestContent(document, op)).filter((type) => type !== 'application/json'),

@@ -65,6 +65,12 @@ export function authHandlers({ accounts, config, emailVerification }: Services):
       res.status(204).end();
     },
 
+    async reauthenticate(req, res) {
+      const principal = caller(req);
+      if (principal.kind !== 'session' && principal.kind !== 'jwt') throw new Error('reauthenticate reached without a session or JWT');
+      noStore(res).json(await accounts.reauthenticate(principal, body<'reauthenticate'>(req), callerInfo(req)));
+    },
+
     async setUpTwoFactor(req, res) {
       const setup = await accounts.setUpTwoFactor(caller(req).user);
       const qrSvg = await QRCode.toString(setup.otpauth_url, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
@@ -99,12 +105,13 @@ export function authHandlers({ accounts, config, emailVerification }: Services):
 
 function presentSession(
   user: Parameters<typeof presentUser>[0],
-  session: { csrfToken: string; twoFactorVerified: boolean; expiresAt: string },
+  session: { csrfToken: string; twoFactorVerified: boolean; authenticatedAt: string; expiresAt: string },
 ) {
   return {
     user: presentUser(user),
     csrf_token: session.csrfToken,
     two_factor_verified: session.twoFactorVerified,
+    authenticated_at: session.authenticatedAt,
     expires_at: session.expiresAt,
   };
 }

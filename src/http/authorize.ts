@@ -1,13 +1,14 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { Authenticate } from '../auth/authenticate';
 import { decide } from '../auth/decide';
+import type { Clock } from '../core/clock';
 
 /**
  * The one authorization engine: after the operation is matched and before the body
  * is parsed or validated, resolve the credential and decide from `x-auth-modes` / `x-scopes` alone.
  * `authenticated` runs once the credential is known, before the decision (headers a refusal carries too).
  */
-export function authorize(authenticate: Authenticate, authenticated: (req: Request, res: Response) => void = () => undefined): RequestHandler {
+export function authorize(authenticate: Authenticate, clock: Clock, authenticated: (req: Request, res: Response) => void = () => undefined): RequestHandler {
   return async (req, res, next) => {
     const operation = req.operation;
     if (!operation) throw new Error(`No operation matched ${req.method} ${req.path}`);
@@ -30,6 +31,7 @@ export function authorize(authenticate: Authenticate, authenticated: (req: Reque
     const refusal = decide(operation, req.auth, {
       method: req.method,
       csrf: () => ({ header: req.get('x-csrf-token'), origin: req.get('origin'), selfOrigin: `${req.protocol}://${req.get('host')}` }),
+      now: clock,
     });
     if (refusal) throw refusal;
     next();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { addSeconds, Clock, iso } from '../core/clock';
 import type { JwtService } from '../auth/jwt';
+import { REAUTHENTICATION_WINDOW_SECONDS } from '../auth/decide';
 import { seal, unseal } from '../auth/seal';
 import type { Throttle } from '../auth/throttle';
 import { newId } from '../core/ids';
@@ -220,6 +221,52 @@ export function createAccountsService(deps: Deps) {
       });
     },
 
+    /**
+     * Sudo mode: a new password or code check for a signed-in session or JWT. Wrong answers count
+     * against the sign-in limits of the account and address, so a stolen session cannot guess the
+     * password. A session is marked checked; a JWT cannot change, so its holder gets a new one.
+     */
+    async reauthenticate(
+      principal: { user: UserRecord; twoFactorVerified: boolean } & ({ kind: 'session'; session: { idHash: string } } | { kind: 'jwt' }),
+      input: { password?: string; code?: string },
+      caller: Caller,
+    ) {
+      const { user } = principal;
+      const withCode = input.code !== undefined;
+      try {
+        if (withCode) {
+          const secrets = await repos.users.findWithSecretsById(user.id);
+          await checkCode(user, secrets?.totpSecretEnc ?? null, input.code!, caller);
+        } else {
+          await checkPassword(user.email, input.password ?? '', caller);
+          await succeeded(user.email, caller.ip);
+        }
+      } catch (err) {
+        if (err instanceof ApiError && (err.code === 'invalid_credentials' || err.code === 'invalid_code')) {
+          // Not a 401: the credential itself is fine, and a client must not throw it away.
+          throw fail('reauthentication_failed', withCode ? 'The code is incorrect, expired or already used.' : 'The password is incorrect.');
+        }
+        throw err;
+      }
+      const now = clock();
+      const twoFactorVerified = principal.twoFactorVerified || withCode;
+      let accessToken: { token: string; token_type: 'Bearer'; expires_at: string; two_factor_verified: boolean } | undefined;
+      await repos.transaction(async (tx) => {
+        if (principal.kind === 'session') await tx.sessions.markReauthenticated(principal.session.idHash, iso(now), withCode);
+        await audit.record({ userId: user.id, type: 'user.reauthenticated', ip: caller.ip, details: { via: principal.kind, method: withCode ? 'code' : 'password' } }, tx);
+      });
+      if (principal.kind === 'jwt') {
+        const access = await jwt.issueAccess(user.id, user.tokenVersion, twoFactorVerified);
+        accessToken = { token: access.token, token_type: 'Bearer', expires_at: iso(access.expiresAt), two_factor_verified: twoFactorVerified };
+      }
+      return {
+        reauthenticated_at: iso(now),
+        reauthenticated_until: iso(addSeconds(now, REAUTHENTICATION_WINDOW_SECONDS)),
+        two_factor_verified: twoFactorVerified,
+        ...(accessToken ? { access_token: accessToken } : {}),
+      };
+    },
+
     async createSession(input: { email: string; password: string; code?: string }, caller: Caller) {
       const user = await checkPassword(input.email, input.password, caller);
       let twoFactorVerified = false;
@@ -240,6 +287,7 @@ export function createAccountsService(deps: Deps) {
         csrfToken: csrfTokenFor(config.dataKeys, cookieValue),
         twoFactorVerified,
         createdAt: iso(now),
+        authenticatedAt: iso(now),
         lastSeenAt: iso(now),
         expiresAt: iso(addSeconds(now, config.sessionAbsoluteSeconds)),
       };

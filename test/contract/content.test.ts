@@ -8,7 +8,7 @@ import { rowCount, startTestApp, TestApp } from '../helpers/app';
 import { asBytes } from '../helpers/bodies';
 import { expectError } from '../helpers/errors';
 import { BrowserSession, signInBrowser } from '../helpers/session';
-import { bearer, createPat, createUser, TestUser, allScopes, type Scope } from '../helpers/users';
+import { bearer, createPat, createUser, freshJwt, TestUser, allScopes, type Scope } from '../helpers/users';
 import { http } from '../helpers/typed-http';
 
 let t: TestApp;
@@ -60,6 +60,8 @@ describe('posts: audience, pricing, scheduling', () => {
     expect(res.body).toMatchObject({ status: 'published', publish_at: at, live: false });
     t.clock.advance(601);
     expect((await http(t, writer).get(`/api/posts/${res.body.id}`)).body.live).toBe(true);
+    // Later tests make tokens with this JWT: one whose sign-in is not 10 minutes old (sudo mode).
+    user.jwt = await freshJwt(t, user.id);
   });
 });
 

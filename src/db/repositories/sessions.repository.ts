@@ -7,6 +7,8 @@ export interface StoredSession {
   userId: string;
   twoFactorVerified: boolean;
   createdAt: string;
+  /** When this session last proved the password or a code: its sign-in, or a later reauthenticate. */
+  authenticatedAt: string;
   lastSeenAt: string;
   expiresAt: string;
 }
@@ -17,6 +19,7 @@ function toSession(row: Record<string, any>): StoredSession {
     userId: row.user_id,
     twoFactorVerified: Boolean(row.two_factor_verified),
     createdAt: row.created_at,
+    authenticatedAt: row.authenticated_at ?? row.created_at,
     lastSeenAt: row.last_seen_at,
     expiresAt: row.expires_at,
   };
@@ -32,6 +35,7 @@ export function sessionsRepository(db: Knex, database: Database) {
         user_id: session.userId,
         two_factor_verified: session.twoFactorVerified,
         created_at: session.createdAt,
+        authenticated_at: session.authenticatedAt,
         last_seen_at: session.lastSeenAt,
         expires_at: session.expiresAt,
         ip: session.ip,
@@ -46,6 +50,10 @@ export function sessionsRepository(db: Knex, database: Database) {
     },
     async markTwoFactorVerified(idHash: string): Promise<void> {
       await db('sessions').where({ id_hash: idHash }).update({ two_factor_verified: true });
+    },
+    /** A password or code check just now; a code also makes the session 2FA-verified. */
+    async markReauthenticated(idHash: string, at: string, withCode: boolean): Promise<void> {
+      await db('sessions').where({ id_hash: idHash }).update({ authenticated_at: at, ...(withCode ? { two_factor_verified: true } : {}) });
     },
     async delete(idHash: string): Promise<void> {
       await db('sessions').where({ id_hash: idHash }).delete();
