@@ -14,6 +14,30 @@ const NAV = `
     <button type="button" id="sign-out" class="link">Sign out</button>
   </nav>`;
 
+/**
+ * Sudo mode: creating or rotating a token, changing 2FA, moving money and revoking all need a password
+ * or code from the last 10 minutes. app.js opens this when the API answers reauthentication_required,
+ * then retries the request.
+ */
+const SUDO_DIALOG = `
+  <dialog id="sudo-dialog" aria-labelledby="sudo-title" aria-describedby="sudo-why">
+    <form method="dialog" id="sudo-form" novalidate>
+      <h2 id="sudo-title">Confirm it is you</h2>
+      <p id="sudo-why">This is a sensitive action. Enter your password, or a code from your authenticator app, to continue. You will not be asked again for 10 minutes.</p>
+      <div class="field">
+        <label for="sudo-password">Password</label>
+        <input id="sudo-password" name="password" type="password" autocomplete="current-password" aria-describedby="sudo-error">
+      </div>
+      <div class="field">
+        <label for="sudo-code">Or a 6-digit code</label>
+        <input id="sudo-code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6" aria-describedby="sudo-error">
+      </div>
+      <p class="error" id="sudo-error" role="alert"></p>
+      <button type="submit" value="confirm">Confirm</button>
+      <button type="submit" value="cancel" class="secondary" formnovalidate>Cancel</button>
+    </form>
+  </dialog>`;
+
 function layout({ title, page, nav, body }: Page): string {
   return `<!doctype html>
 <html lang="en">
@@ -33,7 +57,7 @@ function layout({ title, page, nav, body }: Page): string {
     <h1>${title}</h1>
     <p id="page-status" role="status" aria-live="polite"></p>
 ${body}
-  </main>
+  </main>${nav ? SUDO_DIALOG : ''}
 </body>
 </html>`;
 }

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import * as OTPAuth from 'otpauth';
 import type { Browser, Page } from 'playwright-core';
 import { startReceiver } from '../helpers/receiver';
@@ -175,6 +176,48 @@ describeBrowser('Settings → API in Chromium', () => {
     expect(await row.textContent()).toMatch(/Expires in [12] days?/);
     expect(await page.locator('#token-table tbody tr', { hasText: 'browser test' }).getAttribute('class')).not.toContain('expiring');
     await shot('token-expiring');
+  }, 30_000);
+
+  it('asks for the password again when the sign-in is over 10 minutes old, then finishes what was asked (sudo mode)', async () => {
+    // Ten minutes pass, as far as the server can tell: the session's last check is moved back.
+    const db = new Database(serverEnv.DATABASE_URL!.replace(/^sqlite:/, ''));
+    const age = () => db.prepare('UPDATE sessions SET authenticated_at = ?').run(new Date(Date.now() - 11 * 60_000).toISOString());
+    const newToken = () => page.locator('#new-token').inputValue();
+    try {
+      age();
+      const before = await newToken();
+      await page.getByLabel('Token name').fill('after sudo');
+      await page.getByLabel('posts:read').check();
+      await page.getByRole('button', { name: 'Create token' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Confirm it is you' });
+      await dialog.waitFor({ state: 'visible' });
+      await dialog.getByLabel('Password').fill('not-my-password');
+      await dialog.getByRole('button', { name: 'Confirm' }).click();
+      await dialog.locator('#sudo-error', { hasText: 'That password is not right.' }).waitFor();
+      await shot('sudo-prompt');
+      await dialog.getByLabel('Password').fill(password);
+      await dialog.getByRole('button', { name: 'Confirm' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      // The refused request was sent again and made the token.
+      await page.waitForFunction((old) => {
+        const value = (globalThis as any).document.querySelector('#new-token')?.value ?? '';
+        return value.startsWith('gpx_pat_') && value !== old;
+      }, before);
+      await page.locator('#token-table tbody tr', { hasText: 'after sudo' }).waitFor();
+
+      // Cancelling the prompt leaves things as they were, and says why.
+      age();
+      await page.getByLabel('Token name').fill('never made');
+      await page.getByLabel('posts:read').check();
+      await page.getByRole('button', { name: 'Create token' }).click();
+      await dialog.waitFor({ state: 'visible' });
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+      await dialog.waitFor({ state: 'hidden' });
+      await page.locator('[role="alert"]', { hasText: 'password or a code from the last 10 minutes' }).first().waitFor();
+      expect(await page.locator('#token-table tbody tr', { hasText: 'never made' }).count()).toBe(0);
+    } finally {
+      db.close();
+    }
   }, 30_000);
 
   it('lists the token without its secret and revokes it; the next call fails', async () => {

@@ -14,7 +14,64 @@ class ApiFailure extends Error {
   }
 }
 
+/**
+ * Calls the API; a sensitive act refused for want of a recent password or code check (sudo mode) asks
+ * the person for one, then is sent again once. Cancelling gives the original refusal.
+ */
 async function api(method, path, body) {
+  try {
+    return await send(method, path, body);
+  } catch (err) {
+    if (!(err instanceof ApiFailure) || err.code !== 'reauthentication_required' || !(await reauthenticate())) throw err;
+    return send(method, path, body);
+  }
+}
+
+/** Shows the sudo dialog until a check succeeds (true) or the person cancels (false). */
+function reauthenticate() {
+  const dialog = $('#sudo-dialog');
+  if (!dialog) return Promise.resolve(false);
+  const password = $('#sudo-password');
+  const code = $('#sudo-code');
+  const error = $('#sudo-error');
+  password.value = '';
+  code.value = '';
+  error.textContent = '';
+  return new Promise((resolve) => {
+    const onSubmit = async (event) => {
+      if (event.submitter?.value !== 'confirm') return;
+      event.preventDefault();
+      const answer = code.value.trim() ? { code: code.value.trim() } : { password: password.value };
+      if (!answer.code && !answer.password) {
+        error.textContent = 'Enter your password or a code.';
+        password.focus();
+        return;
+      }
+      try {
+        await send('POST', '/api/auth/reauthenticate', answer);
+        finish(true);
+      } catch (err) {
+        error.textContent = err.code === 'reauthentication_failed'
+          ? (answer.code ? 'That code is wrong or was already used. Wait for the next one and try again.' : 'That password is not right.')
+          : (PLAIN[err.code] ?? err.message);
+        (answer.code ? code : password).select();
+      }
+    };
+    const onClose = () => finish(false);
+    function finish(ok) {
+      dialog.removeEventListener('submit', onSubmit);
+      dialog.removeEventListener('close', onClose);
+      if (dialog.open) dialog.close();
+      resolve(ok);
+    }
+    dialog.addEventListener('submit', onSubmit);
+    dialog.addEventListener('close', onClose);
+    dialog.showModal();
+    password.focus();
+  });
+}
+
+async function send(method, path, body) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
@@ -52,6 +109,7 @@ const PLAIN = {
   rate_limited: 'Too many attempts. Wait a little and try again.',
   email_taken: 'An account with this email already exists. Sign in instead.',
   two_factor_required: 'Creating a token needs a browser signed in with a two-factor code.',
+  reauthentication_required: 'This needs your password or a code from the last 10 minutes.',
   grant_exceeds_permissions: 'You asked for more than your own role allows.',
   empty_grant: 'Choose at least one scope or a role.',
   webhook_url_not_public: 'That address is not on the public internet; webhooks can only go to public https URLs.',
