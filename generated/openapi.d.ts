@@ -1851,6 +1851,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/mcp": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The MCP endpoint for agents (Streamable HTTP, JSON-RPC 2.0)
+         * @description **Access:** personal access token over MCP. **Scopes:** none.
+         *
+         *     A remote [Model Context Protocol](https://modelcontextprotocol.io) server for agents holding a
+         *     personal access token. Stateless: every POST carries one JSON-RPC message and is answered with
+         *     `application/json` (no session id, no server-held state; send `Accept: application/json,
+         *     text/event-stream` as the MCP transport asks).
+         *
+         *     - `tools/list`: one tool per PAT-supported operation **this token can call now** (its grant ∩ its
+         *       creator's current role), named by operationId, with an input schema merging the path and query
+         *       parameters and, under `body`, the request body.
+         *     - `tools/call`: sent through the same pipeline as an HTTP call of that operation (authorization,
+         *       validation, idempotency, rate limits, usage, audit): the answer is the same. Refusals are tool
+         *       errors naming the missing scopes and the minimal scope set.
+         *     - Resources: the catalog (`gpx://catalog`) and each operation's documentation
+         *       (`gpx://operations/{operationId}`). Prompt: `least-privilege-token`.
+         *
+         *     See docs/agents.md for client configuration.
+         */
+        post: operations["callMcp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "post.created": {
@@ -2185,7 +2221,7 @@ export interface components {
          *     all read it from here.
          * @enum {string}
          */
-        AuthMode: "public" | "session" | "jwt" | "pat" | "pending" | "webhook" | "internal" | "admin";
+        AuthMode: "public" | "session" | "jwt" | "pat" | "pending" | "webhook" | "internal" | "admin" | "mcp";
         /** @description The settings of a rule a client sets; shared by its create and update requests (the trigger is fixed at creation). */
         RuleInput: {
             name?: string;
@@ -3210,6 +3246,18 @@ export interface components {
         AcceptInvitationRequest: {
             /** @description The invitation token from createInvitation (shown once). */
             token: string;
+        };
+        /** @description A JSON-RPC 2.0 message (MCP). Its method-specific shape is the MCP specification's; the server checks it. */
+        JsonRpcMessage: {
+            /** @constant */
+            jsonrpc: "2.0";
+            id?: string | number | null;
+            method?: string;
+            params?: Record<string, never>;
+            result?: Record<string, never>;
+            error?: Record<string, never>;
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: {
@@ -7717,6 +7765,58 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    callMcp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "jsonrpc": "2.0",
+                 *       "id": 1,
+                 *       "method": "tools/list"
+                 *     }
+                 */
+                "application/json": components["schemas"]["JsonRpcMessage"];
+            };
+        };
+        responses: {
+            /** @description The JSON-RPC response (a result, or a JSON-RPC error object). */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcMessage"];
+                };
+            };
+            /** @description A notification or response from the client was accepted; there is no answer. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
             default: components["responses"]["UnexpectedError"];

@@ -9,6 +9,8 @@ import { createThrottle } from './auth/throttle';
 import { Config, PROJECT_ROOT } from './core/config';
 import type { Contract } from './contract/spec';
 import { buildCatalog } from './catalog/catalog';
+import inject, { type DispatchFunc, type InjectOptions } from 'light-my-request';
+import { createMcpEndpoint, type Dispatch } from './mcp/server';
 import { matchOperation } from './contract/router';
 import { createValidatorStages } from './contract/validator';
 import { responseValidation } from './contract/response-validation';
@@ -89,6 +91,16 @@ export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?:
   const provider: BillingProvider = config.billing.stripe ? createStripeProvider(config.billing.stripe, repos, config.publicUrl) : localProvider!;
   const balance = createBalanceService(repos, clock, config.billing.money);
   const transfers = createTransfersService({ repos, clock, log, provider, balance, webhooks, settings: config.billing.money });
+  const catalog = buildCatalog(contract);
+  // Tool calls go through the app itself, which exists only once createApp has built it.
+  const toolDispatch: { send?: Dispatch } = {};
+  const mcp = createMcpEndpoint({
+    contract, catalog, version: contract.document.info.version,
+    dispatch: () => {
+      if (!toolDispatch.send) throw new Error('The MCP endpoint is used before its app was built');
+      return toolDispatch.send;
+    },
+  });
   const services: Services = {
     config,
     audit,
@@ -98,7 +110,7 @@ export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?:
     mail,
     posts: createPostsService(repos, clock, webhooks),
     admin: createAdminService(repos, audit, clock),
-    catalog: buildCatalog(contract),
+    catalog,
     places: createPlacesService(repos, clock),
     artifacts: createArtifactsService(repos, clock),
     notifications: createNotificationsService(repos, clock),
@@ -114,6 +126,7 @@ export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?:
     billing: createBillingService({ repos, clock, log, provider, balance, webhooks, rules, siteUrl: config.siteUrl }),
     balance,
     transfers,
+    mcp,
   };
   const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
   const dispatcher = createDispatcher({
@@ -123,7 +136,7 @@ export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?:
   });
   const worker = createWorker({ repos, contract, clock, log, webhooks, options: config.worker, schedules: services.rules });
   const moneyJobs = createMoneyJobs({ balance, transfers, tokens: services.tokens, mail, log, pollMs: config.worker.pollMs });
-  return { services, authenticate, jwt, dispatcher, worker, moneyJobs, localProvider };
+  return { services, authenticate, jwt, dispatcher, worker, moneyJobs, localProvider, toolDispatch };
 }
 
 /**
@@ -168,21 +181,8 @@ function hostedPages(local: LocalProvider | undefined, services: Services): Requ
   return local ? [hostedRouter(local, services.billing)] : [];
 }
 
-/**
- * route match (404/405) → authorization → rate limit → body parse → validation → idempotency → handler → errors.
- * Builds the app; never listens (server.ts does).
- */
-export function createApp(deps: AppDeps): Express {
-  const { config, contract, log, repos, clock } = deps;
-  // With REDIS_URL every instance counts in the same buckets; without it each counts alone (one instance).
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
-  const limitStore = (name: string) => (redis ? sharedStore(redis, `${config.redisPrefix}${name}:`, log) : undefined);
-  const { services, authenticate, dispatcher, worker, moneyJobs, localProvider } = createServices(deps, { signIn: limitStore('signin'), signUp: limitStore('signup') });
-  const windows = { failures: config.addressLimit.failures, failureWindowMs: config.addressLimit.windowSeconds * 1000, requestWindowMs: config.rateLimit.windowSeconds * 1000 };
-  const limits = createRateLimits(config, redis ? redisCounter(redis, `${config.redisPrefix}rl:`, windows, log) : memoryCounter(windows));
-  const handlers = buildHandlers(contract, services);
-  const validator = createValidatorStages(contract, config.specPath);
-
+/** An express app with the settings every API-serving app here shares. */
+function expressApp(config: Config): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'extended');
@@ -193,10 +193,38 @@ export function createApp(deps: AppDeps): Express {
   // conditional requests (src/http/conditional.ts). On the app's request prototype: no per-request cost.
   Object.defineProperty(app.request, 'fresh', { configurable: true, get: () => false });
   app.set('trust proxy', config.trustProxy);
+  return app;
+}
 
-  app.use(refuseNulInUrl);
-  app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT, (req) => authenticate(req).then((who) => who?.kind === 'session', () => false)), ...hostedPages(localProvider, services)));
-  app.use(pipeline(
+/**
+ * light-my-request serves an express app by re-parenting the prototypes of its request and response
+ * objects onto its own fakes, and those prototypes are express's, shared by every app in the process,
+ * real sockets included. Give this app private copies first, so the change stays with it.
+ */
+function injectable(app: Express): Express {
+  for (const key of ['request', 'response'] as const) {
+    const shared = Object.getPrototypeOf(app[key]);
+    Object.setPrototypeOf(app[key], Object.create(Object.getPrototypeOf(shared), Object.getOwnPropertyDescriptors(shared)));
+  }
+  return app;
+}
+
+/**
+ * route match (404/405) → authorization → rate limit → body parse → validation → idempotency → handler → errors.
+ * Builds the app; never listens (server.ts does).
+ */
+export function createApp(deps: AppDeps): Express {
+  const { config, contract, log, repos, clock } = deps;
+  // With REDIS_URL every instance counts in the same buckets; without it each counts alone (one instance).
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, log) : undefined;
+  const limitStore = (name: string) => (redis ? sharedStore(redis, `${config.redisPrefix}${name}:`, log) : undefined);
+  const { services, authenticate, dispatcher, worker, moneyJobs, localProvider, toolDispatch } = createServices(deps, { signIn: limitStore('signin'), signUp: limitStore('signup') });
+  const windows = { failures: config.addressLimit.failures, failureWindowMs: config.addressLimit.windowSeconds * 1000, requestWindowMs: config.rateLimit.windowSeconds * 1000 };
+  const limits = createRateLimits(config, redis ? redisCounter(redis, `${config.redisPrefix}rl:`, windows, log) : memoryCounter(windows));
+  const handlers = buildHandlers(contract, services);
+  const validator = createValidatorStages(contract, config.specPath);
+
+  const api = pipeline(
     catalogNotModified(services.catalog),
     requestContext(log, (req, res) => {
       limits.settle(req, res);
@@ -219,8 +247,20 @@ export function createApp(deps: AppDeps): Express {
     async (req, res) => {
       await handlers.get(req.operation!.operationId)!(req, res);
     },
-  ));
+  );
+
+  const app = expressApp(config);
+  app.use(refuseNulInUrl);
+  app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT, (req) => authenticate(req).then((who) => who?.kind === 'session', () => false)), ...hostedPages(localProvider, services)));
+  app.use(api);
   app.use(errorHandler(log));
+  // MCP tool calls run through the same pipeline (the same stages, limits and handlers), in-process,
+  // in a twin of this app with prototypes of its own (see injectable).
+  const tools = injectable(expressApp(config));
+  tools.use(refuseNulInUrl);
+  tools.use(api);
+  tools.use(errorHandler(log));
+  toolDispatch.send = (request) => inject(tools as unknown as DispatchFunc, { ...request, method: request.method as InjectOptions['method'] });
   // server.ts starts the webhook dispatcher (tests drive it with runOnce) and, on shutdown, stops it
   // and writes the batched usage counts.
   app.locals.dispatcher = dispatcher;

@@ -208,6 +208,11 @@ export function buildCatalog(contract: Contract) {
       return { body, etag: etagOf(JSON.stringify(body)) };
     },
 
+    /** The operationIds a principal can call now, by the one decision engine (MCP's tools/list). */
+    callableBy(principal: Principal): Set<string> {
+      return new Set(operations.filter((op) => access(op, principal).callable).map((op) => op.operation_id));
+    },
+
     /** The smallest scope set for a list of operationIds, and the smallest role that holds it. */
     minimalScopes(operationIds: string[]) {
       const unknown = operationIds.filter((id) => !contract.operations.has(id));

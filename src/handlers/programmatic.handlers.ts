@@ -4,8 +4,12 @@ import { body, HandlerMap, queryString } from './kit';
 import { presentScopes } from './presenters';
 import type { Services } from './services';
 
-export function programmaticHandlers({ catalog }: Services): HandlerMap {
+export function programmaticHandlers({ catalog, mcp }: Services): HandlerMap {
   return {
+    async callMcp(req, res) {
+      await mcp.handle(req, res);
+    },
+
     async getCatalog(req, res) {
       const callable = req.query.callable === undefined ? undefined : String(req.query.callable) === 'true';
       const { body: payload, etag } = queryString(req, 'format') === 'openapi'

@@ -21,6 +21,7 @@ import type { TransfersService } from '../services/transfers.service';
 
 import type { EmailVerificationService } from '../services/email-verification.service';
 import type { MailService } from '../services/mail.service';
+import type { McpEndpoint } from '../mcp/server';
 
 export interface Services {
   config: Config;
@@ -32,6 +33,7 @@ export interface Services {
   admin: AdminService;
   audit: AuditService;
   catalog: Catalog;
+  mcp: McpEndpoint;
   places: PlacesService;
   artifacts: ArtifactsService;
   notifications: NotificationsService;

@@ -1,0 +1,190 @@
+import type { IncomingMessage } from 'node:http';
+import type { Request, Response } from 'express';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  CallToolRequestSchema, type CallToolResult, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema,
+  ListResourcesRequestSchema, ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from '../auth/principal';
+import type { Catalog } from '../catalog/catalog';
+import type { Contract } from '../contract/spec';
+import { leastPrivilegePrompt, LEAST_PRIVILEGE_PROMPT } from './prompts';
+import { buildTools, requestFor, ToolArgumentError, ToolPlan } from './tools';
+
+/** The same limit as a workspace run's tool call: an agent never waits longer for one answer. */
+export const TOOL_TIMEOUT_MS = 60_000;
+const CATALOG_URI = 'gpx://catalog';
+const OPERATION_URI = 'gpx://operations/';
+
+/** One HTTP request sent through the app's own pipeline, in this process (no socket). */
+export type Dispatch = (request: {
+  method: string; url: string; headers: Record<string, string>; payload?: string; remoteAddress?: string;
+}) => Promise<{ statusCode: number; headers: Record<string, unknown>; body: string; rawPayload: Buffer }>;
+
+interface Deps {
+  contract: Contract;
+  catalog: Catalog;
+  /** Late-bound: the app that owns this handler sends the tool calls through itself. */
+  dispatch: () => Dispatch;
+  version: string;
+}
+
+/**
+ * The MCP endpoint: a stateless Streamable HTTP server on the official SDK. Each POST gets its own SDK
+ * server bound to the caller's PAT, answers in JSON, and keeps nothing afterwards, so a revocation or a
+ * role change shows in the very next message (there is no session to notify: see docs/agents.md).
+ * Tools are projected once from the contract; a tool call is the HTTP call of its operation, sent
+ * through the same pipeline, so it can never do what the token could not do over HTTP.
+ */
+export function createMcpEndpoint(deps: Deps) {
+  const { contract, catalog } = deps;
+  const tools = buildTools(contract);
+
+  function serverFor(principal: Extract<Principal, { kind: 'pat' }>, req: Request): Server {
+    const server = new Server(
+      { name: 'getpaidx', title: 'GetPaidX API', version: deps.version },
+      {
+        capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} },
+        instructions: 'Each tool is one GetPaidX API operation this token can call. Read gpx://catalog for everything the API offers, and use the least-privilege-token prompt to choose scopes for a new token.',
+      },
+    );
+
+    server.setRequestHandler(ListToolsRequestSchema, async () => {
+      const callable = catalog.callableBy(principal);
+      return { tools: [...tools.values()].filter((plan) => callable.has(plan.operation.operationId)).map((plan) => plan.definition) };
+    });
+
+    server.setRequestHandler(CallToolRequestSchema, async (request) => {
+      const plan = tools.get(request.params.name);
+      if (!plan) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}. tools/list names the tools this token can call.`);
+      return callTool(plan, request.params.arguments ?? {}, req);
+    });
+
+    server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+      resources: [
+        { uri: CATALOG_URI, name: 'catalog', title: 'API catalog', description: 'Every operation, with the scopes it needs and whether this token can call it.', mimeType: 'application/json' },
+        ...[...tools.values()].map((plan) => ({
+          uri: OPERATION_URI + plan.operation.operationId, name: plan.operation.operationId, title: plan.operation.summary, mimeType: 'text/markdown',
+        })),
+      ],
+    }));
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+      resourceTemplates: [{ uriTemplate: `${OPERATION_URI}{operationId}`, name: 'operation', title: 'One operation\'s documentation', mimeType: 'text/markdown' }],
+    }));
+    server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+      const uri = request.params.uri;
+      if (uri === CATALOG_URI) {
+        return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(catalog.forCaller(principal, {}).body) }] };
+      }
+      const entry = uri.startsWith(OPERATION_URI) ? catalog.operations.find((op) => op.operation_id === uri.slice(OPERATION_URI.length)) : undefined;
+      if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${uri}. resources/list names them.`);
+      return { contents: [{ uri, mimeType: 'text/markdown', text: operationDoc(entry) }] };
+    });
+
+    server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: [LEAST_PRIVILEGE_PROMPT] }));
+    server.setRequestHandler(GetPromptRequestSchema, async (request) => {
+      if (request.params.name !== LEAST_PRIVILEGE_PROMPT.name) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}.`);
+      const task = request.params.arguments?.task;
+      if (!task) throw new McpError(ErrorCode.InvalidParams, 'The least-privilege-token prompt needs the argument task.');
+      return leastPrivilegePrompt(contract, catalog, task);
+    });
+    return server;
+  }
+
+  async function callTool(plan: ToolPlan, args: Record<string, unknown>, req: Request): Promise<CallToolResult> {
+    let request;
+    try {
+      request = requestFor(plan, args);
+    } catch (err) {
+      if (err instanceof ToolArgumentError) return toolError(err.message);
+      throw err;
+    }
+    const headers: Record<string, string> = { authorization: req.headers.authorization!, accept: 'application/json' };
+    if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
+    if (request.body !== undefined) headers['content-type'] = 'application/json';
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), TOOL_TIMEOUT_MS);
+    });
+    const answer = await Promise.race([
+      deps.dispatch()({
+        method: request.method, url: request.url, headers, remoteAddress: req.ip,
+        ...(request.body !== undefined ? { payload: JSON.stringify(request.body) } : {}),
+      }),
+      timeout,
+    ]).finally(() => clearTimeout(timer));
+    if (answer === 'timeout') return toolError(`${plan.operation.operationId} did not answer within ${TOOL_TIMEOUT_MS / 1000} seconds.`);
+    return resultOf(plan, answer);
+  }
+
+  /** The HTTP answer as a tool result: the same outcome, in MCP's shape. */
+  function resultOf(plan: ToolPlan, answer: Awaited<ReturnType<Dispatch>>): CallToolResult {
+    const type = String(answer.headers['content-type'] ?? '');
+    const json = type.includes('json') && answer.body ? JSON.parse(answer.body) : undefined;
+    if (answer.statusCode >= 400) return refusal(plan, answer.statusCode, json);
+    if (json !== undefined) {
+      const content: CallToolResult['content'] = [{ type: 'text', text: answer.body }];
+      const url = json && typeof json === 'object' && typeof json.url === 'string' ? json.url : undefined;
+      // Hosted checkout and payout onboarding are for a person: the agent hands the link on.
+      if (url && /^https?:/.test(url)) content.unshift({ type: 'text', text: `A person must open this link in a browser to finish: ${url}` });
+      const structured = plan.definition.outputSchema && json && typeof json === 'object' && !Array.isArray(json) ? { structuredContent: json } : {};
+      return { content, ...structured };
+    }
+    if (answer.statusCode === 204 || answer.rawPayload.length === 0) return { content: [{ type: 'text', text: `Done (${answer.statusCode}).` }] };
+    if (type.startsWith('text/') || type.includes('svg')) return { content: [{ type: 'text', text: answer.body }] };
+    return {
+      content: [{ type: 'resource', resource: { uri: `gpx://results/${plan.operation.operationId}`, mimeType: type || 'application/octet-stream', blob: answer.rawPayload.toString('base64') } }],
+    };
+  }
+
+  /** A refusal names what is missing and the smallest grant that would allow the call. */
+  function refusal(plan: ToolPlan, status: number, json: any): CallToolResult {
+    const error = json?.error ?? { code: 'unknown', message: `The operation answered ${status}.` };
+    const lines = [`${plan.operation.operationId} was refused (${status} ${error.code}): ${error.message}`];
+    const missing: string[] | undefined = error.details?.missing_scopes;
+    if (missing?.length) {
+      const minimal = catalog.minimalScopes([plan.operation.operationId]).result!;
+      lines.push(`Missing scopes: ${missing.join(', ')}. The minimal scopes for this call: ${minimal.scopes.join(', ') || 'none'}${minimal.role ? ` (or the role ${minimal.role})` : ''}. Ask for a token with them (getMinimalScopes, createToken).`);
+    }
+    return { isError: true, content: [{ type: 'text', text: lines.join('\n') }, { type: 'text', text: JSON.stringify(json ?? { error }) }] };
+  }
+
+  return {
+    tools,
+    /** Handles one POST /mcp whose PAT the pipeline has already authenticated. */
+    async handle(req: Request, res: Response): Promise<void> {
+      if (req.auth?.kind !== 'pat') throw new Error('callMcp reached without a PAT');
+      const server = serverFor(req.auth, req);
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      res.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      await server.connect(transport);
+      // Our req.auth is the principal, not the SDK's AuthInfo; the SDK only passes it through to handlers.
+      await transport.handleRequest(req as unknown as IncomingMessage, res, req.body);
+    },
+  };
+}
+
+export type McpEndpoint = ReturnType<typeof createMcpEndpoint>;
+
+function toolError(message: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: message }] };
+}
+
+function operationDoc(entry: Catalog['operations'][number]): string {
+  const lines = [
+    `# ${entry.operation_id}`, '', `\`${entry.method} ${entry.path}\``, '', entry.summary, '',
+    `- Scopes: ${entry.required_scopes.join(', ') || 'none'}`,
+    `- Credentials: ${entry.auth_modes.join(', ')}`,
+  ];
+  if (entry.request.path_params.length) lines.push(`- Path: ${entry.request.path_params.map((p) => p.name).join(', ')}`);
+  if (entry.request.query_params.length) lines.push(`- Query: ${entry.request.query_params.map((p) => p.name).join(', ')}`);
+  if (entry.request.body) lines.push(`- Body fields: ${entry.request.body.fields.map((f) => f.name + (f.required ? ' (required)' : '')).join(', ')}`);
+  if (entry.workflow?.guidance) lines.push('', entry.workflow.guidance);
+  lines.push('', '## Errors', ...entry.errors.map((e) => `- ${e.status} \`${e.code}\`: ${e.when}`));
+  lines.push('', `Full reference: /docs#operation/${entry.operation_id}`);
+  return lines.join('\n');
+}
