@@ -70,6 +70,10 @@ export const ERROR_CODES = {
   auth_mode_not_allowed: 403,
   /** The operation needs a password or TOTP check within the last 10 minutes (POST /api/auth/reauthenticate). */
   reauthentication_required: 403,
+  /** The Accept header does not take the media types this operation answers with (the MCP endpoint needs application/json and text/event-stream). */
+  not_acceptable: 406,
+  /** A browser page of another origin called the MCP endpoint (DNS-rebinding guard). */
+  origin_not_allowed: 403,
   /** Re-authentication failed: wrong password, or a wrong or reused code. */
   reauthentication_failed: 403,
   /** The operation needs a 2FA-verified sign-in (or, for a PAT, a creator with 2FA on). */

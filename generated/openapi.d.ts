@@ -2358,7 +2358,7 @@ export interface components {
          *     every operation's documented errors are in it.
          * @enum {string}
          */
-        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "reauthentication_required" | "reauthentication_failed" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "token_value_replaced" | "token_lifetime_exceeds_policy" | "email_unverified" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
+        ErrorCode: "validation_failed" | "invalid_json" | "invalid_body" | "invalid_path" | "invalid_request" | "body_not_allowed" | "invalid_expiry" | "password_too_long" | "weak_password" | "empty_grant" | "invalid_pricing" | "invalid_return_url" | "invalid_cron" | "invalid_timezone" | "cron_required" | "prompt_required" | "filename_required" | "invalid_filename" | "empty_file" | "invalid_base64" | "receipts_required" | "unknown_operations" | "invalid_webhook_url" | "webhook_url_not_public" | "authentication_required" | "invalid_token" | "invalid_credentials" | "invalid_code" | "two_factor_code_required" | "invalid_signature" | "workspace_credits_required" | "insufficient_scope" | "auth_mode_not_allowed" | "two_factor_required" | "reauthentication_required" | "reauthentication_failed" | "origin_not_allowed" | "not_acceptable" | "admin_required" | "csrf_failed" | "grant_exceeds_permissions" | "token_value_replaced" | "token_lifetime_exceeds_policy" | "email_unverified" | "expiry_exceeds_parent" | "invitation_email_mismatch" | "organization_role_required" | "not_found" | "method_not_allowed" | "link_expired" | "idempotency_in_progress" | "idempotency_key_reused" | "idempotent_secret_not_replayable" | "email_taken" | "two_factor_already_enabled" | "two_factor_setup_required" | "token_limit_reached" | "cannot_disable_self" | "code_taken" | "already_member" | "last_owner" | "run_finished" | "workspace_token_required" | "concurrency_limit" | "already_subscribed" | "no_subscription" | "nothing_to_resume" | "checkout_required" | "own_post" | "payouts_not_ready" | "insufficient_funds" | "transfer_failed" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "rule_cooldown" | "run_queue_full" | "limit_reached" | "service_unavailable" | "provider_unavailable" | "event_not_applied" | "controllers_busy" | "internal_error" | "response_validation_failed";
         /** Format: date-time */
         Timestamp: string;
         /** Format: date-time */
@@ -3237,6 +3237,20 @@ export interface components {
         RotateTokenRequest: {
             /** @description How long the value being replaced keeps working (0 to 7 days; never past the token's own expiry). Answers to it carry `Deprecation`, `Sunset` and `GPX-Token-Warning`, and the token shows its last use in `previous_value`, so you can tell which script has not switched yet. 0 (the default): it stops at once. */
             grace_seconds?: number;
+        };
+        /** @description The PAT-supported operations as function-calling tool definitions (OpenAI's and Gemini's `parameters`; Anthropic's API calls the same schema `input_schema`). With a credential, only what it can call now. */
+        ToolCatalog: {
+            /** @constant */
+            format: "tools";
+            tools: {
+                /** @description The operationId. */
+                name: string;
+                description: string;
+                /** @description JSON Schema of the arguments; path and query parameters, `body`, and `idempotency_key` where the operation takes one. */
+                parameters: {
+                    [key: string]: unknown;
+                };
+            }[];
         };
         UpdateOrganizationRequest: {
             name?: string;
@@ -4755,13 +4769,13 @@ export interface operations {
                 /** @description Only operations requiring a scope of this group. */
                 group?: "Content" | "Workspace" | "Billing" | "Account";
                 /** @description Only operations accepting this auth mode. */
-                auth_mode?: "public" | "session" | "jwt" | "pat" | "pending" | "webhook" | "internal" | "admin";
+                auth_mode?: "public" | "session" | "jwt" | "pat" | "pending" | "webhook" | "internal" | "admin" | "mcp";
                 /** @description Only operations with this tag. */
                 tag?: "auth" | "tokens" | "posts" | "account" | "admin" | "programmatic" | "places" | "artifacts" | "notifications" | "memberships" | "sharing" | "workspaces" | "billing" | "webhooks" | "system";
                 /** @description With a credential, only what this caller can call. */
                 callable?: boolean;
-                /** @description `openapi` returns an OpenAPI 3.1 document of the PAT-supported operations (those this caller can call, when a credential is sent). */
-                format?: "catalog" | "openapi";
+                /** @description `openapi` returns an OpenAPI 3.1 document of the PAT-supported operations (those this caller can call, when a credential is sent). `tools` returns the same operations as tool definitions for function-calling APIs (name, description, JSON Schema `parameters`), exactly the tools MCP's `tools/list` gives this credential (docs/agents.md). */
+                format?: "catalog" | "openapi" | "tools";
             };
             header?: {
                 "If-None-Match"?: string;
@@ -4771,7 +4785,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The catalog, or an OpenAPI document with `format=openapi`. */
+            /** @description The catalog, an OpenAPI document with `format=openapi`, or tool definitions with `format=tools`. */
             200: {
                 headers: {
                     ETag?: string;
@@ -4782,7 +4796,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Catalog"] | components["schemas"]["OpenApiDocument"];
+                    "application/json": components["schemas"]["Catalog"] | components["schemas"]["OpenApiDocument"] | components["schemas"]["ToolCatalog"];
                 };
             };
             /** @description Not modified since the ETag sent in If-None-Match. */
@@ -7812,9 +7826,32 @@ export interface operations {
                 };
                 content?: never;
             };
-            400: components["responses"]["BadRequest"];
+            /** @description The body is not a JSON-RPC message: a JSON-RPC error with `id: null`, code -32700 (not JSON) or -32600 (not a valid request), and this API's error envelope in `error.data`. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcMessage"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            /** @description The request's Accept header does not take both `application/json` and `text/event-stream`, as the MCP transport requires; a JSON-RPC error. */
+            406: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JsonRpcMessage"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];

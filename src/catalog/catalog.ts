@@ -104,7 +104,8 @@ export function buildCatalog(contract: Contract) {
       tags: [...op.tags],
       group: firstScope?.group ?? null,
       auth_modes: [...op.modes],
-      pat_supported: op.modes.has('pat'),
+      // The MCP endpoint takes a PAT too (and then authorizes each tool call as its operation).
+      pat_supported: op.modes.has('pat') || op.modes.has('mcp'),
       browser_session_supported: op.modes.has('session') || op.modes.has('admin'),
       required_scopes: [...op.scopes],
       requires_two_factor: op.requires2fa || op.modes.has('admin'),
@@ -220,7 +221,7 @@ export function buildCatalog(contract: Contract) {
       const ops = operationIds.map((id) => contract.operations.get(id)!);
       const scopes = ops.reduce<string[]>((acc, op) => union(acc, op.scopes), []);
       const roles = rolesCovering(contract, scopes);
-      const notPat = ops.filter((op) => !op.modes.has('pat') && !op.modes.has('public')).map((op) => op.operationId);
+      const notPat = ops.filter((op) => !op.modes.has('pat') && !op.modes.has('mcp') && !op.modes.has('public')).map((op) => op.operationId);
       return {
         result: {
           operations: [...new Set(operationIds)],
@@ -244,7 +245,7 @@ function describeCaller(principal: Principal) {
   };
 }
 
-function etagOf(json: string): string {
+export function etagOf(json: string): string {
   return `W/"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
 }
 

@@ -12,9 +12,10 @@ export function programmaticHandlers({ catalog, mcp }: Services): HandlerMap {
 
     async getCatalog(req, res) {
       const callable = req.query.callable === undefined ? undefined : String(req.query.callable) === 'true';
-      const { body: payload, etag } = queryString(req, 'format') === 'openapi'
+      const format = queryString(req, 'format');
+      const { body: payload, etag } = format === 'openapi'
         ? catalog.openApiFor(req.auth)
-        : catalog.forCaller(req.auth, {
+        : format === 'tools' ? mcp.toolCatalogFor(req.auth) : catalog.forCaller(req.auth, {
           scope: queryString(req, 'scope'),
           group: queryString(req, 'group'),
           auth_mode: queryString(req, 'auth_mode'),

@@ -37,14 +37,16 @@ export function leastPrivilegePrompt(contract: Contract, catalog: Catalog, task:
   const scored = [...contract.operations.values()]
     .filter((op) => op.modes.has('pat'))
     .map((op) => {
-      const vocabulary = new Set(words([op.operationId, op.summary, ...op.tags, ...op.scopes].join(' ')));
-      const score = [...asked].filter((w) => vocabulary.has(w)).length;
+      // A word in the operation's name counts twice a word of its summary, tags or scopes.
+      const name = new Set(words(op.operationId));
+      const rest = new Set(words([op.summary, ...op.tags, ...op.scopes].join(' ')));
+      const score = [...asked].reduce((sum, w) => sum + (name.has(w) ? 2 : rest.has(w) ? 1 : 0), 0);
       return { op, score };
     })
     .filter((s) => s.score > 0)
     .sort((a, b) => b.score - a.score || a.op.operationId.localeCompare(b.op.operationId));
   const best = scored[0]?.score ?? 0;
-  const chosen = scored.filter((s) => s.score >= Math.max(1, best - 1)).slice(0, 8).map((s) => s.op);
+  const chosen = scored.filter((s) => s.score === best).slice(0, 8).map((s) => s.op);
   const minimal = catalog.minimalScopes(chosen.map((op) => op.operationId)).result!;
   const lines = [
     `Task: ${task}`,

@@ -7,7 +7,8 @@ import {
   ListResourcesRequestSchema, ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal';
-import type { Catalog } from '../catalog/catalog';
+import { ApiError } from '../core/errors';
+import { type Catalog, etagOf } from '../catalog/catalog';
 import type { Contract } from '../contract/spec';
 import { leastPrivilegePrompt, LEAST_PRIVILEGE_PROMPT } from './prompts';
 import { buildTools, requestFor, ToolArgumentError, ToolPlan } from './tools';
@@ -16,6 +17,8 @@ import { buildTools, requestFor, ToolArgumentError, ToolPlan } from './tools';
 export const TOOL_TIMEOUT_MS = 60_000;
 const CATALOG_URI = 'gpx://catalog';
 const OPERATION_URI = 'gpx://operations/';
+/** `_meta` key of a tool result: the HTTP status its operation answered. */
+export const STATUS_META = 'getpaidx.com/http_status';
 
 /** One HTTP request sent through the app's own pipeline, in this process (no socket). */
 export type Dispatch = (request: {
@@ -50,10 +53,7 @@ export function createMcpEndpoint(deps: Deps) {
       },
     );
 
-    server.setRequestHandler(ListToolsRequestSchema, async () => {
-      const callable = catalog.callableBy(principal);
-      return { tools: [...tools.values()].filter((plan) => callable.has(plan.operation.operationId)).map((plan) => plan.definition) };
-    });
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolsFor(principal).map((plan) => plan.definition) }));
 
     server.setRequestHandler(CallToolRequestSchema, async (request) => {
       const plan = tools.get(request.params.name);
@@ -115,7 +115,8 @@ export function createMcpEndpoint(deps: Deps) {
       timeout,
     ]).finally(() => clearTimeout(timer));
     if (answer === 'timeout') return toolError(`${plan.operation.operationId} did not answer within ${TOOL_TIMEOUT_MS / 1000} seconds.`);
-    return resultOf(plan, answer);
+    // The HTTP status rides along, so an agent (and the tests) see the outcome exactly as HTTP gives it.
+    return { ...resultOf(plan, answer), _meta: { [STATUS_META]: answer.statusCode } };
   }
 
   /** The HTTP answer as a tool result: the same outcome, in MCP's shape. */
@@ -150,11 +151,36 @@ export function createMcpEndpoint(deps: Deps) {
     return { isError: true, content: [{ type: 'text', text: lines.join('\n') }, { type: 'text', text: JSON.stringify(json ?? { error }) }] };
   }
 
+  /** The tools a principal can call now (all PAT tools for an anonymous caller), in tools/list order. */
+  function toolsFor(principal: Principal | undefined): ToolPlan[] {
+    if (!principal) return [...tools.values()];
+    const callable = catalog.callableBy(principal);
+    return [...tools.values()].filter((plan) => callable.has(plan.operation.operationId));
+  }
+
   return {
     tools,
+    /** GET /api/programmatic/catalog?format=tools: the same tools, as function-calling definitions. */
+    toolCatalogFor(principal: Principal | undefined) {
+      const body = {
+        format: 'tools' as const,
+        tools: toolsFor(principal).map(({ definition }) => ({ name: definition.name, description: definition.description, parameters: definition.inputSchema })),
+      };
+      return { body, etag: etagOf(JSON.stringify(body)) };
+    },
     /** Handles one POST /mcp whose PAT the pipeline has already authenticated. */
     async handle(req: Request, res: Response): Promise<void> {
       if (req.auth?.kind !== 'pat') throw new Error('callMcp reached without a PAT');
+      // The MCP transport's DNS-rebinding guard: a page of another origin must not reach the endpoint.
+      const origin = req.get('origin');
+      if (origin !== undefined && origin !== `${req.protocol}://${req.get('host')}`) {
+        throw new ApiError('origin_not_allowed', 'The MCP endpoint takes requests from agents and from pages of this origin only.');
+      }
+      // Checked here rather than by the SDK, so the refusal carries this API's error code as well.
+      const accept = req.get('accept') ?? '';
+      if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+        throw new ApiError('not_acceptable', 'Send Accept: application/json, text/event-stream (the MCP Streamable HTTP transport asks for both).');
+      }
       const server = serverFor(req.auth, req);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on('close', () => {

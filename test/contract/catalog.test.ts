@@ -140,7 +140,7 @@ describe('the programmatic catalog', () => {
     const pat = await createPat(t, owner, { scopes: ['posts:read'] });
     const mine = await catalog('?format=openapi', bearer(pat.token));
     const mineOps = Object.values(mine.body.paths).flatMap((item: any) => Object.values(item).map((op: any) => op.operationId)).filter(Boolean);
-    expect(mineOps.sort()).toEqual(['downloadArtifact', 'getArtifact', 'getCatalog', 'getCurrentToken', 'getMe', 'getPost', 'listArtifacts', 'listPosts']);
+    expect(mineOps.sort()).toEqual(['callMcp', 'downloadArtifact', 'getArtifact', 'getCatalog', 'getCurrentToken', 'getMe', 'getPost', 'listArtifacts', 'listPosts']);
     expect(mine.body.components.schemas.Post).toBeDefined();
   });
 });

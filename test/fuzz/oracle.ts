@@ -47,7 +47,9 @@ export function createOracle(document: Record<string, any>, secrets: () => Itera
           problems.push({ problem: 'a JSON content type with a body that is not JSON' });
         }
       }
-      if (status >= 400) {
+      // The MCP endpoint answers a body it cannot take with a JSON-RPC error, as JSON-RPC asks.
+      const jsonRpcError = op.modes.has('mcp') && body?.jsonrpc === '2.0' && typeof body?.error?.code === 'number';
+      if (status >= 400 && !jsonRpcError) {
         const envelope = body?.error;
         if (!envelope || typeof envelope.code !== 'string' || typeof envelope.message !== 'string' || typeof envelope.request_id !== 'string') {
           problems.push({ problem: 'an error without the envelope {error: {code, message, request_id}}' });

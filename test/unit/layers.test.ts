@@ -14,7 +14,7 @@ const LAYERS: string[][] = [
   ['db'],
   ['auth', 'webhooks', 'billing', 'mail'],
   ['catalog'],
-  ['services'],
+  ['services', 'mcp'],
   ['jobs'],
   ['http'],
   ['handlers'],
