@@ -113,7 +113,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     try {
       // The MCP endpoint speaks JSON-RPC even about a body it cannot read (JSON-RPC 2.0 §5.1).
       if ((apiError.status === 400 || apiError.status === 406) && req.operation?.modes.has('mcp')) {
-        res.status(400).json({ jsonrpc: '2.0', id: null, error: { code: apiError.code === 'invalid_json' ? -32700 : -32600, message: apiError.message, data: envelope.error } });
+        res.status(apiError.status).json({ jsonrpc: '2.0', id: null, error: { code: apiError.code === 'invalid_json' ? -32700 : -32600, message: apiError.message, data: envelope.error } });
         return;
       }
       res.status(apiError.status).json(envelope);
