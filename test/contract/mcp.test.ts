@@ -145,6 +145,25 @@ describe('tools/call', () => {
   });
 });
 
+describe('objects of another user (BOLA)', () => {
+  it('are as invisible through a tool as over HTTP, and unchanged', async () => {
+    const victim = await createPat(t, owner, { scopes: ['posts:read', 'posts:write'] });
+    const post = await http(t, victim.token).post('/api/posts', { title: 'Mine alone' });
+    const attacker = await createUser(t, { twoFactor: true });
+    const pat = await createPat(t, attacker, { scopes: ['posts:read', 'posts:write', 'tokens:manage'] });
+    for (const [name, args] of [
+      ['getPost', { postId: post.body.id }],
+      ['updatePost', { postId: post.body.id, body: { title: 'Taken' } }],
+      ['deletePost', { postId: post.body.id }],
+      ['revokeToken', { tokenId: victim.id }],
+    ] as const) {
+      const result = await callTool(pat.token, name, args);
+      expect([name, result.isError, result._meta[STATUS_META]]).toEqual([name, true, 404]);
+    }
+    expect((await http(t, victim.token).get(`/api/posts/${post.body.id}`)).body.title).toBe('Mine alone');
+  });
+});
+
 describe('each PAT operation as a tool gives the same outcome as over HTTP', () => {
   /** Arguments that reach every gate: a path id that does not exist, an empty body. */
   function argumentsFor(operationId: string): Record<string, unknown> {
