@@ -72,14 +72,17 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
  * of the pairs' ratios: this machine's speed drifts by ±30% over minutes, and a baseline measured once
  * at the start would carry that drift into every ratio.
  */
-async function measure(name: string, url: string, server: ChildProcess, headers: Record<string, string> = {}, baseline?: Baseline) {
-  await autocannon({ url, connections: CONNECTIONS, duration: WARMUP, headers });
+/** A request other than a GET: the MCP scenario POSTs a JSON-RPC message. */
+interface Send { method?: 'POST'; body?: string }
+
+async function measure(name: string, url: string, server: ChildProcess, headers: Record<string, string> = {}, baseline?: Baseline, send: Send = {}) {
+  await autocannon({ url, connections: CONNECTIONS, duration: WARMUP, headers, ...send });
   const runs = [];
   const rpsRatios: number[] = [];
   const cpuRatios: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const base = baseline ? await measureOnce('baseline', baseline.url, baseline.server, {}) : undefined;
-    const run = await measureOnce(name, url, server, headers);
+    const run = await measureOnce(name, url, server, headers, send);
     runs.push(run);
     if (base) {
       rpsRatios.push(run.rps / base.rps);
@@ -91,9 +94,9 @@ async function measure(name: string, url: string, server: ChildProcess, headers:
   return { ...runs[Math.floor(runs.length / 2)]!, spread: runs.map((r) => Math.round(r.cpuUs)).join('/'), paired };
 }
 
-async function measureOnce(name: string, url: string, server: ChildProcess, headers: Record<string, string>) {
+async function measureOnce(name: string, url: string, server: ChildProcess, headers: Record<string, string>, send: Send = {}) {
   const cpuBefore = cpuSeconds(server.pid);
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers });
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION, headers, ...send });
   const cpuAfter = cpuSeconds(server.pid);
   // A 304 is the expected answer of the conditional catalog run; only 4xx, 5xx and errors are bad.
   const bad = result['4xx'] + result['5xx'] + result.errors;
@@ -149,7 +152,10 @@ async function main() {
     const [appServer, bareServer, shapedBareServer, floorServer] = children as [ChildProcess, ChildProcess, ChildProcess, ChildProcess];
     const bare: Baseline = { url: `http://127.0.0.1:${barePort}/api/posts/${post.id}`, server: bareServer };
     const catalogEtag = (await fetch(`${base}/api/programmatic/catalog`)).headers.get('etag') ?? '';
-    const scenarios: Array<[string, string, ChildProcess, Record<string, string>]> = [
+    // The same read as an agent makes it: one MCP tools/call (JSON-RPC over POST /mcp).
+    const toolCall: Send = { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'getPost', arguments: { postId: post.id } } }) };
+    const mcpHeaders = { authorization: `Bearer ${pat}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+    const scenarios: Array<[string, string, ChildProcess, Record<string, string>, Send?]> = [
       ['bare express 5, same body', `http://127.0.0.1:${barePort}/api/posts/${post.id}`, bareServer, {}],
       ['bare express 5 on our server (src/http/server.ts)', `http://127.0.0.1:${shapedBarePort}/api/posts/${post.id}`, shapedBareServer, {}],
       ['floor: express + only the essential work', `http://127.0.0.1:${floorPort}/api/posts/${post.id}`, floorServer, { authorization: `Bearer ${pat}` }],
@@ -158,18 +164,20 @@ async function main() {
       ['PAT GET /api/tokens/self', `${base}/api/tokens/self`, appServer, { authorization: `Bearer ${pat}` }],
       ['catalog 200 (anonymous)', `${base}/api/programmatic/catalog`, appServer, {}],
       ['catalog 304 (If-None-Match)', `${base}/api/programmatic/catalog`, appServer, { 'if-none-match': catalogEtag }],
+      ['MCP tools/call getPost', `${base}/mcp`, appServer, mcpHeaders, toolCall],
     ];
-    // BENCH_ONLY=4 runs only the fourth scenario, the PAT hot path (handy with BENCH_PROFILE_DIR); the
-    // three baselines always run.
-    const only = process.env.BENCH_ONLY ? Number(process.env.BENCH_ONLY) - 1 : undefined;
+    // BENCH_ONLY=4 runs only the fourth scenario, the PAT hot path (handy with BENCH_PROFILE_DIR), and
+    // BENCH_ONLY=4,9 the fourth and the ninth; the three baselines always run.
+    const picked = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((n) => Number(n) - 1) : undefined;
+    const only = picked?.length === 1 ? picked[0] : undefined;
     const rows: Array<Awaited<ReturnType<typeof measure>>> = [];
-    for (const [i, [name, url, server, headers]] of scenarios.entries()) {
-      if (only === undefined || only === i || i <= 2) rows.push(await measure(name, url, server, headers, i === 0 ? undefined : bare));
+    for (const [i, [name, url, server, headers, send]] of scenarios.entries()) {
+      if (picked === undefined || picked.includes(i) || i <= 2) rows.push(await measure(name, url, server, headers, i === 0 ? undefined : bare, send));
     }
     // Last, the same app with its rate limits on Redis (REDIS_URL), when one answers: what sharing the
     // limits between instances costs on the hot path. It replaces the first app server on the same
     // database file (two processes on one SQLite file would slow each other's reads).
-    const wantRedis = only === undefined || only === scenarios.length;
+    const wantRedis = picked === undefined || only === scenarios.length;
     const redisUrl = process.env.BENCH_REDIS_URL ?? (wantRedis ? await startOwnRedis(children) : undefined) ?? 'redis://127.0.0.1:6379';
     const withRedis = wantRedis && (await redisAnswers(redisUrl));
     if (withRedis) {
@@ -206,6 +214,8 @@ async function main() {
     const onRedis = ratio('PAT GET /api/posts/{postId}, limits on Redis');
     if (onRedis) console.log(`${onRedis.name}: ${ofBare(onRedis)} of bare express (target ≥ 0.60); without Redis: ${hotPath ? ofBare(hotPath) : 'not run'}.`);
     else if (!withRedis) console.log(`No Redis answered at ${redisUrl} (BENCH_REDIS_URL): the hot path with limits on Redis was not measured.`);
+    const mcp = ratio('MCP tools/call getPost');
+    if (mcp && hotPath) console.log(`${mcp.name}: ${(mcp.cpuUs / hotPath.cpuUs).toFixed(2)}× the server CPU of the same read over HTTP (${Math.round(mcp.cpuUs)} against ${Math.round(hotPath.cpuUs)} µs; target ≤ 1.5×).`);
     const notModified = ratio('catalog 304 (If-None-Match)');
     if (notModified) console.log(`${notModified.name}: ${ofBare(notModified)} of bare express (target ≥ 0.90).`);
   } finally {

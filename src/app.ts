@@ -260,7 +260,7 @@ export function createApp(deps: AppDeps): Express {
   tools.use(refuseNulInUrl);
   tools.use(api);
   tools.use(errorHandler(log));
-  toolDispatch.send = (request) => inject(tools as unknown as DispatchFunc, { ...request, method: request.method as InjectOptions['method'] });
+  toolDispatch.send = (request) => inject(tools as unknown as DispatchFunc, { ...request, method: request.method as InjectOptions['method'], validate: false });
   // server.ts starts the webhook dispatcher (tests drive it with runOnce) and, on shutdown, stops it
   // and writes the batched usage counts.
   app.locals.dispatcher = dispatcher;

@@ -1,11 +1,11 @@
-import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CallToolRequestSchema, type CallToolResult, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema,
   ListResourcesRequestSchema, ListResourceTemplatesRequestSchema, ListToolsRequestSchema, McpError, ReadResourceRequestSchema,
+  JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
+import { ExchangeTransport, RequestContext } from './exchange-transport';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../core/errors';
 import { type Catalog, etagOf } from '../catalog/catalog';
@@ -34,9 +34,9 @@ interface Deps {
 }
 
 /**
- * The MCP endpoint: a stateless Streamable HTTP server on the official SDK. Each POST gets its own SDK
- * server bound to the caller's PAT, answers in JSON, and keeps nothing afterwards, so a revocation or a
- * role change shows in the very next message (there is no session to notify: see docs/agents.md).
+ * The MCP endpoint: a stateless Streamable HTTP server on the official SDK. Each POST carries one
+ * JSON-RPC message, is answered in JSON, and leaves nothing behind, so a revocation or a role change
+ * shows in the very next message (there is no session to notify: see docs/agents.md).
  * Tools are projected once from the contract; a tool call is the HTTP call of its operation, sent
  * through the same pipeline, so it can never do what the token could not do over HTTP.
  */
@@ -44,53 +44,58 @@ export function createMcpEndpoint(deps: Deps) {
   const { contract, catalog } = deps;
   const tools = buildTools(contract);
 
-  function serverFor(principal: Extract<Principal, { kind: 'pat' }>, req: Request): Server {
-    const server = new Server(
-      { name: 'getpaidx', title: 'GetPaidX API', version: deps.version },
-      {
-        capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} },
-        instructions: 'Each tool is one GetPaidX API operation this token can call. Read gpx://catalog for everything the API offers, and use the least-privilege-token prompt to choose scopes for a new token.',
-      },
-    );
+  /**
+   * One SDK server for the process, on a transport that carries each POST's message in and its answer
+   * out (exchange-transport.ts): the handlers find the caller's credential by the request's id.
+   */
+  const transport = new ExchangeTransport();
+  const server = new Server(
+    { name: 'getpaidx', title: 'GetPaidX API', version: deps.version },
+    {
+      capabilities: { tools: { listChanged: false }, resources: {}, prompts: {} },
+      instructions: 'Each tool is one GetPaidX API operation this token can call. Read gpx://catalog for everything the API offers, and use the least-privilege-token prompt to choose scopes for a new token.',
+    },
+  );
 
-    server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolsFor(principal).map((plan) => plan.definition) }));
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({ tools: toolsFor(transport.context(extra.requestId).principal).map((plan) => plan.definition) }));
 
-    server.setRequestHandler(CallToolRequestSchema, async (request) => {
-      const plan = tools.get(request.params.name);
-      if (!plan) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}. tools/list names the tools this token can call.`);
-      return callTool(plan, request.params.arguments ?? {}, req);
-    });
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { req } = transport.context(extra.requestId);
+    const plan = tools.get(request.params.name);
+    if (!plan) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}. tools/list names the tools this token can call.`);
+    return callTool(plan, request.params.arguments ?? {}, req);
+  });
 
-    server.setRequestHandler(ListResourcesRequestSchema, async () => ({
-      resources: [
-        { uri: CATALOG_URI, name: 'catalog', title: 'API catalog', description: 'Every operation, with the scopes it needs and whether this token can call it.', mimeType: 'application/json' },
-        ...[...tools.values()].map((plan) => ({
-          uri: OPERATION_URI + plan.operation.operationId, name: plan.operation.operationId, title: plan.operation.summary, mimeType: 'text/markdown',
-        })),
-      ],
-    }));
-    server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
-      resourceTemplates: [{ uriTemplate: `${OPERATION_URI}{operationId}`, name: 'operation', title: 'One operation\'s documentation', mimeType: 'text/markdown' }],
-    }));
-    server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
-      const uri = request.params.uri;
-      if (uri === CATALOG_URI) {
-        return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(catalog.forCaller(principal, {}).body) }] };
-      }
-      const entry = uri.startsWith(OPERATION_URI) ? catalog.operations.find((op) => op.operation_id === uri.slice(OPERATION_URI.length)) : undefined;
-      if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${uri}. resources/list names them.`);
-      return { contents: [{ uri, mimeType: 'text/markdown', text: operationDoc(entry) }] };
-    });
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({
+    resources: [
+      { uri: CATALOG_URI, name: 'catalog', title: 'API catalog', description: 'Every operation, with the scopes it needs and whether this token can call it.', mimeType: 'application/json' },
+      ...[...tools.values()].map((plan) => ({
+        uri: OPERATION_URI + plan.operation.operationId, name: plan.operation.operationId, title: plan.operation.summary, mimeType: 'text/markdown',
+      })),
+    ],
+  }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
+    resourceTemplates: [{ uriTemplate: `${OPERATION_URI}{operationId}`, name: 'operation', title: 'One operation\'s documentation', mimeType: 'text/markdown' }],
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const { principal } = transport.context(extra.requestId);
+    const uri = request.params.uri;
+    if (uri === CATALOG_URI) {
+      return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(catalog.forCaller(principal, {}).body) }] };
+    }
+    const entry = uri.startsWith(OPERATION_URI) ? catalog.operations.find((op) => op.operation_id === uri.slice(OPERATION_URI.length)) : undefined;
+    if (!entry) throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${uri}. resources/list names them.`);
+    return { contents: [{ uri, mimeType: 'text/markdown', text: operationDoc(entry) }] };
+  });
 
-    server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: [LEAST_PRIVILEGE_PROMPT] }));
-    server.setRequestHandler(GetPromptRequestSchema, async (request) => {
-      if (request.params.name !== LEAST_PRIVILEGE_PROMPT.name) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}.`);
-      const task = request.params.arguments?.task;
-      if (!task) throw new McpError(ErrorCode.InvalidParams, 'The least-privilege-token prompt needs the argument task.');
-      return leastPrivilegePrompt(contract, catalog, task);
-    });
-    return server;
-  }
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: [LEAST_PRIVILEGE_PROMPT] }));
+  server.setRequestHandler(GetPromptRequestSchema, async (request) => {
+    if (request.params.name !== LEAST_PRIVILEGE_PROMPT.name) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}.`);
+    const task = request.params.arguments?.task;
+    if (!task) throw new McpError(ErrorCode.InvalidParams, 'The least-privilege-token prompt needs the argument task.');
+    return leastPrivilegePrompt(contract, catalog, task);
+  });
+  void server.connect(transport);
 
   async function callTool(plan: ToolPlan, args: Record<string, unknown>, req: Request): Promise<CallToolResult> {
     let request;
@@ -181,15 +186,17 @@ export function createMcpEndpoint(deps: Deps) {
       if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
         throw new ApiError('not_acceptable', 'Send Accept: application/json, text/event-stream (the MCP Streamable HTTP transport asks for both).');
       }
-      const server = serverFor(req.auth, req);
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-      res.on('close', () => {
-        void transport.close();
-        void server.close();
-      });
-      await server.connect(transport);
-      // Our req.auth is the principal, not the SDK's AuthInfo; the SDK only passes it through to handlers.
-      await transport.handleRequest(req as unknown as IncomingMessage, res, req.body);
+      const version = req.get('mcp-protocol-version');
+      if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+        throw new ApiError('validation_failed', `Unsupported MCP-Protocol-Version ${version}; this server speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.`);
+      }
+      const message = JSONRPCMessageSchema.safeParse(req.body);
+      if (!message.success) throw new ApiError('validation_failed', 'The body is not a JSON-RPC 2.0 request, notification or response.');
+      const context: RequestContext = { principal: req.auth, req };
+      const answer = await transport.exchange(message.data, context);
+      // A notification, or a response to the server, has no answer (Streamable HTTP: 202).
+      if (answer === undefined) res.status(202).end();
+      else res.json(answer);
     },
   };
 }
