@@ -230,7 +230,8 @@ function stop(child: ChildProcess): Promise<unknown> {
   return new Promise((done) => {
     child.once('exit', done);
     child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+    // A profiled server writes its profile as it exits: give its graceful shutdown (10 s at most) time.
+    setTimeout(() => child.kill('SIGKILL'), PROFILE_DIR ? 15_000 : 5_000).unref();
   });
 }
 
