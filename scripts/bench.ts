@@ -190,6 +190,25 @@ async function main() {
       await waitFor(`${base}/api/me`);
       rows.push(await measure('PAT GET /api/posts/{postId}, limits on Redis', `${base}/api/posts/${post.id}`, children.at(-1)!, { authorization: `Bearer ${pat}` }, bare));
     }
+    // Then the hot path on PostgreSQL, which every multi-instance deployment uses (issue 18): a database
+    // of the bench's own on BENCH_PG_URL's server, its own user, token and post. The database backend's
+    // CPU is measured too (/proc of its connections), so no cost hides in the database process.
+    const wantPg = picked === undefined || picked.includes(scenarios.length + 1);
+    const pg = wantPg ? await startOnPostgres(children, keys) : undefined;
+    if (pg) {
+      rows.push(await measure('PAT GET /api/posts/{postId} on PostgreSQL', pg.url, pg.server, pg.headers, bare));
+      const backend = await backendCpuPerRequest(pg);
+      console.log(`PostgreSQL backends: ${Math.round(backend)} µs of CPU a request beside the app's own.`);
+      pgBackendUs = backend;
+    } else if (wantPg) console.log('No PostgreSQL answered at BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres): the PostgreSQL hot path was not measured.');
+    // p99 under more load (32 connections), SQLite against PostgreSQL.
+    const p99At32: Array<[string, number]> = [];
+    if (pg) {
+      for (const [name, url, headers] of [['SQLite', `${base}/api/posts/${post.id}`, { authorization: `Bearer ${pat}` }], ['PostgreSQL', pg.url, pg.headers]] as const) {
+        const result = await autocannon({ url, connections: 32, duration: DURATION, headers });
+        p99At32.push([name, result.latency.p99]);
+      }
+    }
     console.log('');
     console.log('| configuration | req/s | × bare express | p50 ms | p99 ms | server CPU µs/req | CPU × bare | runs (CPU µs/req) | 4xx/5xx/errors |');
     console.log('|---|---:|---:|---:|---:|---:|---:|---|---:|');
@@ -214,15 +233,70 @@ async function main() {
     const onRedis = ratio('PAT GET /api/posts/{postId}, limits on Redis');
     if (onRedis) console.log(`${onRedis.name}: ${ofBare(onRedis)} of bare express (target ≥ 0.60); without Redis: ${hotPath ? ofBare(hotPath) : 'not run'}.`);
     else if (!withRedis) console.log(`No Redis answered at ${redisUrl} (BENCH_REDIS_URL): the hot path with limits on Redis was not measured.`);
+    const onPg = ratio('PAT GET /api/posts/{postId} on PostgreSQL');
+    if (onPg) console.log(`${onPg.name}: ${ofBare(onPg)} of bare express (target ≥ 0.5); with its PostgreSQL backends' CPU, ${(bare && rows[0] ? rows[0].cpuUs / (onPg.cpuUs + pgBackendUs) : NaN).toFixed(2)} of bare express by CPU.`);
+    if (p99At32.length === 2) console.log(`p99 at 32 connections: SQLite ${p99At32[0]![1]} ms, PostgreSQL ${p99At32[1]![1]} ms (${(p99At32[1]![1] / Math.max(p99At32[0]![1], 1)).toFixed(1)}×; target < 3×).`);
     const mcp = ratio('MCP tools/call getPost');
     if (mcp && hotPath) console.log(`${mcp.name}: ${(mcp.cpuUs / hotPath.cpuUs).toFixed(2)}× the server CPU of the same read over HTTP (${Math.round(mcp.cpuUs)} against ${Math.round(hotPath.cpuUs)} µs; target ≤ 1.5×).`);
     const notModified = ratio('catalog 304 (If-None-Match)');
     if (notModified) console.log(`${notModified.name}: ${ofBare(notModified)} of bare express (target ≥ 0.90).`);
   } finally {
     await Promise.all(children.map(stop));
+    for (const cleanup of pgCleanups) await cleanup();
     if (PROFILE_DIR) console.log(`CPU profiles written to ${PROFILE_DIR}/app, ${PROFILE_DIR}/bare and (with Redis) ${PROFILE_DIR}/app-redis (open them in Chrome DevTools).`);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+let pgBackendUs = 0;
+
+interface PgTarget { url: string; server: ChildProcess; headers: Record<string, string>; admin: import('pg').Client; database: string }
+
+/** The app on a fresh PostgreSQL database of the bench's own, with a user, a PAT and a post; or undefined. */
+async function startOnPostgres(children: ChildProcess[], keys: Record<string, string>): Promise<PgTarget | undefined> {
+  const { Client } = await import('pg');
+  const serverUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const admin = new Client({ connectionString: serverUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await admin.connect();
+  } catch {
+    return undefined;
+  }
+  const database = `gpx_bench_${process.pid}`;
+  await admin.query(`CREATE DATABASE ${database}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  const port = '3905';
+  const server = await start(join(root, 'dist/src/server.js'), {
+    PORT: port, NODE_ENV: 'production', DATABASE_URL: url.toString(), ...keys, BCRYPT_COST: '4',
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', RATE_LIMIT_REQUESTS: '100000000',
+  }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app-pg')}`] : []);
+  children.push(server);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/api/me`);
+  const api = httpClient(base);
+  const { pat } = await api.userWithPat('bench-pg@example.com', ['posts:read', 'posts:write']);
+  const post = (await api.call('POST', '/api/posts', { token: pat, body: { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' } })).body;
+  pgCleanups.push(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+  });
+  return { url: `${base}/api/posts/${post.id}`, server, headers: { authorization: `Bearer ${pat}` }, admin, database };
+}
+const pgCleanups: Array<() => Promise<void>> = [];
+
+/** CPU seconds of every backend process serving the bench database (from /proc). */
+async function backendCpu(target: PgTarget): Promise<number> {
+  const { rows } = await target.admin.query('SELECT pid FROM pg_stat_activity WHERE datname = $1', [target.database]);
+  return rows.reduce((sum: number, row: { pid: number }) => sum + (cpuSeconds(row.pid) ?? 0), 0);
+}
+
+/** The database backends' CPU per request of the PAT hot path on PostgreSQL, over one run. */
+async function backendCpuPerRequest(target: PgTarget): Promise<number> {
+  const before = await backendCpu(target);
+  const result = await autocannon({ url: target.url, connections: CONNECTIONS, duration: DURATION, headers: target.headers });
+  const after = await backendCpu(target);
+  return ((after - before) * 1e6) / result.requests.total;
 }
 
 function stop(child: ChildProcess): Promise<unknown> {
