@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Database } from './knex';
 
@@ -11,13 +12,37 @@ export type PreparedGet = (executor: Knex, params: unknown[]) => Promise<Record<
  */
 export function preparedGet(database: Database, sql: string): PreparedGet {
   let cached: { connection: unknown; statement: import('better-sqlite3').Statement } | undefined;
+  // On PostgreSQL, a named statement: each pooled connection parses and plans it once, then every call
+  // is a bind and execute, without knex's query building and formatting on the way.
+  const named = { name: `gpx_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`, text: numberedPlaceholders(sql) };
   return async (executor, params) => {
     const sqlite = database.sqlite();
     if (sqlite && executor === database.knex) {
       if (!cached || cached.connection !== sqlite) cached = { connection: sqlite, statement: sqlite.prepare(sql) };
       return cached.statement.get(...params) as Record<string, any> | undefined;
     }
+    if (database.dialect === 'postgres' && executor === database.knex) {
+      const client = database.knex.client as PooledClient;
+      const connection = await client.acquireConnection();
+      try {
+        return (await connection.query({ ...named, values: params })).rows[0];
+      } finally {
+        await client.releaseConnection(connection);
+      }
+    }
     const result = await executor.raw(sql, params as Knex.RawBinding[]);
     return database.dialect === 'postgres' ? result.rows[0] : result[0];
   };
+}
+
+/** knex's pool as its client exposes it: a node-postgres connection per acquire. */
+interface PooledClient {
+  acquireConnection(): Promise<{ query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Array<Record<string, any>> }> }>;
+  releaseConnection(connection: unknown): Promise<void>;
+}
+
+/** `?` placeholders as PostgreSQL's `$1, $2, …` (the hot-path statements have no `?` anywhere else). */
+function numberedPlaceholders(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
 }
