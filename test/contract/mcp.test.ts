@@ -260,3 +260,22 @@ describe('the endpoint', () => {
     expect(text).toContain('Minimal scopes: posts:read');
   });
 });
+
+describe('rate limits', () => {
+  it('count a tool call as the API call it is, besides the /mcp request that carries it', async () => {
+    const limited = await startTestApp({ RATE_LIMIT_REQUESTS: '6', RATE_LIMIT_USER_REQUESTS: '1000' });
+    try {
+      const user = await createUser(limited, { twoFactor: true });
+      const pat = await createPat(limited, user, { scopes: ['posts:read'] });
+      const call = () => request(limited.app).post('/mcp').set('Authorization', `Bearer ${pat.token}`)
+        .set('Accept', 'application/json, text/event-stream').send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'listPosts', arguments: {} } });
+      // Six requests a window: each tool call is two (the /mcp POST and listPosts), so three fit.
+      for (let i = 0; i < 3; i++) expect((await call()).body.result.isError).toBeUndefined();
+      const fourth = await call();
+      expectError(fourth, 429, 'rate_limited');
+      expect(fourth.headers['retry-after']).toBeDefined();
+    } finally {
+      await limited.close();
+    }
+  });
+});
