@@ -42,9 +42,6 @@ export function decide(op: OperationInfo, principal: Principal | undefined, fact
   if (principal.kind === 'internal') {
     return op.modes.has('internal') ? undefined : modeNotAllowed(op, 'internal');
   }
-  // The MCP endpoint takes a PAT and needs no scope of its own: each tool call it makes is authorized
-  // here again, as the operation it is.
-  if (op.modes.has('mcp')) return principal.kind === 'pat' ? undefined : modeNotAllowed(op, principal.kind);
 
   if (principal.kind === 'session' && !SAFE_METHODS.has(facts.method)) {
     const csrf = checkCsrf(principal.session.csrfToken, facts.csrf());
@@ -59,7 +56,7 @@ export function decide(op: OperationInfo, principal: Principal | undefined, fact
     if (!principal.twoFactorVerified) return twoFactorRequired(op, principal.kind);
     return undefined;
   }
-  if (!op.modes.has(principal.kind)) return modeNotAllowed(op, principal.kind);
+  if (principal.kind === 'pat' ? !op.takesPat : !op.modes.has(principal.kind)) return modeNotAllowed(op, principal.kind);
 
   const missing = difference(op.scopes, principal.scopes);
   if (missing.length > 0) {

@@ -104,8 +104,7 @@ export function buildCatalog(contract: Contract) {
       tags: [...op.tags],
       group: firstScope?.group ?? null,
       auth_modes: [...op.modes],
-      // The MCP endpoint takes a PAT too (and then authorizes each tool call as its operation).
-      pat_supported: op.modes.has('pat') || op.modes.has('mcp'),
+      pat_supported: op.takesPat,
       browser_session_supported: op.modes.has('session') || op.modes.has('admin'),
       required_scopes: [...op.scopes],
       requires_two_factor: op.requires2fa || op.modes.has('admin'),
@@ -221,7 +220,7 @@ export function buildCatalog(contract: Contract) {
       const ops = operationIds.map((id) => contract.operations.get(id)!);
       const scopes = ops.reduce<string[]>((acc, op) => union(acc, op.scopes), []);
       const roles = rolesCovering(contract, scopes);
-      const notPat = ops.filter((op) => !op.modes.has('pat') && !op.modes.has('mcp') && !op.modes.has('public')).map((op) => op.operationId);
+      const notPat = ops.filter((op) => !op.takesPat && !op.modes.has('public')).map((op) => op.operationId);
       return {
         result: {
           operations: [...new Set(operationIds)],

@@ -27,6 +27,11 @@ export interface OperationInfo {
   readonly authModes: ReadonlyMap<AuthMode, AuthModeInfo>;
   readonly scopes: readonly string[];
   readonly requires2fa: boolean;
+  /**
+   * A personal access token may call it: modes `pat`, or `mcp` (the MCP endpoint, which takes a PAT and
+   * authorizes each tool call again as its own operation).
+   */
+  readonly takesPat: boolean;
   /** Sessions and JWTs need a password or code check within REAUTHENTICATION_WINDOW_SECONDS (sudo mode). */
   readonly requiresReauthentication: boolean;
   /** A POST answering 201: it honours Idempotency-Key. */
@@ -101,6 +106,7 @@ export function loadContract(specPath: string): Contract {
         authModes,
         scopes: [...(required ?? [])],
         requires2fa: op[X.requires2fa] === true,
+        takesPat: modes.includes('pat') || modes.includes('mcp'),
         requiresReauthentication,
         creates: method === 'post' && op.responses?.['201'] !== undefined,
         bodyLimit: typeof op[X.bodyLimit] === 'number' ? op[X.bodyLimit] : DEFAULT_BODY_LIMIT,

@@ -14,7 +14,7 @@ import { leastPrivilegePrompt, LEAST_PRIVILEGE_PROMPT } from './prompts';
 import { buildTools, requestFor, ToolArgumentError, ToolPlan } from './tools';
 
 /** The same limit as a workspace run's tool call: an agent never waits longer for one answer. */
-export const TOOL_TIMEOUT_MS = 60_000;
+const TOOL_TIMEOUT_MS = 60_000;
 const CATALOG_URI = 'gpx://catalog';
 const OPERATION_URI = 'gpx://operations/';
 /** `_meta` key of a tool result: the HTTP status its operation answered. */
@@ -164,7 +164,6 @@ export function createMcpEndpoint(deps: Deps) {
   }
 
   return {
-    tools,
     /** GET /api/programmatic/catalog?format=tools: the same tools, as function-calling definitions. */
     toolCatalogFor(principal: Principal | undefined) {
       const body = {

@@ -119,7 +119,7 @@ describe.each(protectedOps.map((op) => [op.operationId, op] as const))('%s', (_i
     });
   }
 
-  if (op.modes.has('pat') || op.modes.has('mcp')) {
+  if (op.takesPat) {
     it(`with a PAT holding exactly ${op.scopes.join(', ') || 'any scope'}: not refused for auth`, async () => {
       const res = await send(op, bearer(await patWith(op.scopes.length > 0 ? op.scopes : ['posts:read'])));
       expect(AUTH_REFUSALS).not.toContain(res.body?.error?.code);
