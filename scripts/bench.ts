@@ -195,11 +195,11 @@ async function main() {
     // CPU is measured too (/proc of its connections), so no cost hides in the database process.
     const wantPg = picked === undefined || picked.includes(scenarios.length + 1);
     const pg = wantPg ? await startOnPostgres(children, keys) : undefined;
+    let pgBackendUs = 0;
     if (pg) {
       rows.push(await measure('PAT GET /api/posts/{postId} on PostgreSQL', pg.url, pg.server, pg.headers, bare));
-      const backend = await backendCpuPerRequest(pg);
-      console.log(`PostgreSQL backends: ${Math.round(backend)} µs of CPU a request beside the app's own.`);
-      pgBackendUs = backend;
+      pgBackendUs = await backendCpuPerRequest(pg);
+      console.log(`PostgreSQL backends: ${Math.round(pgBackendUs)} µs of CPU a request beside the app's own.`);
     } else if (wantPg) console.log('No PostgreSQL answered at BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres): the PostgreSQL hot path was not measured.');
     // p99 under more load (32 connections), SQLite against PostgreSQL.
     const p99At32: Array<[string, number]> = [];
@@ -234,7 +234,7 @@ async function main() {
     if (onRedis) console.log(`${onRedis.name}: ${ofBare(onRedis)} of bare express (target ≥ 0.60); without Redis: ${hotPath ? ofBare(hotPath) : 'not run'}.`);
     else if (!withRedis) console.log(`No Redis answered at ${redisUrl} (BENCH_REDIS_URL): the hot path with limits on Redis was not measured.`);
     const onPg = ratio('PAT GET /api/posts/{postId} on PostgreSQL');
-    if (onPg) console.log(`${onPg.name}: ${ofBare(onPg)} of bare express (target ≥ 0.5); with its PostgreSQL backends' CPU, ${(bare && rows[0] ? rows[0].cpuUs / (onPg.cpuUs + pgBackendUs) : NaN).toFixed(2)} of bare express by CPU.`);
+    if (onPg) console.log(`${onPg.name}: ${ofBare(onPg)} of bare express (target ≥ 0.5); with its PostgreSQL backends' CPU, ${(rows[0]!.cpuUs / (onPg.cpuUs + pgBackendUs)).toFixed(2)} of bare express by CPU.`);
     if (p99At32.length === 2) console.log(`p99 at 32 connections: SQLite ${p99At32[0]![1]} ms, PostgreSQL ${p99At32[1]![1]} ms (${(p99At32[1]![1] / Math.max(p99At32[0]![1], 1)).toFixed(1)}×; target < 3×).`);
     const mcp = ratio('MCP tools/call getPost');
     if (mcp && hotPath) console.log(`${mcp.name}: ${(mcp.cpuUs / hotPath.cpuUs).toFixed(2)}× the server CPU of the same read over HTTP (${Math.round(mcp.cpuUs)} against ${Math.round(hotPath.cpuUs)} µs; target ≤ 1.5×).`);
@@ -247,8 +247,6 @@ async function main() {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-
-let pgBackendUs = 0;
 
 interface PgTarget { url: string; server: ChildProcess; headers: Record<string, string>; admin: import('pg').Client; database: string }
 
@@ -264,6 +262,11 @@ async function startOnPostgres(children: ChildProcess[], keys: Record<string, st
   }
   const database = `gpx_bench_${process.pid}`;
   await admin.query(`CREATE DATABASE ${database}`);
+  // Dropped when the bench ends, even when the server below fails to start.
+  pgCleanups.push(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    await admin.end().catch(() => undefined);
+  });
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
   const port = '3905';
@@ -277,10 +280,6 @@ async function startOnPostgres(children: ChildProcess[], keys: Record<string, st
   const api = httpClient(base);
   const { pat } = await api.userWithPat('bench-pg@example.com', ['posts:read', 'posts:write']);
   const post = (await api.call('POST', '/api/posts', { token: pat, body: { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' } })).body;
-  pgCleanups.push(async () => {
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
-    await admin.end().catch(() => undefined);
-  });
   return { url: `${base}/api/posts/${post.id}`, server, headers: { authorization: `Bearer ${pat}` }, admin, database };
 }
 const pgCleanups: Array<() => Promise<void>> = [];
