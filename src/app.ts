@@ -95,7 +95,7 @@ export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?:
   // Tool calls go through the app itself, which exists only once createApp has built it.
   const toolDispatch: { send?: Dispatch } = {};
   const mcp = createMcpEndpoint({
-    contract, catalog, version: contract.document.info.version,
+    contract, catalog, version: contract.document.info.version, toolTimeoutMs: config.mcp.toolTimeoutMs,
     dispatch: () => {
       if (!toolDispatch.send) throw new Error('The MCP endpoint is used before its app was built');
       return toolDispatch.send;

@@ -107,6 +107,8 @@ export interface Config {
     /** Controller slots across all users; beyond it starts are refused with 503 controllers_busy. */
     readonly capacity: number;
   };
+  /** The MCP endpoint: how long one tool call may take before the agent gets a tool error instead. */
+  readonly mcp: { readonly toolTimeoutMs: number };
 }
 
 /** How money moves: fees, referral shares, settlement and transfer leases (docs/billing.md). */
@@ -274,6 +276,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
       maxPerUser: int(env, 'WORKSPACE_MAX_SESSIONS_PER_USER', 2),
       capacity: int(env, 'WORKSPACE_CONTROLLER_CAPACITY', 50),
     },
+    mcp: { toolTimeoutMs: int(env, 'MCP_TOOL_TIMEOUT_MS', 60_000) },
     ...overrides,
   };
   return Object.freeze(config);

@@ -13,8 +13,6 @@ import type { Contract } from '../contract/spec';
 import { leastPrivilegePrompt, LEAST_PRIVILEGE_PROMPT } from './prompts';
 import { buildTools, requestFor, ToolArgumentError, ToolPlan } from './tools';
 
-/** The same limit as a workspace run's tool call: an agent never waits longer for one answer. */
-const TOOL_TIMEOUT_MS = 60_000;
 const CATALOG_URI = 'gpx://catalog';
 const OPERATION_URI = 'gpx://operations/';
 /** `_meta` key of a tool result: the HTTP status its operation answered. */
@@ -31,6 +29,11 @@ interface Deps {
   /** Late-bound: the app that owns this handler sends the tool calls through itself. */
   dispatch: () => Dispatch;
   version: string;
+  /**
+   * How long a tool call may take (`MCP_TOOL_TIMEOUT_MS`, 60 s as a workspace run's tool call): past it
+   * the agent gets a tool error and its connection back; the operation itself runs to its end.
+   */
+  toolTimeoutMs: number;
 }
 
 /**
@@ -110,7 +113,7 @@ export function createMcpEndpoint(deps: Deps) {
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), TOOL_TIMEOUT_MS);
+      timer = setTimeout(() => resolve('timeout'), deps.toolTimeoutMs);
     });
     const answer = await Promise.race([
       deps.dispatch()({
@@ -119,7 +122,7 @@ export function createMcpEndpoint(deps: Deps) {
       }),
       timeout,
     ]).finally(() => clearTimeout(timer));
-    if (answer === 'timeout') return toolError(`${plan.operation.operationId} did not answer within ${TOOL_TIMEOUT_MS / 1000} seconds.`);
+    if (answer === 'timeout') return toolError(`${plan.operation.operationId} did not answer within ${deps.toolTimeoutMs / 1000} seconds; it may still finish, so read its result back before you retry it.`);
     // The HTTP status rides along, so an agent (and the tests) see the outcome exactly as HTTP gives it.
     return { ...resultOf(plan, answer), _meta: { [STATUS_META]: answer.statusCode } };
   }

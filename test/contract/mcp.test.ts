@@ -13,6 +13,7 @@ import { STATUS_META } from '../../src/mcp/server';
 import { startTestApp, TestApp } from '../helpers/app';
 import { expectError } from '../helpers/errors';
 import { http } from '../helpers/typed-http';
+import { until } from '../helpers/wait';
 import { allScopes, createPat, createUser, freshJwt, type Scope, TestUser } from '../helpers/users';
 
 let t: TestApp;
@@ -276,6 +277,38 @@ describe('rate limits', () => {
       expect(fourth.headers['retry-after']).toBeDefined();
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('the tool timeout', () => {
+  it('answers a tool call that outlasts MCP_TOOL_TIMEOUT_MS with a tool error, and the operation still runs to its end', async () => {
+    const slow = await startTestApp({ MCP_TOOL_TIMEOUT_MS: '300' });
+    const knex = slow.database.knex;
+    try {
+      const user = await createUser(slow, { twoFactor: true });
+      const pat = await createPat(slow, user, { scopes: ['posts:read', 'posts:write'] });
+      const post = await http(slow, pat.token).post('/api/posts', { title: 'Before' });
+      const call = (name: string, args: object) => request(slow.app).post('/mcp').set('Authorization', `Bearer ${pat.token}`)
+        .set('Accept', 'application/json, text/event-stream').send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } });
+      expect((await call('getPost', { postId: post.body.id })).body.result.isError).toBeUndefined();
+      // The update cannot finish while this transaction holds the post: on PostgreSQL a row lock, on
+      // SQLite the one connection the app writes through. It waits, deterministically, until released.
+      const holder = await knex.transaction();
+      let answer;
+      try {
+        await holder('posts').where({ id: post.body.id }).forUpdate().select('id');
+        answer = await call('updatePost', { postId: post.body.id, body: { title: 'After' } });
+      } finally {
+        await holder.rollback();
+      }
+      expect(answer.status).toBe(200);
+      expect(answer.body.result.isError).toBe(true);
+      expect(answer.body.result.content[0].text).toMatch(/^updatePost did not answer within 0\.3 seconds; it may still finish/);
+      // Released, the update completes: the timeout gave the agent its answer, it did not cut the write.
+      await until('the update lands', async () => (await http(slow, pat.token).get(`/api/posts/${post.body.id}`)).body.title === 'After');
+    } finally {
+      await slow.close();
     }
   });
 });
