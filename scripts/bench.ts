@@ -165,6 +165,8 @@ async function main() {
       ['catalog 200 (anonymous)', `${base}/api/programmatic/catalog`, appServer, {}],
       ['catalog 304 (If-None-Match)', `${base}/api/programmatic/catalog`, appServer, { 'if-none-match': catalogEtag }],
       ['MCP tools/call getPost', `${base}/mcp`, appServer, mcpHeaders, toolCall],
+      // The MCP floor: an authenticated POST /mcp that the SDK answers without a tool call.
+      ['MCP ping', `${base}/mcp`, appServer, mcpHeaders, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) }],
     ];
     // BENCH_ONLY=4 runs only the fourth scenario, the PAT hot path (handy with BENCH_PROFILE_DIR), and
     // BENCH_ONLY=4,9 the fourth and the ninth; the three baselines always run.
@@ -238,6 +240,8 @@ async function main() {
     if (p99At32.length === 2) console.log(`p99 at 32 connections: SQLite ${p99At32[0]![1]} ms, PostgreSQL ${p99At32[1]![1]} ms (${(p99At32[1]![1] / Math.max(p99At32[0]![1], 1)).toFixed(1)}×; target < 3×).`);
     const mcp = ratio('MCP tools/call getPost');
     if (mcp && hotPath) console.log(`${mcp.name}: ${(mcp.cpuUs / hotPath.cpuUs).toFixed(2)}× the server CPU of the same read over HTTP (${Math.round(mcp.cpuUs)} against ${Math.round(hotPath.cpuUs)} µs; target ≤ 1.5×).`);
+    const mcpPing = ratio('MCP ping');
+    if (mcpPing && hotPath) console.log(`MCP ping (an authenticated POST /mcp the SDK answers, no tool call): ${(mcpPing.cpuUs / hotPath.cpuUs).toFixed(2)}× the HTTP read (${Math.round(mcpPing.cpuUs)} µs); the tool call's own pass costs ${mcp ? Math.round(mcp.cpuUs - mcpPing.cpuUs) : '?'} µs beyond it.`);
     const notModified = ratio('catalog 304 (If-None-Match)');
     if (notModified) console.log(`${notModified.name}: ${ofBare(notModified)} of bare express (target ≥ 0.90).`);
   } finally {

@@ -9,8 +9,8 @@ import { createThrottle } from './auth/throttle';
 import { Config, PROJECT_ROOT } from './core/config';
 import type { Contract } from './contract/spec';
 import { buildCatalog } from './catalog/catalog';
-import inject, { type DispatchFunc, type InjectOptions } from 'light-my-request';
 import { createMcpEndpoint, type Dispatch } from './mcp/server';
+import { sendInProcess } from './mcp/in-process-request';
 import { matchOperation } from './contract/router';
 import { createValidatorStages } from './contract/validator';
 import { responseValidation } from './contract/response-validation';
@@ -197,19 +197,6 @@ function expressApp(config: Config): Express {
 }
 
 /**
- * light-my-request serves an express app by re-parenting the prototypes of its request and response
- * objects onto its own fakes, and those prototypes are express's, shared by every app in the process,
- * real sockets included. Give this app private copies first, so the change stays with it.
- */
-function injectable(app: Express): Express {
-  for (const key of ['request', 'response'] as const) {
-    const shared = Object.getPrototypeOf(app[key]);
-    Object.setPrototypeOf(app[key], Object.create(Object.getPrototypeOf(shared), Object.getOwnPropertyDescriptors(shared)));
-  }
-  return app;
-}
-
-/**
  * route match (404/405) → authorization → rate limit → body parse → validation → idempotency → handler → errors.
  * Builds the app; never listens (server.ts does).
  */
@@ -255,12 +242,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(api);
   app.use(errorHandler(log));
   // MCP tool calls run through the same pipeline (the same stages, limits and handlers), in-process,
-  // in a twin of this app with prototypes of its own (see injectable).
-  const tools = injectable(expressApp(config));
+  // in a twin of this app that serves only the API (no docs, pages or hosted checkout).
+  const tools = expressApp(config);
   tools.use(refuseNulInUrl);
   tools.use(api);
   tools.use(errorHandler(log));
-  toolDispatch.send = (request) => inject(tools as unknown as DispatchFunc, { ...request, method: request.method as InjectOptions['method'], validate: false });
+  toolDispatch.send = (request) => sendInProcess(tools, request);
   // server.ts starts the webhook dispatcher (tests drive it with runOnce) and, on shutdown, stops it
   // and writes the batched usage counts.
   app.locals.dispatcher = dispatcher;

@@ -6,6 +6,7 @@ import {
   JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ExchangeTransport, RequestContext } from './exchange-transport';
+import type { InProcessAnswer, InProcessRequest } from './in-process-request';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../core/errors';
 import { type Catalog, etagOf } from '../catalog/catalog';
@@ -19,9 +20,7 @@ const OPERATION_URI = 'gpx://operations/';
 export const STATUS_META = 'getpaidx.com/http_status';
 
 /** One HTTP request sent through the app's own pipeline, in this process (no socket). */
-export type Dispatch = (request: {
-  method: string; url: string; headers: Record<string, string>; payload?: string; remoteAddress?: string;
-}) => Promise<{ statusCode: number; headers: Record<string, unknown>; body: string; rawPayload: Buffer }>;
+export type Dispatch = (request: InProcessRequest) => Promise<InProcessAnswer>;
 
 interface Deps {
   contract: Contract;
@@ -117,7 +116,9 @@ export function createMcpEndpoint(deps: Deps) {
     });
     const answer = await Promise.race([
       deps.dispatch()({
-        method: request.method, url: request.url, headers, remoteAddress: req.ip,
+        // The credential was authenticated a moment ago by this very request: the tool's pass reuses
+        // that principal rather than look the token up again (it still authorizes, limits and counts).
+        method: request.method, url: request.url, headers, remoteAddress: req.ip, principal: req.auth,
         ...(request.body !== undefined ? { payload: JSON.stringify(request.body) } : {}),
       }),
       timeout,
