@@ -14,6 +14,7 @@ import autocannon from 'autocannon';
 // The same new-user walk (sign-up, 2FA, sign-in with a code, a PAT) the e2e tests take.
 import { httpClient } from '../test/helpers/api-client';
 import { generateKeys } from '../src/core/config';
+import { seedScale } from './seed-scale';
 import Redis from 'ioredis';
 
 const root = resolve(__dirname, '..');
@@ -169,7 +170,9 @@ async function main() {
       ['MCP ping', `${base}/mcp`, appServer, mcpHeaders, { method: 'POST', body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) }],
     ];
     // BENCH_ONLY=4 runs only the fourth scenario, the PAT hot path (handy with BENCH_PROFILE_DIR), and
-    // BENCH_ONLY=4,9 the fourth and the ninth; the three baselines always run.
+    // BENCH_ONLY=4,9 the fourth and the ninth; the three baselines always run. After the scenarios:
+    // 11 the hot path with limits on Redis, 12 on PostgreSQL, 13 the flat-cost checks (on PostgreSQL
+    // too with 12; BENCH_SCALE rows, a million by default, 0 to skip).
     const picked = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((n) => Number(n) - 1) : undefined;
     const only = picked?.length === 1 ? picked[0] : undefined;
     const rows: Array<Awaited<ReturnType<typeof measure>>> = [];
@@ -179,6 +182,7 @@ async function main() {
     // Last, the same app with its rate limits on Redis (REDIS_URL), when one answers: what sharing the
     // limits between instances costs on the hot path. It replaces the first app server on the same
     // database file (two processes on one SQLite file would slow each other's reads).
+    let sqliteServer = appServer;
     const wantRedis = picked === undefined || only === scenarios.length;
     const redisUrl = process.env.BENCH_REDIS_URL ?? (wantRedis ? await startOwnRedis(children) : undefined) ?? 'redis://127.0.0.1:6379';
     const withRedis = wantRedis && (await redisAnswers(redisUrl));
@@ -190,6 +194,7 @@ async function main() {
         REDIS_URL: redisUrl, REDIS_PREFIX: `gpx-bench-${process.pid}:`,
       }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app-redis')}`] : []));
       await waitFor(`${base}/api/me`);
+      sqliteServer = children.at(-1)!;
       rows.push(await measure('PAT GET /api/posts/{postId}, limits on Redis', `${base}/api/posts/${post.id}`, children.at(-1)!, { authorization: `Bearer ${pat}` }, bare));
     }
     // Then the hot path on PostgreSQL, which every multi-instance deployment uses (issue 18): a database
@@ -209,6 +214,40 @@ async function main() {
       for (const [name, url, headers] of [['SQLite', `${base}/api/posts/${post.id}`, { authorization: `Bearer ${pat}` }], ['PostgreSQL', pg.url, pg.headers]] as const) {
         const result = await autocannon({ url, connections: 32, duration: DURATION, headers });
         p99At32.push([name, result.latency.p99]);
+      }
+    }
+    // One cost against another, each as paired with its bare express runs, so the machine's drift
+    // between the two measurements cancels out (the raw CPU figures are in the table).
+    const costRatio = (a: { paired: { cpu: number } }, b: { paired: { cpu: number } }, target: string) =>
+      `${(b.paired.cpu / a.paired.cpu).toFixed(2)}× the server CPU a request, each against bare express in the same run ${target}`.trim();
+    // The cost stays flat (issue 18): the same read at a thousand tokens and at a million tokens with a
+    // million posts (seeded in SQL, scripts/seed-scale.ts), and the first and the last PAT operation of
+    // the spec, both refused for a scope the token lacks, so both do the same work but for where they sit.
+    const scaleTo = Number(process.env.BENCH_SCALE ?? 1_000_000);
+    const scaleRows: Array<[string, string]> = [];
+    if ((picked === undefined || picked.includes(scenarios.length + 2)) && scaleTo > 0) {
+      const catalog = (await (await fetch(`${base}/api/programmatic/catalog`)).json()) as { operations: Array<{ operation_id: string; method: string; path: string; pat_supported: boolean; required_scopes: string[] }> };
+      const held = new Set(['posts:read', 'posts:write']);
+      const refusable = catalog.operations.filter((op) => op.pat_supported && op.method === 'GET' && !op.path.includes('{') && op.required_scopes.length > 0 && op.required_scopes.every((s) => !held.has(s)));
+      const [first, last] = [refusable[0]!, refusable.at(-1)!];
+      const positionRows = [];
+      for (const op of [first, last]) {
+        positionRows.push(await measure(`PAT GET ${op.path} (${op.operation_id}, ${op === first ? 'first' : 'last'} in the spec), refused 403`, `${base}${op.path}`, sqliteServer, { authorization: `Bearer ${pat}` }, bare));
+      }
+      rows.push(...positionRows);
+      scaleRows.push(['first and last PAT operation of the spec, refused alike', costRatio(positionRows[1]!, positionRows[0]!, '(target ≤ 1.1×)')]);
+      const targets: Array<[string, string, ChildProcess, Record<string, string>, string]> = [['SQLite', `${base}/api/posts/${post.id}`, sqliteServer, { authorization: `Bearer ${pat}` }, `sqlite:${join(dir, 'bench.sqlite3')}`]];
+      if (pg) targets.push(['PostgreSQL', pg.url, pg.server, pg.headers, pg.databaseUrl]);
+      for (const [store, url, server, headers, databaseUrl] of targets) {
+        const measured = [];
+        for (const count of [1_000, scaleTo]) {
+          console.log(`Seeding ${store} to ${count} tokens and ${count} posts…`);
+          await seedScale(databaseUrl, { tokens: count, posts: count }, (line) => console.log(`  ${line}`));
+          const row = await measure(`PAT GET /api/posts/{postId} on ${store}, ${count.toLocaleString('en')} tokens and posts`, url, server, headers, bare);
+          rows.push(row);
+          measured.push(row);
+        }
+        scaleRows.push([`${store}, ${scaleTo.toLocaleString('en')} against 1,000 tokens and posts`, costRatio(measured[1]!, measured[0]!, '')]);
       }
     }
     console.log('');
@@ -234,7 +273,7 @@ async function main() {
     if (floor && hotPath) console.log(`The floor (the same reads, hash and headers on our server, no pipeline) costs ${Math.round(floor.cpuUs)} µs; the pipeline's stages cost ${Math.round(hotPath.cpuUs - floor.cpuUs)} µs of CPU a request beyond it.`);
     const onRedis = ratio('PAT GET /api/posts/{postId}, limits on Redis');
     if (onRedis) console.log(`${onRedis.name}: ${ofBare(onRedis)} of bare express (target ≥ 0.60); without Redis: ${hotPath ? ofBare(hotPath) : 'not run'}.`);
-    else if (!withRedis) console.log(`No Redis answered at ${redisUrl} (BENCH_REDIS_URL): the hot path with limits on Redis was not measured.`);
+    else if (wantRedis && !withRedis) console.log(`No Redis answered at ${redisUrl} (BENCH_REDIS_URL): the hot path with limits on Redis was not measured.`);
     const onPg = ratio('PAT GET /api/posts/{postId} on PostgreSQL');
     if (onPg) console.log(`${onPg.name}: ${ofBare(onPg)} of bare express (target ≥ 0.5); with its PostgreSQL backends' CPU, ${(rows[0]!.cpuUs / (onPg.cpuUs + pgBackendUs)).toFixed(2)} of bare express by CPU.`);
     if (p99At32.length === 2) console.log(`p99 at 32 connections: SQLite ${p99At32[0]![1]} ms, PostgreSQL ${p99At32[1]![1]} ms (${(p99At32[1]![1] / Math.max(p99At32[0]![1], 1)).toFixed(1)}×; target < 3×).`);
@@ -242,6 +281,7 @@ async function main() {
     if (mcp && hotPath) console.log(`${mcp.name}: ${(mcp.cpuUs / hotPath.cpuUs).toFixed(2)}× the server CPU of the same read over HTTP (${Math.round(mcp.cpuUs)} against ${Math.round(hotPath.cpuUs)} µs; target ≤ 1.5×).`);
     const mcpPing = ratio('MCP ping');
     if (mcpPing && hotPath) console.log(`MCP ping (an authenticated POST /mcp the SDK answers, no tool call): ${(mcpPing.cpuUs / hotPath.cpuUs).toFixed(2)}× the HTTP read (${Math.round(mcpPing.cpuUs)} µs); the tool call's own pass costs ${mcp ? Math.round(mcp.cpuUs - mcpPing.cpuUs) : '?'} µs beyond it.`);
+    for (const [what, figure] of scaleRows) console.log(`Flat cost, ${what}: ${figure}.`);
     const notModified = ratio('catalog 304 (If-None-Match)');
     if (notModified) console.log(`${notModified.name}: ${ofBare(notModified)} of bare express (target ≥ 0.90).`);
   } finally {
@@ -252,7 +292,7 @@ async function main() {
   }
 }
 
-interface PgTarget { url: string; server: ChildProcess; headers: Record<string, string>; admin: import('pg').Client; database: string }
+interface PgTarget { url: string; server: ChildProcess; headers: Record<string, string>; admin: import('pg').Client; database: string; databaseUrl: string }
 
 /** The app on a fresh PostgreSQL database of the bench's own, with a user, a PAT and a post; or undefined. */
 async function startOnPostgres(children: ChildProcess[], keys: Record<string, string>): Promise<PgTarget | undefined> {
@@ -284,7 +324,7 @@ async function startOnPostgres(children: ChildProcess[], keys: Record<string, st
   const api = httpClient(base);
   const { pat } = await api.userWithPat('bench-pg@example.com', ['posts:read', 'posts:write']);
   const post = (await api.call('POST', '/api/posts', { token: pat, body: { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' } })).body;
-  return { url: `${base}/api/posts/${post.id}`, server, headers: { authorization: `Bearer ${pat}` }, admin, database };
+  return { url: `${base}/api/posts/${post.id}`, server, headers: { authorization: `Bearer ${pat}` }, admin, database, databaseUrl: url.toString() };
 }
 const pgCleanups: Array<() => Promise<void>> = [];
 
