@@ -77,7 +77,7 @@ export async function seedScale(url: string, counts: { tokens: number; posts: nu
   try {
     const pad = (width: number) => (db.dialect === 'postgres' ? `lpad(i::text, ${width}, '0')` : `printf('%0${width}d', i)`);
     await growTable(db, 'personal_access_tokens', counts.tokens, {
-      id: `'pat_seed' || ${pad(12)}`,
+      id: `'tok_seed' || ${pad(12)}`,
       token_hash: `'seed' || ${pad(60)}`,
       previous_token_hash: 'NULL',
       name: `'seeded ' || ${pad(7)}`,
