@@ -89,6 +89,10 @@ export function sendInProcess(app: Express, request: InProcessRequest): Promise<
       resolve({ statusCode: res.statusCode, headers: res.getHeaders(), body: rawPayload.toString('utf8'), rawPayload });
     });
     res.once('error', reject);
+    // A response destroyed before it finished (a stream that failed half-way) has no answer to give.
+    res.once('close', () => {
+      if (!res.writableFinished) reject(new Error(`${request.method} ${request.url} closed its response before finishing it`));
+    });
     app(req as never, res as never);
   });
 }
