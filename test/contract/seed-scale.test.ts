@@ -5,7 +5,7 @@
  */
 import request from 'supertest';
 import { seedScale } from '../../scripts/seed-scale';
-import { startTestApp, TestApp } from '../helpers/app';
+import { rowCount, startTestApp, TestApp } from '../helpers/app';
 import { http } from '../helpers/typed-http';
 import { createPat, createUser } from '../helpers/users';
 
@@ -22,10 +22,9 @@ it('grows the tables to the asked totals with rows the API serves, and can be ru
   const quiet = () => undefined;
 
   await seedScale(t.testDb.url, { tokens: 40, posts: 30 }, quiet);
-  const count = async (table: string) => Number((await t.database.knex(table).count({ n: '*' }))[0]!.n);
-  expect([await count('personal_access_tokens'), await count('posts')]).toEqual([40, 30]);
+  expect([await rowCount(t, 'personal_access_tokens'), await rowCount(t, 'posts')]).toEqual([40, 30]);
   await seedScale(t.testDb.url, { tokens: 55, posts: 30 }, quiet);
-  expect([await count('personal_access_tokens'), await count('posts')]).toEqual([55, 30]);
+  expect([await rowCount(t, 'personal_access_tokens'), await rowCount(t, 'posts')]).toEqual([55, 30]);
 
   // Every seeded token hash is unique and not hex: no real token's SHA-256 can equal one.
   const hashes = (await t.database.knex('personal_access_tokens').select('token_hash')).map((r: { token_hash: string }) => r.token_hash);
