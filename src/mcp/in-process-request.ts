@@ -22,7 +22,6 @@ export interface InProcessRequest {
 export interface InProcessAnswer {
   statusCode: number;
   headers: Record<string, unknown>;
-  body: string;
   rawPayload: Buffer;
 }
 
@@ -59,9 +58,11 @@ export function sendInProcess(app: Express, request: InProcessRequest): Promise<
     req.method = request.method;
     req.url = request.url;
     req.headers = { ...request.headers, host: 'localhost' };
-    if (request.payload !== undefined) req.headers['content-length'] = String(Buffer.byteLength(request.payload));
     if (request.principal) carryPrincipal(req, request.principal);
-    if (request.payload !== undefined) req.push(request.payload);
+    if (request.payload !== undefined) {
+      req.headers['content-length'] = String(Buffer.byteLength(request.payload));
+      req.push(request.payload);
+    }
     req.push(null);
     // As node's parser marks a message it has read whole: otherwise, once the body is consumed, the
     // request destroys itself as aborted, and the connection and the response with it.
@@ -72,7 +73,8 @@ export function sendInProcess(app: Express, request: InProcessRequest): Promise<
     const chunks: Buffer[] = [];
     const keep = (data: unknown, encoding?: unknown) => {
       if (data === undefined || data === null || typeof data === 'function') return;
-      chunks.push(typeof data === 'string' ? Buffer.from(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(data as Uint8Array));
+      if (typeof data === 'string') chunks.push(Buffer.from(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+      else chunks.push(Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array));
     };
     // Own properties, because express swaps the response's prototype for its own as it handles it.
     const { write, end } = ServerResponse.prototype;
@@ -85,8 +87,7 @@ export function sendInProcess(app: Express, request: InProcessRequest): Promise<
       return (end as (...args: unknown[]) => ServerResponse).call(this, data, ...rest);
     } as ServerResponse['end'];
     res.once('finish', () => {
-      const rawPayload = Buffer.concat(chunks);
-      resolve({ statusCode: res.statusCode, headers: res.getHeaders(), body: rawPayload.toString('utf8'), rawPayload });
+      resolve({ statusCode: res.statusCode, headers: res.getHeaders(), rawPayload: Buffer.concat(chunks) });
     });
     res.once('error', reject);
     // A response destroyed before it finished (a stream that failed half-way) has no answer to give.

@@ -131,10 +131,13 @@ export function createMcpEndpoint(deps: Deps) {
   /** The HTTP answer as a tool result: the same outcome, in MCP's shape. */
   function resultOf(plan: ToolPlan, answer: Awaited<ReturnType<Dispatch>>): CallToolResult {
     const type = String(answer.headers['content-type'] ?? '');
-    const json = type.includes('json') && answer.body ? JSON.parse(answer.body) : undefined;
+    const textual = type.startsWith('text/') || type.includes('svg');
+    // Decoded only when it is text: a binary answer goes out as base64 of its bytes.
+    const text = type.includes('json') || textual ? answer.rawPayload.toString('utf8') : '';
+    const json = type.includes('json') && text ? JSON.parse(text) : undefined;
     if (answer.statusCode >= 400) return refusal(plan, answer.statusCode, json);
     if (json !== undefined) {
-      const content: CallToolResult['content'] = [{ type: 'text', text: answer.body }];
+      const content: CallToolResult['content'] = [{ type: 'text', text }];
       const url = json && typeof json === 'object' && typeof json.url === 'string' ? json.url : undefined;
       // Hosted checkout and payout onboarding are for a person: the agent hands the link on.
       if (url && /^https?:/.test(url)) content.unshift({ type: 'text', text: `A person must open this link in a browser to finish: ${url}` });
@@ -142,7 +145,7 @@ export function createMcpEndpoint(deps: Deps) {
       return { content, ...structured };
     }
     if (answer.statusCode === 204 || answer.rawPayload.length === 0) return { content: [{ type: 'text', text: `Done (${answer.statusCode}).` }] };
-    if (type.startsWith('text/') || type.includes('svg')) return { content: [{ type: 'text', text: answer.body }] };
+    if (textual) return { content: [{ type: 'text', text }] };
     return {
       content: [{ type: 'resource', resource: { uri: `gpx://results/${plan.operation.operationId}`, mimeType: type || 'application/octet-stream', blob: answer.rawPayload.toString('base64') } }],
     };

@@ -11,6 +11,7 @@ import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { STATUS_META } from '../../src/mcp/server';
 import { startTestApp, TestApp } from '../helpers/app';
+import { asBytes, asText } from '../helpers/bodies';
 import { expectError } from '../helpers/errors';
 import { http } from '../helpers/typed-http';
 import { until } from '../helpers/wait';
@@ -119,6 +120,20 @@ describe('tools/call', () => {
     const ajv = new Ajv2020({ strict: false });
     addFormats(ajv);
     expect(ajv.validate(tool.outputSchema, got.structuredContent)).toBe(true);
+  });
+
+  it('answers a non-JSON operation with the same bytes as HTTP: SVG as text, PNG as a base64 resource', async () => {
+    const pat = await createPat(t, owner, { scopes: ['sharing:manage'] });
+    const link = (await http(t, pat.token).post('/api/referral-links', { target: { type: 'profile' } }).expect(201)).body;
+    const svg = await http(t, pat.token).get(`/api/referral-links/${link.id}/qr`).buffer(true).parse(asText);
+    const svgTool = await callTool(pat.token, 'getReferralLinkQr', { referralLinkId: link.id });
+    expect(svgTool.content).toEqual([{ type: 'text', text: svg.body }]);
+    const png = await http(t, pat.token).get(`/api/referral-links/${link.id}/qr?format=png&size=128`).buffer(true).parse(asBytes);
+    const pngTool = await callTool(pat.token, 'getReferralLinkQr', { referralLinkId: link.id, format: 'png', size: 128 });
+    const resource = pngTool.content[0] as unknown as { type: string; resource: { mimeType: string; blob: string } };
+    expect(resource.type).toBe('resource');
+    expect(resource.resource.mimeType).toBe('image/png');
+    expect(Buffer.from(resource.resource.blob, 'base64').equals(png.body as Buffer)).toBe(true);
   });
 
   it('refuses without the scope, naming what is missing and the minimal set, before any work', async () => {
