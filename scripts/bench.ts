@@ -195,7 +195,7 @@ async function main() {
       }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app-redis')}`] : []));
       await waitFor(`${base}/api/me`);
       sqliteServer = children.at(-1)!;
-      rows.push(await measure('PAT GET /api/posts/{postId}, limits on Redis', `${base}/api/posts/${post.id}`, children.at(-1)!, { authorization: `Bearer ${pat}` }, bare));
+      rows.push(await measure('PAT GET /api/posts/{postId}, limits on Redis', `${base}/api/posts/${post.id}`, sqliteServer, { authorization: `Bearer ${pat}` }, bare));
     }
     // Then the hot path on PostgreSQL, which every multi-instance deployment uses (issue 18): a database
     // of the bench's own on BENCH_PG_URL's server, its own user, token and post. The database backend's
