@@ -62,6 +62,7 @@ import { createRateLimits } from './http/rate-limit';
 import { tokenNotices } from './http/token-notices';
 import type { Store } from 'express-rate-limit';
 import { connectRedis, sharedStore } from './http/shared-store';
+import type { TokenCache } from './auth/token-cache';
 
 export interface AppDeps {
   config: Config;
@@ -69,6 +70,8 @@ export interface AppDeps {
   repos: Repositories;
   log: Logger;
   clock: Clock;
+  /** PAT lookups kept in memory (with REDIS_URL); without it every request reads the database. */
+  tokenCache?: TokenCache;
 }
 
 /**
@@ -128,7 +131,7 @@ export function createServices(deps: AppDeps, stores: { signIn?: Store; signUp?:
     transfers,
     mcp,
   };
-  const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock });
+  const authenticate = createAuthenticator({ config, contract, repos, jwt, audit, clock, tokenCache: deps.tokenCache });
   const dispatcher = createDispatcher({
     repos, webhooks, clock, log,
     send: createSender({ allowPrivate: config.webhooks.allowPrivate, timeoutMs: config.webhooks.timeoutMs }),

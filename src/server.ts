@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app';
 import { createAppServer } from './http/server';
 import { loadConfig } from './core/config';
-import { openContext } from './context';
+import { closeContext, openContext } from './context';
 import { createLogger } from './core/logger';
 
 async function main(): Promise<void> {
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     server.close(() => {
       Promise.resolve(app.locals.beforeShutdown?.())
         .catch((err: Error) => log.error({ err: err.message }, 'could not write the last usage counts'))
-        .then(() => context.database.destroy())
+        .then(() => closeContext(context))
         .finally(() => {
           log.info('stopped');
           log.flush(() => process.exit(0));

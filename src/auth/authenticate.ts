@@ -9,6 +9,7 @@ import { addSeconds, Clock, iso } from '../core/clock';
 import { InvalidJwt, JwtService } from './jwt';
 import type { Principal } from './principal';
 import { carriedPrincipal } from './carried-principal';
+import type { TokenCache } from './token-cache';
 import { csrfTokenFor, sha256 } from './session-secrets';
 import { effectiveScopes, grantOf, roleScopes } from './scopes';
 import { hashToken, isWellFormedPat, PAT_PREFIX } from './token-format';
@@ -38,6 +39,7 @@ interface Deps {
   /** Records audit events (the services' audit log), handed down so auth never imports a service. */
   audit: { record(event: { userId: string; type: 'token.first_used'; tokenId: string; ip: string | null }): Promise<void> };
   clock: Clock;
+  tokenCache?: TokenCache;
 }
 
 /**
@@ -100,7 +102,9 @@ export function createAuthenticator(deps: Deps) {
   async function resolvePat(req: Request, raw: string): Promise<Principal> {
     if (!isWellFormedPat(raw)) throw invalidToken('The token is malformed or its checksum does not match.');
     const hash = hashToken(raw);
-    const current = await repos.tokens.findByHashWithUser(hash);
+    const current = deps.tokenCache
+      ? await deps.tokenCache.lookup(hash, () => repos.tokens.findByHashWithUser(hash))
+      : await repos.tokens.findByHashWithUser(hash);
     // A value a rotation with grace replaced: looked up only when no current value matches.
     const found = current ?? (await repos.tokens.findByPreviousHashWithUser(hash));
     if (!found) throw invalidToken('The token is not recognised.');

@@ -1,6 +1,6 @@
 import { systemClock } from '../core/clock';
 import { loadConfig } from '../core/config';
-import { openContext } from '../context';
+import { closeContext, openContext } from '../context';
 import { createLogger } from '../core/logger';
 import { createAdminService } from '../services/admin.service';
 import { createAuditService } from '../services/audit.service';
@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const context = await openContext(config, createLogger('warn'));
+  const context = await openContext(config, createLogger('warn'), systemClock, false);
   try {
     const admin = createAdminService(context.repos, createAuditService(context.repos, systemClock), systemClock);
     const user = await admin.setPlatformAdmin(email, command === 'grant');
@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(err instanceof Error ? err.message : String(err));
     return 1;
   } finally {
-    await context.database.destroy();
+    await closeContext(context);
   }
 }
 

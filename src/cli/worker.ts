@@ -1,7 +1,7 @@
 import { createServices } from '../app';
 import { systemClock } from '../core/clock';
 import { loadConfig } from '../core/config';
-import { openContext } from '../context';
+import { closeContext, openContext } from '../context';
 import { createLogger } from '../core/logger';
 
 /**
@@ -13,7 +13,8 @@ import { createLogger } from '../core/logger';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
-  const context = await openContext(config, log, systemClock);
+  // Only writes tokens and users (never serves a request): it keeps no lookups, but tells the servers.
+  const context = await openContext(config, log, systemClock, false);
   const { worker, moneyJobs } = createServices({ ...context, log });
   worker.start();
   moneyJobs.start();
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const stop = async (signal: string) => {
     log.info({ signal }, 'worker stopping');
     await Promise.all([worker.stop(), moneyJobs.stop()]);
-    await context.database.destroy();
+    await closeContext(context);
     log.flush(() => process.exit(0));
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -47,6 +47,12 @@ export interface Config {
    */
   readonly redisUrl?: string;
   readonly redisPrefix: string;
+  /**
+   * How long an instance may serve a PAT lookup from memory (`PAT_CACHE_MS`, 0 to 10000; 1000 by
+   * default), with REDIS_URL only; a change to a token or its creator waits for every instance to
+   * forget, at most this long, before it is answered (src/auth/token-cache.ts).
+   */
+  readonly patCacheMs: number;
   /** Requests that fail authentication (401) one address may make per window, counted before any lookup. */
   readonly addressLimit: { readonly failures: number; readonly windowSeconds: number };
   /** Sign-up attempts per address and window, taken or not (shared through Redis like the sign-in throttle). */
@@ -163,6 +169,13 @@ function int(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+/** Capped well under last use's one-minute resolution, which reads the cached token's last use. */
+function patCacheMs(env: Env): number {
+  const value = int(env, 'PAT_CACHE_MS', 1000);
+  if (value > 10_000) throw new Error(`PAT_CACHE_MS must be at most 10000 (ten seconds), got "${env.PAT_CACHE_MS}"`);
+  return value;
+}
+
 function bool(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -232,6 +245,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Config> = 
     },
     redisUrl: env.REDIS_URL || undefined,
     redisPrefix: env.REDIS_PREFIX || 'gpx:',
+    patCacheMs: patCacheMs(env),
     signupLimit: {
       perAddress: int(env, 'SIGNUP_MAX_PER_ADDRESS', 20),
       windowSeconds: int(env, 'SIGNUP_WINDOW_SECONDS', 3600),

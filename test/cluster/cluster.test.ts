@@ -16,6 +16,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import knexFactory from 'knex';
 import { generatePat } from '../../src/auth/token-format';
 import { httpClient } from '../helpers/api-client';
@@ -27,6 +29,7 @@ import { toolFor } from '../helpers/tools';
 import { until } from '../helpers/wait';
 import { totpCode } from '../helpers/users';
 
+const execFileAsync = promisify(execFile);
 const redisBinary = toolFor('the cluster tests', 'redis-server');
 const baseUrl = process.env.TEST_DATABASE_URL && /^postgres/.test(process.env.TEST_DATABASE_URL)
   ? process.env.TEST_DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -93,7 +96,7 @@ beforeAll(async () => {
     // Each scenario speaks from its own address (X-Forwarded-For), as clients behind a balancer do.
     TRUST_PROXY: 'true',
     RATE_LIMIT_REQUESTS: String(LIMIT), RATE_LIMIT_USER_REQUESTS: '100000', ADDRESS_AUTH_FAILURES: String(FAILURES), SIGNUP_MAX_PER_ADDRESS: '100000',
-    WORKER_IN_PROCESS: 'false', WEBHOOKS_ALLOW_PRIVATE: 'true', WEBHOOK_LEASE_SECONDS: '2', WEBHOOK_POLL_MS: '100', WEBHOOK_TIMEOUT_MS: '30000',
+    PAT_CACHE_MS: '4000', WORKER_IN_PROCESS: 'false', WEBHOOKS_ALLOW_PRIVATE: 'true', WEBHOOK_LEASE_SECONDS: '2', WEBHOOK_POLL_MS: '100', WEBHOOK_TIMEOUT_MS: '30000',
   };
   // The first instance migrates the new database; the others start together on it.
   instances = [await startCompiledServer(dir, { ...env, SECRETS_FILE: join(dir, 'none-a.json') })];
@@ -164,6 +167,87 @@ describe('three API instances, one worker, one PostgreSQL and one Redis', () => 
     for (const client of clients) expect((await client.call('GET', '/api/posts', { token: pat })).status).toBe(200);
     expect((await clients[1]!.call('DELETE', `/api/tokens/${patId}`, { token: jwt })).status).toBe(204);
     for (const client of clients) expect((await client.call('GET', '/api/posts', { token: pat })).status).toBe(401);
+  });
+
+  // The instances keep PAT lookups in memory (src/auth/token-cache.ts, PAT_CACHE_MS=4000 here): each test
+  // below reads through every instance first, so each holds the token, then changes it on one instance.
+  // A change that waited out the 4 s bound instead of the instances' acknowledgements would overrun
+  // jest's 5 s, so these also show that the acknowledgements arrive.
+  clusterIt('a rotated value, then a revoke-all, is refused by every instance on the very next request', async () => {
+    // An address of its own: the refusals below count against the address's failed authentications.
+    const c = fromNewAddress();
+    const { jwt, pat, patId } = await userOn(0, ['posts:read']);
+    for (const client of c) expect((await client.call('GET', '/api/posts', { token: pat })).status).toBe(200);
+    const rotated = await c[1]!.call('POST', `/api/tokens/${patId}/rotate`, { token: jwt });
+    expect(rotated.status).toBe(200);
+    for (const client of c) {
+      expect((await client.call('GET', '/api/posts', { token: pat })).status).toBe(401);
+      expect((await client.call('GET', '/api/posts', { token: rotated.body.token })).status).toBe(200);
+    }
+    expect((await c[2]!.call('POST', '/api/tokens/revoke-all', { token: jwt })).status).toBe(200);
+    for (const client of c) expect((await client.call('GET', '/api/posts', { token: rotated.body.token })).status).toBe(401);
+  });
+
+  clusterIt('a demotion or a disabled account, made on one instance, binds the PAT on every instance on the very next request', async () => {
+    // An address of its own: the refusals below count against the address's failed authentications.
+    const c = fromNewAddress();
+    const staff = await userOn(0, ['posts:read']);
+    // Made staff by the admin CLI, a process that changes users but serves no request.
+    await execFileAsync(process.execPath, ['dist/src/cli/admin.js', 'grant', staff.email], { env: { ...instances[0]!.env } });
+    const holder = await userOn(1, ['posts:read', 'posts:write']);
+    const holderId = (await c[0]!.call('GET', '/api/me', { token: holder.pat })).body.user.id;
+    const write = (i: number) => c[i]!.call('POST', '/api/posts', { token: holder.pat, body: { title: 'cached?' } });
+    const read = (i: number) => c[i]!.call('GET', '/api/posts', { token: holder.pat });
+    for (const i of [0, 1, 2]) expect((await write(i)).status).toBe(201);
+    const demoted = await c[2]!.call('PATCH', `/api/admin/users/${holderId}`, { token: staff.jwt, body: { role: 'viewer' } });
+    expect([demoted.status, demoted.body]).toEqual([200, expect.objectContaining({ role: 'viewer' })]);
+    for (const i of [0, 1, 2]) {
+      expect((await write(i)).status).toBe(403);
+      expect((await read(i)).status).toBe(200);
+    }
+    expect((await c[1]!.call('PATCH', `/api/admin/users/${holderId}`, { token: staff.jwt, body: { disabled: true } })).status).toBe(200);
+    for (const i of [0, 1, 2]) expect((await read(i)).status).toBe(401);
+  });
+
+  clusterIt('an instance frozen (SIGSTOP) while a PAT is revoked refuses it when it wakes; the revoke waits for it no longer than PAT_CACHE_MS', async () => {
+    // An address of its own: the refusals below count against the address's failed authentications.
+    const c = fromNewAddress();
+    const { jwt, pat, patId } = await userOn(0, ['posts:read']);
+    for (const client of c) expect((await client.call('GET', '/api/posts', { token: pat })).status).toBe(200);
+    const frozen = instances[2]!.child.pid!;
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      expect((await c[0]!.call('DELETE', `/api/tokens/${patId}`, { token: jwt })).status).toBe(204);
+    } finally {
+      process.kill(frozen, 'SIGCONT');
+    }
+    for (const client of c) expect((await client.call('GET', '/api/posts', { token: pat })).status).toBe(401);
+  }, 20_000);
+
+  clusterIt('while a PAT is read through every instance, no request sent after its revoke was answered is served', async () => {
+    // An address of its own: the refusals below count against the address's failed authentications.
+    const c = fromNewAddress();
+    const { jwt, pat, patId } = await userOn(1, ['posts:read']);
+    const sent: Array<{ at: number; status: number }> = [];
+    let revokedAt = Infinity;
+    // Three readers, one an instance, each three reads before the revoke and three after (the
+    // credential's limit is 30 a minute).
+    const reader = async (i: number) => {
+      for (let n = 0; n < 6; n++) {
+        if (n === 3) await until('the revoke', () => revokedAt < Infinity);
+        const at = performance.now();
+        sent.push({ at, status: (await c[i]!.call('GET', '/api/posts', { token: pat })).status });
+      }
+    };
+    const readers = [0, 1, 2].map(reader);
+    await until('three reads on each instance', () => sent.length >= 6);
+    expect((await c[2]!.call('DELETE', `/api/tokens/${patId}`, { token: jwt })).status).toBe(204);
+    revokedAt = performance.now();
+    await Promise.all(readers);
+    expect(sent.filter((r) => r.at < revokedAt && r.status === 200).length).toBeGreaterThanOrEqual(6);
+    const after = sent.filter((r) => r.at > revokedAt);
+    expect(after).toHaveLength(9);
+    expect(after.map((r) => r.status)).toEqual(Array(9).fill(401));
   });
 
   clusterIt('a TOTP code is accepted once, even when sent to two instances at the same moment', async () => {

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import type { Express } from 'express';
 import { createApp } from '../../src/app';
 import { unseal } from '../../src/auth/seal';
-import { openContext } from '../../src/context';
+import { closeContext, openContext } from '../../src/context';
 import { parseKeyring } from '../../src/core/keyring';
 import { createLogger } from '../../src/core/logger';
 import { SEALED_COLUMNS } from '../../src/db/repositories/sealed.repository';
@@ -30,7 +30,7 @@ const opened: Array<{ close(): Promise<void> }> = [];
 /** Another instance on the same database and clock, with other keys: what a deploy with new env is. */
 async function instanceWith(keys: { JWT_SECRET: string; DATA_KEY: string }): Promise<{ app: Express }> {
   const context = await openContext(testConfig(t.testDb.url, { WEBHOOKS_ALLOW_PRIVATE: 'true', ...keys }), createLogger('silent'), t.clock);
-  opened.push({ close: () => context.database.destroy() });
+  opened.push({ close: () => closeContext(context) });
   return { app: createApp({ ...context, log: createLogger('silent') }) };
 }
 

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { createApp } from '../../src/app';
 import { Config, loadConfig } from '../../src/core/config';
-import { AppContext, openContext } from '../../src/context';
+import { AppContext, closeContext, openContext } from '../../src/context';
 import { auditLedger } from '../../src/db/repositories/ledger-audit.repository';
 import { webhookPayloadChecker } from '../../src/contract/schema-validator';
 import { createLogger } from '../../src/core/logger';
@@ -78,7 +78,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
         if (mismatches.length > 0) throw new Error(`webhook events outside the contract:\n${[...new Set(mismatches)].join('\n')}`);
       } finally {
         await (app.locals.redis as { quit(): Promise<unknown> } | undefined)?.quit().catch(() => undefined);
-        await context.database.destroy();
+        await closeContext(context);
         await testDb.drop();
       }
     },

@@ -48,10 +48,40 @@ export interface Repositories {
   ping(): Promise<void>;
 }
 
-export function createRepositories(database: Database, executor: Knex = database.knex): Repositories {
+/** Told after a commit that changed a token or a user (src/auth/token-cache.ts); answers when all forgot. */
+export interface AuthChanges {
+  changed(): Promise<void>;
+}
+
+// The writes after which no instance may go on serving a PAT lookup it kept. Creating a token or a user
+// is not one (an unknown hash is never kept), nor is recording a last use (read only for its minute).
+const AUTH_WRITES = {
+  tokens: ['revokeLineage', 'revokeAllForUser', 'replaceSecret'],
+  users: ['update', 'bumpTokenVersion'],
+} as const;
+
+/**
+ * The repository with its auth writes followed by `after`: at once outside a transaction, and when the
+ * transaction commits inside one (`markDirty`), so no instance forgets before the change is visible.
+ */
+function announcingChanges<R extends object>(repository: R, writes: readonly string[], after: () => Promise<void>): R {
+  const wrapped: Record<string, unknown> = { ...(repository as Record<string, unknown>) };
+  for (const name of writes) {
+    const write = (repository as Record<string, (...args: unknown[]) => Promise<unknown>>)[name]!;
+    wrapped[name] = async (...args: unknown[]) => {
+      const result = await write(...args);
+      await after();
+      return result;
+    };
+  }
+  return wrapped as R;
+}
+
+export function createRepositories(database: Database, changes?: AuthChanges, executor: Knex = database.knex, inTransaction?: { dirty: boolean }): Repositories {
+  const after = inTransaction ? async () => { inTransaction.dirty = true; } : async () => changes?.changed();
   return {
-    users: usersRepository(executor, database),
-    tokens: tokensRepository(executor, database),
+    users: announcingChanges(usersRepository(executor, database), AUTH_WRITES.users, after),
+    tokens: announcingChanges(tokensRepository(executor, database), AUTH_WRITES.tokens, after),
     sessions: sessionsRepository(executor, database),
     totpSteps: totpStepsRepository(executor),
     posts: postsRepository(executor, database),
@@ -71,7 +101,12 @@ export function createRepositories(database: Database, executor: Knex = database
     ledger: ledgerRepository(executor),
     sealed: sealedRepository(executor),
     mail: mailRepository(executor),
-    transaction: (work) => database.knex.transaction((trx) => work(createRepositories(database, trx))),
+    transaction: async (work) => {
+      const marked = { dirty: false };
+      const result = await database.knex.transaction((trx) => work(createRepositories(database, changes, trx, marked)));
+      if (marked.dirty) await changes?.changed();
+      return result;
+    },
     ping: async () => {
       await executor.raw('select 1');
     },

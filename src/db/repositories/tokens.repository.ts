@@ -50,7 +50,8 @@ const TOKEN_COLUMNS = [
 ];
 
 // The hot path: one indexed lookup by hash, joined with the creator, whose *current* role and status
-// bound what the token may do. Never cached, so a revoke or a disable counts on the very next request.
+// bound what the token may do. Kept in memory only under src/auth/token-cache.ts's rules, so a revoke
+// or a disable still counts on the very next request everywhere.
 // Exported for the bench's floor route (scripts/bench-floor.mjs), which runs the very same read.
 const lookupBy = (column: string) => `SELECT ${TOKEN_COLUMNS.map((c) => `t.${c}`).join(', ')},
   u.id AS u_id, u.email AS u_email, u.name AS u_name, u.role AS u_role, u.is_platform_admin AS u_is_platform_admin,
