@@ -201,12 +201,20 @@ async function main() {
     // of the bench's own on BENCH_PG_URL's server, its own user, token and post. The database backend's
     // CPU is measured too (/proc of its connections), so no cost hides in the database process.
     const wantPg = picked === undefined || picked.includes(scenarios.length + 1);
-    const pg = wantPg ? await startOnPostgres(children, keys) : undefined;
+    // Beside it, the configuration of many instances (REDIS_URL), where PAT lookups are kept in memory
+    // (src/auth/token-cache.ts): the same database, limits and lookups shared through Redis.
+    const pg = wantPg ? await startOnPostgres(children, keys, (await redisAnswers(redisUrl)) ? redisUrl : undefined) : undefined;
     let pgBackendUs = 0;
+    let pgSharedBackendUs = 0;
     if (pg) {
       rows.push(await measure('PAT GET /api/posts/{postId} on PostgreSQL', pg.url, pg.server, pg.headers, bare));
       pgBackendUs = await backendCpuPerRequest(pg);
       console.log(`PostgreSQL backends: ${Math.round(pgBackendUs)} µs of CPU a request beside the app's own.`);
+      if (pg.shared) {
+        rows.push(await measure('PAT GET /api/posts/{postId} on PostgreSQL, with REDIS_URL (lookups kept)', pg.shared.url, pg.shared.server, pg.headers, bare));
+        pgSharedBackendUs = await backendCpuPerRequest({ ...pg, url: pg.shared.url });
+        console.log(`PostgreSQL backends, with REDIS_URL: ${Math.round(pgSharedBackendUs)} µs of CPU a request beside the app's own.`);
+      } else console.log(`No Redis answered at ${redisUrl}: the PostgreSQL hot path with REDIS_URL was not measured.`);
     } else if (wantPg) console.log('No PostgreSQL answered at BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres): the PostgreSQL hot path was not measured.');
     // p99 under more load (32 connections), SQLite against PostgreSQL.
     const p99At32: Array<[string, number]> = [];
@@ -276,6 +284,8 @@ async function main() {
     else if (wantRedis && !withRedis) console.log(`No Redis answered at ${redisUrl} (BENCH_REDIS_URL): the hot path with limits on Redis was not measured.`);
     const onPg = ratio('PAT GET /api/posts/{postId} on PostgreSQL');
     if (onPg) console.log(`${onPg.name}: ${ofBare(onPg)} of bare express (target ≥ 0.5); with its PostgreSQL backends' CPU, ${(rows[0]!.cpuUs / (onPg.cpuUs + pgBackendUs)).toFixed(2)} of bare express by CPU.`);
+    const onPgShared = ratio('PAT GET /api/posts/{postId} on PostgreSQL, with REDIS_URL (lookups kept)');
+    if (onPgShared) console.log(`${onPgShared.name}: ${ofBare(onPgShared)} of bare express (target ≥ 0.5); with its PostgreSQL backends' CPU, ${(rows[0]!.cpuUs / (onPgShared.cpuUs + pgSharedBackendUs)).toFixed(2)} of bare express by CPU.`);
     if (p99At32.length === 2) console.log(`p99 at 32 connections: SQLite ${p99At32[0]![1]} ms, PostgreSQL ${p99At32[1]![1]} ms (${(p99At32[1]![1] / Math.max(p99At32[0]![1], 1)).toFixed(1)}×; target < 3×).`);
     const mcp = ratio('MCP tools/call getPost');
     if (mcp && hotPath) console.log(`${mcp.name}: ${(mcp.cpuUs / hotPath.cpuUs).toFixed(2)}× the server CPU of the same read over HTTP (${Math.round(mcp.cpuUs)} against ${Math.round(hotPath.cpuUs)} µs; target ≤ 1.5×).`);
@@ -292,10 +302,14 @@ async function main() {
   }
 }
 
-interface PgTarget { url: string; server: ChildProcess; headers: Record<string, string>; admin: import('pg').Client; database: string; databaseUrl: string }
+interface PgTarget {
+  url: string; server: ChildProcess; headers: Record<string, string>; admin: import('pg').Client; database: string; databaseUrl: string;
+  /** A second instance on the same database with REDIS_URL, as many instances run: PAT lookups kept in memory. */
+  shared?: { url: string; server: ChildProcess };
+}
 
 /** The app on a fresh PostgreSQL database of the bench's own, with a user, a PAT and a post; or undefined. */
-async function startOnPostgres(children: ChildProcess[], keys: Record<string, string>): Promise<PgTarget | undefined> {
+async function startOnPostgres(children: ChildProcess[], keys: Record<string, string>, redisUrl?: string): Promise<PgTarget | undefined> {
   const { Client } = await import('pg');
   const serverUrl = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const admin = new Client({ connectionString: serverUrl, connectionTimeoutMillis: 2000 });
@@ -324,7 +338,19 @@ async function startOnPostgres(children: ChildProcess[], keys: Record<string, st
   const api = httpClient(base);
   const { pat } = await api.userWithPat('bench-pg@example.com', ['posts:read', 'posts:write']);
   const post = (await api.call('POST', '/api/posts', { token: pat, body: { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' } })).body;
-  return { url: `${base}/api/posts/${post.id}`, server, headers: { authorization: `Bearer ${pat}` }, admin, database, databaseUrl: url.toString() };
+  let shared: PgTarget['shared'];
+  if (redisUrl) {
+    const sharedPort = '3906';
+    const sharedServer = await start(join(root, 'dist/src/server.js'), {
+      PORT: sharedPort, NODE_ENV: 'production', DATABASE_URL: url.toString(), ...keys, BCRYPT_COST: '4',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', RATE_LIMIT_REQUESTS: '100000000',
+      REDIS_URL: redisUrl, REDIS_PREFIX: `gpx-bench-pg-${process.pid}:`,
+    }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app-pg-redis')}`] : []);
+    children.push(sharedServer);
+    await waitFor(`http://127.0.0.1:${sharedPort}/api/me`);
+    shared = { url: `http://127.0.0.1:${sharedPort}/api/posts/${post.id}`, server: sharedServer };
+  }
+  return { url: `${base}/api/posts/${post.id}`, server, headers: { authorization: `Bearer ${pat}` }, admin, database, databaseUrl: url.toString(), shared };
 }
 const pgCleanups: Array<() => Promise<void>> = [];
 
