@@ -25,7 +25,9 @@ export async function openContext(config: Config, log: Logger, clock: Clock = sy
   const database = openDatabase(config.databaseUrl);
   const applied = await migrateToLatest(database.knex);
   if (applied.length > 0) log.info({ migrations: applied }, 'applied migrations');
-  const tokenCache = createTokenCache({ redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, ttlMs: config.patCacheMs, caches: servesRequests, log });
+  const tokenCache = createTokenCache({
+    redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, ttlMs: config.patCacheMs, caches: servesRequests, log, dataVersion: database.dataVersion,
+  });
   return { config, contract, database, repos: createRepositories(database, tokenCache), clock, tokenCache };
 }
 

@@ -118,7 +118,9 @@ export function createAuthenticator(deps: Deps) {
     }
     assertActive(user);
     if (replacedValue) await recordPreviousUse(token, req, now);
-    else await recordUse(token.id, token.userId, token.lastUsedAt, req, now);
+    // A kept lookup holds the last use it was read with: once a use is written, read it afresh, so a
+    // first use is never taken for one twice.
+    else if (await recordUse(token.id, token.userId, token.lastUsedAt, req, now)) deps.tokenCache?.forget(hash);
     // Never more than the creator may do *now*: a demotion shrinks every token at once.
     const { grant, effective } = effectiveGrant(token.scopes, token.role, user.role);
     return { kind: 'pat', user, token, grant, scopes: effective, twoFactorVerified: false, ...(replacedValue ? { replacedValue: true as const } : {}) };
@@ -129,11 +131,13 @@ export function createAuthenticator(deps: Deps) {
    * the query, and the conditional UPDATE keeps several instances from writing more often. A value
    * replaced by a rotation with grace has its own last use (key `<id>#previous`), throttled the same.
    */
-  async function recordUse(tokenId: string, userId: string, lastUsedAt: string | null, req: Request, now: Date) {
+  /** Whether a write was made (the use may still have been recorded by another instance first). */
+  async function recordUse(tokenId: string, userId: string, lastUsedAt: string | null, req: Request, now: Date): Promise<boolean> {
     const touched = await throttledTouch(tokenId, lastUsedAt, req, now, (at, address, staleBefore) => repos.tokens.touch(tokenId, at, address, staleBefore));
     if (touched && touched.updated && !lastUsedAt) {
       await deps.audit.record({ userId, type: 'token.first_used', tokenId, ip: touched.address });
     }
+    return touched !== false;
   }
 
   async function recordPreviousUse(token: TokenRecord, req: Request, now: Date) {

@@ -2,9 +2,14 @@
  * The rules of src/auth/token-cache.ts, one by one, on a redis-server of this test's own (never the
  * machine's): two caches stand for two instances, with a clock the test moves. The cluster test
  * (test/cluster/cluster.test.ts) shows the same through compiled servers. Skipped, with a message, only
- * when redis-server is missing (never in CI).
+ * when redis-server is missing (never in CI). Then the app on the test database without Redis: on
+ * SQLite it keeps lookups and must see another process's writes at once; on PostgreSQL it keeps none.
  */
+import { execFileSync } from 'node:child_process';
 import { createTokenCache, TokenCache } from '../../src/auth/token-cache';
+import { startTestApp, TestApp } from '../helpers/app';
+import { http } from '../helpers/typed-http';
+import { createPat, createUser } from '../helpers/users';
 import { freePort, RunningProcess, startProcess } from '../helpers/server';
 import { toolFor } from '../helpers/tools';
 import { until } from '../helpers/wait';
@@ -119,5 +124,35 @@ describeRedis('PAT lookups kept in memory', () => {
     expect(db.state.reads).toBe(2);
     await alone.changed();
     await alone.close();
+  });
+});
+
+describe('PAT lookups and another process writing to the same database', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  /** A statement run by a process of its own on the test database (as the worker or the admin CLI would). */
+  function fromAnotherProcess(sql: string, bindings: unknown[]) {
+    const script = `const { openDatabase } = require('./dist/src/db/knex');
+      const db = openDatabase(process.argv[1]);
+      db.knex.raw(process.argv[2], JSON.parse(process.argv[3])).then(() => db.destroy(), (err) => { console.error(err); process.exit(1); });`;
+    execFileSync(process.execPath, ['-e', script, t.testDb.url, sql, JSON.stringify(bindings)], { stdio: 'inherit' });
+  }
+
+  it('a demotion, then a revoke, written by another process counts on the very next request', async () => {
+    const owner = await createUser(t, { twoFactor: true });
+    const pat = await createPat(t, owner, { scopes: ['posts:read', 'posts:write'] });
+    // Read twice, so a store that keeps lookups (SQLite) holds this one.
+    for (let i = 0; i < 2; i++) expect((await http(t, pat.token).post('/api/posts', { title: 'kept?' })).status).toBe(201);
+    fromAnotherProcess('UPDATE users SET role = ? WHERE id = ?', ['viewer', owner.id]);
+    expect((await http(t, pat.token).post('/api/posts', { title: 'kept?' })).status).toBe(403);
+    expect((await http(t, pat.token).get('/api/posts')).status).toBe(200);
+    fromAnotherProcess('UPDATE personal_access_tokens SET revoked_at = ? WHERE id = ?', [new Date().toISOString(), pat.id]);
+    expect((await http(t, pat.token).get('/api/posts')).status).toBe(401);
   });
 });

@@ -103,9 +103,12 @@ export function createRepositories(database: Database, changes?: AuthChanges, ex
     mail: mailRepository(executor),
     transaction: async (work) => {
       const marked = { dirty: false };
-      const result = await database.knex.transaction((trx) => work(createRepositories(database, changes, trx, marked)));
-      if (marked.dirty) await changes?.changed();
-      return result;
+      try {
+        return await database.knex.transaction((trx) => work(createRepositories(database, changes, trx, marked)));
+      } finally {
+        // Rolled back too: on SQLite's one connection a hot-path read may have seen the write uncommitted.
+        if (marked.dirty) await changes?.changed();
+      }
     },
     ping: async () => {
       await executor.raw('select 1');
