@@ -25,7 +25,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import type { Log } from '../http/shared-store';
 
 export interface TokenCache {
   /** `load`'s answer for this hash, or a fresh enough earlier one (never for a hash that was unknown). */
@@ -43,7 +42,7 @@ interface Options {
   ttlMs: number;
   /** Whether this process serves requests from the cache (servers), or only writes (the worker, the CLI). */
   caches: boolean;
-  log: Log;
+  log: { warn(obj: object, msg: string): void };
   /**
    * The embedded SQLite store's commit count by other connections (`PRAGMA data_version` on its one
    * connection), when the database is SQLite: then Redis is not needed, nor used.
@@ -195,7 +194,11 @@ export function createTokenCache(options: Options): TokenCache {
         }
         await acknowledged;
         clearTimeout(timeout);
+        const silent = waiting.get(nonce)?.pending;
         waiting.delete(nonce);
+        if (silent && silent.size > 0) {
+          options.log.warn({ instances: [...silent], waited_ms: ttlMs }, 'instances did not acknowledge a change to a token or user; it was answered once PAT_CACHE_MS had passed');
+        }
       },
       async close() {
         clearInterval(timer);

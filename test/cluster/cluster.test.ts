@@ -222,6 +222,8 @@ describe('three API instances, one worker, one PostgreSQL and one Redis', () => 
       // A lower bound, not a speed: the frozen instance could not say it forgot, so the revoke may be
       // answered only once anything it kept has expired (4 s).
       expect(performance.now() - began).toBeGreaterThanOrEqual(3950);
+      // And the writer says so in its log (written a moment after the answer).
+      await until('the warning', () => instances[0]!.output().includes('instances did not acknowledge a change to a token or user'), 5_000);
     } finally {
       process.kill(frozen, 'SIGCONT');
     }
