@@ -57,7 +57,8 @@ const LEASE_MS = 3000;
 const MAX_ENTRIES = 100_000;
 
 // The registry is a sorted set: member = instance id, score = when its lease ends, by Redis's own clock,
-// so instances' clocks never have to agree.
+// so instances' clocks never have to agree. Sent as EVAL (once a second, and once a change), so the
+// rate limits' EVALSHA stays the one script a request costs (test/contract/shared-limits.test.ts).
 const RENEW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -114,8 +115,6 @@ export function createTokenCache(options: Options): TokenCache {
     const subscriber = connect();
     command.on('error', () => undefined);
     subscriber.on('error', () => undefined);
-    command.defineCommand('patCacheRenew', { numberOfKeys: 1, lua: RENEW });
-    command.defineCommand('patCacheLive', { numberOfKeys: 1, lua: LIVE });
     const waiting = new Map<string, { pending: Set<string>; done: () => void }>();
     let subscribed = false;
     let renewing = false;
@@ -154,7 +153,7 @@ export function createTokenCache(options: Options): TokenCache {
       renewing = true;
       const sentAt = now();
       try {
-        await (command as unknown as { patCacheRenew(key: string, lease: number, id: string): Promise<number> }).patCacheRenew(registry, LEASE_MS, id);
+        await command.eval(RENEW, 1, registry, LEASE_MS, id);
         // Lapsed before this renewal: what it holds, or is reading, may predate a change no one told it
         // about (the registry did not list it), so that is forgotten, in-flight reads included.
         if (sentAt >= usableUntil) forgetAll();
@@ -175,7 +174,7 @@ export function createTokenCache(options: Options): TokenCache {
         try {
           // A process that just started (the admin CLI) may not be connected yet; its commands fail fast.
           if (command.status !== 'ready') await Promise.race([new Promise((resolve) => command.once('ready', resolve)), waitUntil(deadline)]);
-          live = ((await (command as unknown as { patCacheLive(key: string): Promise<string[]> }).patCacheLive(registry))).filter((peer) => peer !== id);
+          live = ((await command.eval(LIVE, 1, registry)) as string[]).filter((peer) => peer !== id);
         } catch {
           return waitUntil(deadline);
         }
