@@ -7,7 +7,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createTokenCache, TokenCache } from '../../src/auth/token-cache';
-import { startTestApp, TestApp } from '../helpers/app';
+import { startTestApp, TestApp, testConfig } from '../helpers/app';
 import { http } from '../helpers/typed-http';
 import { createPat, createUser } from '../helpers/users';
 import { freePort, RunningProcess, startProcess } from '../helpers/server';
@@ -154,5 +154,14 @@ describe('PAT lookups and another process writing to the same database', () => {
     expect((await http(t, pat.token).get('/api/posts')).status).toBe(200);
     fromAnotherProcess('UPDATE personal_access_tokens SET revoked_at = ? WHERE id = ?', [new Date().toISOString(), pat.id]);
     expect((await http(t, pat.token).get('/api/posts')).status).toBe(401);
+  });
+});
+
+describe('PAT_CACHE_MS', () => {
+  it('is 1000 by default, may be 0 (keep nothing), and is refused above ten seconds, under last use\'s minute', () => {
+    expect(testConfig('sqlite::memory:').patCacheMs).toBe(1000);
+    expect(testConfig('sqlite::memory:', { PAT_CACHE_MS: '0' }).patCacheMs).toBe(0);
+    expect(() => testConfig('sqlite::memory:', { PAT_CACHE_MS: '10001' })).toThrow('PAT_CACHE_MS must be at most 10000');
+    expect(() => testConfig('sqlite::memory:', { PAT_CACHE_MS: '-1' })).toThrow('PAT_CACHE_MS must be a non-negative integer');
   });
 });
