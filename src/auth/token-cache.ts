@@ -173,26 +173,21 @@ export function createTokenCache(options: Options): TokenCache {
         let live: string[];
         try {
           // A process that just started (the admin CLI) may not be connected yet; its commands fail fast.
-          if (command.status !== 'ready') await Promise.race([new Promise((resolve) => command.once('ready', resolve)), waitUntil(deadline)]);
+          if (command.status !== 'ready') await byDeadline(new Promise((resolve) => command.once('ready', resolve)), deadline);
           live = ((await command.eval(LIVE, 1, registry)) as string[]).filter((peer) => peer !== id);
         } catch {
           return waitUntil(deadline);
         }
         if (live.length === 0) return;
-        if (!subscribed) await Promise.race([listening, waitUntil(deadline)]);
+        if (!subscribed) await byDeadline(listening, deadline);
         const nonce = randomBytes(9).toString('base64url');
-        let timeout: NodeJS.Timeout | undefined;
-        const acknowledged = new Promise<void>((resolve) => {
-          waiting.set(nonce, { pending: new Set(live), done: resolve });
-          timeout = setTimeout(resolve, Math.max(0, deadline - now()));
-        });
+        const acknowledged = new Promise<void>((resolve) => waiting.set(nonce, { pending: new Set(live), done: resolve }));
         try {
           await command.publish(invalidations, `${nonce} ${id}`);
         } catch {
           // Unsent: no one will answer; the deadline stands.
         }
-        await acknowledged;
-        clearTimeout(timeout);
+        await byDeadline(acknowledged, deadline);
         const silent = waiting.get(nonce)?.pending;
         waiting.delete(nonce);
         if (silent && silent.size > 0) {
@@ -209,6 +204,16 @@ export function createTokenCache(options: Options): TokenCache {
 
   function waitUntil(deadline: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - now())));
+  }
+
+  /** `promise`, or the deadline, whichever comes first; the timer does not outlive the wait. */
+  async function byDeadline(promise: Promise<unknown>, deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([promise, new Promise((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - now())); })]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   return {
