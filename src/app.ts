@@ -70,8 +70,8 @@ export interface AppDeps {
   repos: Repositories;
   log: Logger;
   clock: Clock;
-  /** PAT lookups kept in memory (with REDIS_URL); without it every request reads the database. */
-  tokenCache?: TokenCache;
+  /** PAT lookups kept in memory where every change reaches every instance (src/auth/token-cache.ts). */
+  tokenCache: TokenCache;
 }
 
 /**

@@ -5,6 +5,7 @@ import { Contract, loadContract } from './contract/spec';
 import { Database, openDatabase } from './db/knex';
 import { migrateToLatest } from './db/migrate';
 import { createRepositories, Repositories } from './db/repositories';
+import { sqliteCommitCount } from './db/prepared';
 import { createTokenCache, TokenCache } from './auth/token-cache';
 
 export interface AppContext {
@@ -26,7 +27,7 @@ export async function openContext(config: Config, log: Logger, clock: Clock = sy
   const applied = await migrateToLatest(database.knex);
   if (applied.length > 0) log.info({ migrations: applied }, 'applied migrations');
   const tokenCache = createTokenCache({
-    redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, ttlMs: config.patCacheMs, caches: servesRequests, log, dataVersion: database.dataVersion,
+    redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, ttlMs: config.patCacheMs, caches: servesRequests, log, dataVersion: sqliteCommitCount(database),
   });
   return { config, contract, database, repos: createRepositories(database, tokenCache), clock, tokenCache };
 }

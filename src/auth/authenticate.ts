@@ -39,7 +39,7 @@ interface Deps {
   /** Records audit events (the services' audit log), handed down so auth never imports a service. */
   audit: { record(event: { userId: string; type: 'token.first_used'; tokenId: string; ip: string | null }): Promise<void> };
   clock: Clock;
-  tokenCache?: TokenCache;
+  tokenCache: TokenCache;
 }
 
 /**
@@ -102,9 +102,7 @@ export function createAuthenticator(deps: Deps) {
   async function resolvePat(req: Request, raw: string): Promise<Principal> {
     if (!isWellFormedPat(raw)) throw invalidToken('The token is malformed or its checksum does not match.');
     const hash = hashToken(raw);
-    const current = deps.tokenCache
-      ? await deps.tokenCache.lookup(hash, () => repos.tokens.findByHashWithUser(hash))
-      : await repos.tokens.findByHashWithUser(hash);
+    const current = await deps.tokenCache.lookup(hash, () => repos.tokens.findByHashWithUser(hash));
     // A value a rotation with grace replaced: looked up only when no current value matches.
     const found = current ?? (await repos.tokens.findByPreviousHashWithUser(hash));
     if (!found) throw invalidToken('The token is not recognised.');

@@ -72,6 +72,8 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')`;
 export function createTokenCache(options: Options): TokenCache {
   const now = options.now ?? (() => performance.now());
   const { ttlMs } = options;
+  /** Servers keep lookups; writers that serve no request (the worker, the CLI) only announce changes. */
+  const keeps = options.caches && ttlMs > 0;
   const entries = new Map<string, { value: object; expiresAt: number }>();
   let epoch = 0;
   /** Until when (monotonic) this instance may serve from its entries: its lease, as it counts it. */
@@ -87,7 +89,7 @@ export function createTokenCache(options: Options): TokenCache {
 
   function usable(at: number) {
     if (dataVersion) {
-      if (!options.caches || ttlMs <= 0) return false;
+      if (!keeps) return false;
       // Another process committed since the last lookup: it may have changed any token or user.
       const version = dataVersion();
       if (version === undefined) return false;
@@ -149,7 +151,7 @@ export function createTokenCache(options: Options): TokenCache {
     });
 
     async function renew() {
-      if (!options.caches || !subscribed || renewing || ttlMs <= 0) return;
+      if (!keeps || !subscribed || renewing) return;
       renewing = true;
       const sentAt = now();
       try {
@@ -173,13 +175,13 @@ export function createTokenCache(options: Options): TokenCache {
         let live: string[];
         try {
           // A process that just started (the admin CLI) may not be connected yet; its commands fail fast.
-          if (command.status !== 'ready') await byDeadline(new Promise((resolve) => command.once('ready', resolve)), deadline);
+          if (command.status !== 'ready') await byDeadline(deadline, new Promise((resolve) => command.once('ready', resolve)));
           live = ((await command.eval(LIVE, 1, registry)) as string[]).filter((peer) => peer !== id);
         } catch {
-          return waitUntil(deadline);
+          return byDeadline(deadline);
         }
         if (live.length === 0) return;
-        if (!subscribed) await byDeadline(listening, deadline);
+        if (!subscribed) await byDeadline(deadline, listening);
         const nonce = randomBytes(9).toString('base64url');
         const acknowledged = new Promise<void>((resolve) => waiting.set(nonce, { pending: new Set(live), done: resolve }));
         try {
@@ -187,7 +189,7 @@ export function createTokenCache(options: Options): TokenCache {
         } catch {
           // Unsent: no one will answer; the deadline stands.
         }
-        await byDeadline(acknowledged, deadline);
+        await byDeadline(deadline, acknowledged);
         const silent = waiting.get(nonce)?.pending;
         waiting.delete(nonce);
         if (silent && silent.size > 0) {
@@ -202,15 +204,12 @@ export function createTokenCache(options: Options): TokenCache {
     };
   }
 
-  function waitUntil(deadline: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - now())));
-  }
-
-  /** `promise`, or the deadline, whichever comes first; the timer does not outlive the wait. */
-  async function byDeadline(promise: Promise<unknown>, deadline: number): Promise<void> {
+  /** Until `promise` settles or the deadline comes (without one, the deadline); no timer outlives it. */
+  async function byDeadline(deadline: number, promise?: Promise<unknown>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
+    const due = new Promise((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - now())); });
     try {
-      await Promise.race([promise, new Promise((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - now())); })]);
+      await (promise ? Promise.race([promise, due]) : due);
     } finally {
       clearTimeout(timer);
     }

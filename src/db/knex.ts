@@ -11,11 +11,6 @@ export interface Database {
    * prepared statement (~5–10 µs) instead of knex's builder (~110 µs a query). Undefined on PostgreSQL.
    */
   readonly sqlite: () => import('better-sqlite3').Database | undefined;
-  /**
-   * SQLite only: how many commits other connections (other processes on the file) have made, as this
-   * connection last saw (`PRAGMA data_version`); it moves whenever another process writes.
-   */
-  readonly dataVersion?: () => number | undefined;
   destroy(): Promise<void>;
 }
 
@@ -64,11 +59,5 @@ export function openDatabase(url: string): Database {
   });
   const knex = knexFactory(config);
   if (config.client === 'pg') return { knex, dialect: 'postgres', sqlite: () => undefined, destroy: () => knex.destroy() };
-  let versionOf: { connection: unknown; statement: import('better-sqlite3').Statement } | undefined;
-  const dataVersion = () => {
-    if (!raw) return undefined;
-    if (versionOf?.connection !== raw) versionOf = { connection: raw, statement: raw.prepare('PRAGMA data_version').pluck() };
-    return versionOf.statement.get() as number;
-  };
-  return { knex, dialect: 'sqlite', sqlite: () => raw, dataVersion, destroy: () => knex.destroy() };
+  return { knex, dialect: 'sqlite', sqlite: () => raw, destroy: () => knex.destroy() };
 }

@@ -11,16 +11,13 @@ export type PreparedGet = (executor: Knex, params: unknown[]) => Promise<Record<
  * through the given knex executor, so it sees the transaction's own writes. `?` placeholders work on both.
  */
 export function preparedGet(database: Database, sql: string): PreparedGet {
-  let cached: { connection: unknown; statement: import('better-sqlite3').Statement } | undefined;
+  const onSqlite = sqliteStatement(database, sql);
   // On PostgreSQL, a named statement: each pooled connection parses and plans it once, then every call
   // is a bind and execute, without knex's query building and formatting on the way.
   const named = { name: `gpx_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`, text: numberedPlaceholders(sql) };
   return async (executor, params) => {
-    const sqlite = database.sqlite();
-    if (sqlite && executor === database.knex) {
-      if (!cached || cached.connection !== sqlite) cached = { connection: sqlite, statement: sqlite.prepare(sql) };
-      return cached.statement.get(...params) as Record<string, any> | undefined;
-    }
+    const statement = executor === database.knex ? onSqlite() : undefined;
+    if (statement) return statement.get(...params) as Record<string, any> | undefined;
     if (database.dialect === 'postgres' && executor === database.knex) {
       const client = database.knex.client as PooledClient;
       const connection = await client.acquireConnection();
@@ -32,6 +29,28 @@ export function preparedGet(database: Database, sql: string): PreparedGet {
     }
     const result = await executor.raw(sql, params as Knex.RawBinding[]);
     return database.dialect === 'postgres' ? result.rows[0] : result[0];
+  };
+}
+
+/**
+ * SQLite only: how many commits other connections (other processes on the file) have made, as the one
+ * connection last saw (`PRAGMA data_version`); it moves whenever another process writes. Undefined on
+ * PostgreSQL, which has no such count.
+ */
+export function sqliteCommitCount(database: Database): (() => number | undefined) | undefined {
+  if (database.dialect !== 'sqlite') return undefined;
+  const dataVersion = sqliteStatement(database, 'PRAGMA data_version');
+  return () => (dataVersion()?.get() as { data_version: number } | undefined)?.data_version;
+}
+
+/** `sql` prepared once on the one SQLite connection (again if it was reopened); undefined without one. */
+function sqliteStatement(database: Database, sql: string): () => import('better-sqlite3').Statement | undefined {
+  let cached: { connection: unknown; statement: import('better-sqlite3').Statement } | undefined;
+  return () => {
+    const sqlite = database.sqlite();
+    if (!sqlite) return undefined;
+    if (cached?.connection !== sqlite) cached = { connection: sqlite, statement: sqlite.prepare(sql) };
+    return cached.statement;
   };
 }
 

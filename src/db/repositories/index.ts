@@ -61,8 +61,9 @@ const AUTH_WRITES = {
 } as const;
 
 /**
- * The repository with its auth writes followed by `after`: at once outside a transaction, and when the
- * transaction commits inside one (`markDirty`), so no instance forgets before the change is visible.
+ * The repository with its auth writes followed by `after`: the announcement itself outside a
+ * transaction; inside one, a mark that `transaction` reads once it ends, so no instance forgets before
+ * the change is visible.
  */
 function announcingChanges<R extends object>(repository: R, writes: readonly string[], after: () => Promise<void>): R {
   const wrapped: Record<string, unknown> = { ...(repository as Record<string, unknown>) };
