@@ -116,9 +116,7 @@ export function createAuthenticator(deps: Deps) {
     }
     assertActive(user);
     if (replacedValue) await recordPreviousUse(token, req, now);
-    // A kept lookup holds the last use it was read with: once a use is written, read it afresh, so a
-    // first use is never taken for one twice.
-    else if (await recordUse(token.id, token.userId, token.lastUsedAt, req, now)) deps.tokenCache?.forget(hash);
+    else await recordUse(token.id, token.userId, token.lastUsedAt, req, now);
     // Never more than the creator may do *now*: a demotion shrinks every token at once.
     const { grant, effective } = effectiveGrant(token.scopes, token.role, user.role);
     return { kind: 'pat', user, token, grant, scopes: effective, twoFactorVerified: false, ...(replacedValue ? { replacedValue: true as const } : {}) };
@@ -129,25 +127,21 @@ export function createAuthenticator(deps: Deps) {
    * the query, and the conditional UPDATE keeps several instances from writing more often. A value
    * replaced by a rotation with grace has its own last use (key `<id>#previous`), throttled the same.
    */
-  /** Whether a write was made (the use may still have been recorded by another instance first). */
-  async function recordUse(tokenId: string, userId: string, lastUsedAt: string | null, req: Request, now: Date): Promise<boolean> {
+  async function recordUse(tokenId: string, userId: string, lastUsedAt: string | null, req: Request, now: Date) {
     const touched = await throttledTouch(tokenId, lastUsedAt, req, now, (at, address, staleBefore) => repos.tokens.touch(tokenId, at, address, staleBefore));
-    if (touched && touched.updated && !lastUsedAt) {
+    if (touched && touched.first) {
       await deps.audit.record({ userId, type: 'token.first_used', tokenId, ip: touched.address });
     }
-    return touched !== false;
   }
 
   async function recordPreviousUse(token: TokenRecord, req: Request, now: Date) {
-    await throttledTouch(`${token.id}#previous`, token.previous?.lastUsedAt ?? null, req, now, async (at, address, staleBefore) => {
-      await repos.tokens.touchPrevious(token.id, at, address, staleBefore);
-      return { updated: true };
-    });
+    await throttledTouch(`${token.id}#previous`, token.previous?.lastUsedAt ?? null, req, now,
+      (at, address, staleBefore) => repos.tokens.touchPrevious(token.id, at, address, staleBefore));
   }
 
   /** Runs `write` unless this instance, or the stored last use, says it happened within the minute. */
-  async function throttledTouch(key: string, lastUsedAt: string | null, req: Request, now: Date,
-    write: (at: string, ip: string | null, staleBefore: string) => Promise<{ updated: boolean }>): Promise<false | { updated: boolean; address: string | null }> {
+  async function throttledTouch<T>(key: string, lastUsedAt: string | null, req: Request, now: Date,
+    write: (at: string, ip: string | null, staleBefore: string) => Promise<T>): Promise<false | (T & { address: string | null })> {
     // Cheapest test first: this instance wrote it within the minute (a number compare, no strings).
     const touchedAt = recentlyTouched.get(key);
     if (touchedAt && touchedAt >= now.getTime() - LAST_USED_RESOLUTION_SECONDS * 1000) return false;

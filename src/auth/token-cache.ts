@@ -31,8 +31,6 @@ export interface TokenCache {
   lookup<T extends object>(hash: string, load: () => Promise<T | undefined>): Promise<T | undefined>;
   /** After a commit that changes a token or a user: returns once no instance can serve the old state. */
   changed(): Promise<void>;
-  /** Drops this instance's lookup for one hash (its last use was just written here). */
-  forget(hash: string): void;
   close(): Promise<void>;
 }
 
@@ -235,9 +233,6 @@ export function createTokenCache(options: Options): TokenCache {
       forgetAll();
       if (!peers || ttlMs <= 0) return;
       await peers.invalidate(now() + ttlMs);
-    },
-    forget(hash) {
-      entries.delete(hash);
     },
     async close() {
       forgetAll();

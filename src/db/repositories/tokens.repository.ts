@@ -209,15 +209,16 @@ export function tokensRepository(db: Knex, database: Database) {
     },
 
     /**
-     * Records use at most once per `staleBefore` window: the WHERE clause makes the write a no-op when
-     * another request (or instance) already recorded a recent use. Returns whether this was the first use.
+     * Records use at most once per `staleBefore` window: the WHERE clauses make the write a no-op when
+     * another request (or instance) already recorded a recent use. Returns whether this was the first
+     * use, as the write found it: only one write ever finds no last use, whatever a reader (or a lookup
+     * an instance kept) believed.
      */
-    async touch(id: string, now: string, ip: string | null, staleBefore: string): Promise<{ updated: boolean }> {
-      const changed = await db('personal_access_tokens')
-        .where({ id })
-        .andWhere((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', staleBefore))
-        .update({ last_used_at: now, last_used_ip: ip });
-      return { updated: changed > 0 };
+    async touch(id: string, now: string, ip: string | null, staleBefore: string): Promise<{ first: boolean }> {
+      const used = { last_used_at: now, last_used_ip: ip };
+      if ((await db('personal_access_tokens').where({ id }).whereNull('last_used_at').update(used)) > 0) return { first: true };
+      await db('personal_access_tokens').where({ id }).where('last_used_at', '<', staleBefore).update(used);
+      return { first: false };
     },
 
     /** `touch` for a previous value (rotation with grace): its uses are recorded apart from the new value's. */
