@@ -204,17 +204,17 @@ async function main() {
     // Beside it, the configuration of many instances (REDIS_URL), where PAT lookups are kept in memory
     // (src/auth/token-cache.ts): the same database, limits and lookups shared through Redis.
     const pg = wantPg ? await startOnPostgres(children, keys, (await redisAnswers(redisUrl)) ? redisUrl : undefined) : undefined;
-    let pgBackendUs = 0;
-    let pgSharedBackendUs = 0;
+    /** Each PostgreSQL row's backends' CPU a request, by the row's name. */
+    const pgBackendUs = new Map<string, number>();
     if (pg) {
-      rows.push(await measure('PAT GET /api/posts/{postId} on PostgreSQL', pg.url, pg.server, pg.headers, bare));
-      pgBackendUs = await backendCpuPerRequest(pg);
-      console.log(`PostgreSQL backends: ${Math.round(pgBackendUs)} µs of CPU a request beside the app's own.`);
-      if (pg.shared) {
-        rows.push(await measure('PAT GET /api/posts/{postId} on PostgreSQL, with REDIS_URL (lookups kept)', pg.shared.url, pg.shared.server, pg.headers, bare));
-        pgSharedBackendUs = await backendCpuPerRequest({ ...pg, url: pg.shared.url });
-        console.log(`PostgreSQL backends, with REDIS_URL: ${Math.round(pgSharedBackendUs)} µs of CPU a request beside the app's own.`);
-      } else console.log(`No Redis answered at ${redisUrl}: the PostgreSQL hot path with REDIS_URL was not measured.`);
+      const instances: Array<[string, { url: string; server: ChildProcess }]> = [['PAT GET /api/posts/{postId} on PostgreSQL', pg]];
+      if (pg.shared) instances.push(['PAT GET /api/posts/{postId} on PostgreSQL, with REDIS_URL (lookups kept)', pg.shared]);
+      else console.log(`No Redis answered at ${redisUrl}: the PostgreSQL hot path with REDIS_URL was not measured.`);
+      for (const [name, { url, server }] of instances) {
+        rows.push(await measure(name, url, server, pg.headers, bare));
+        pgBackendUs.set(name, await backendCpuPerRequest({ ...pg, url }));
+        console.log(`${name}: its PostgreSQL backends spent ${Math.round(pgBackendUs.get(name)!)} µs of CPU a request beside the app's own.`);
+      }
     } else if (wantPg) console.log('No PostgreSQL answered at BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres): the PostgreSQL hot path was not measured.');
     // p99 under more load (32 connections), SQLite against PostgreSQL.
     const p99At32: Array<[string, number]> = [];
@@ -282,10 +282,10 @@ async function main() {
     const onRedis = ratio('PAT GET /api/posts/{postId}, limits on Redis');
     if (onRedis) console.log(`${onRedis.name}: ${ofBare(onRedis)} of bare express (target ≥ 0.60); without Redis: ${hotPath ? ofBare(hotPath) : 'not run'}.`);
     else if (wantRedis && !withRedis) console.log(`No Redis answered at ${redisUrl} (BENCH_REDIS_URL): the hot path with limits on Redis was not measured.`);
-    const onPg = ratio('PAT GET /api/posts/{postId} on PostgreSQL');
-    if (onPg) console.log(`${onPg.name}: ${ofBare(onPg)} of bare express (target ≥ 0.5); with its PostgreSQL backends' CPU, ${(rows[0]!.cpuUs / (onPg.cpuUs + pgBackendUs)).toFixed(2)} of bare express by CPU.`);
-    const onPgShared = ratio('PAT GET /api/posts/{postId} on PostgreSQL, with REDIS_URL (lookups kept)');
-    if (onPgShared) console.log(`${onPgShared.name}: ${ofBare(onPgShared)} of bare express (target ≥ 0.5); with its PostgreSQL backends' CPU, ${(rows[0]!.cpuUs / (onPgShared.cpuUs + pgSharedBackendUs)).toFixed(2)} of bare express by CPU.`);
+    for (const [name, backendUs] of pgBackendUs) {
+      const onPg = ratio(name)!;
+      console.log(`${name}: ${ofBare(onPg)} of bare express (target ≥ 0.5); with its PostgreSQL backends' CPU, ${(rows[0]!.cpuUs / (onPg.cpuUs + backendUs)).toFixed(2)} of bare express by CPU.`);
+    }
     if (p99At32.length === 2) console.log(`p99 at 32 connections: SQLite ${p99At32[0]![1]} ms, PostgreSQL ${p99At32[1]![1]} ms (${(p99At32[1]![1] / Math.max(p99At32[0]![1], 1)).toFixed(1)}×; target < 3×).`);
     const mcp = ratio('MCP tools/call getPost');
     if (mcp && hotPath) console.log(`${mcp.name}: ${(mcp.cpuUs / hotPath.cpuUs).toFixed(2)}× the server CPU of the same read over HTTP (${Math.round(mcp.cpuUs)} against ${Math.round(hotPath.cpuUs)} µs; target ≤ 1.5×).`);
@@ -327,30 +327,24 @@ async function startOnPostgres(children: ChildProcess[], keys: Record<string, st
   });
   const url = new URL(serverUrl);
   url.pathname = `/${database}`;
-  const port = '3905';
-  const server = await start(join(root, 'dist/src/server.js'), {
-    PORT: port, NODE_ENV: 'production', DATABASE_URL: url.toString(), ...keys, BCRYPT_COST: '4',
-    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', RATE_LIMIT_REQUESTS: '100000000',
-  }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app-pg')}`] : []);
-  children.push(server);
-  const base = `http://127.0.0.1:${port}`;
-  await waitFor(`${base}/api/me`);
+  /** An app instance on this database; its base URL and process. */
+  const instance = async (port: string, profile: string, env: Record<string, string> = {}) => {
+    const server = await start(join(root, 'dist/src/server.js'), {
+      PORT: port, NODE_ENV: 'production', DATABASE_URL: url.toString(), ...keys, BCRYPT_COST: '4',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', RATE_LIMIT_REQUESTS: '100000000', ...env,
+    }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, profile)}`] : []);
+    children.push(server);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(`${base}/api/me`);
+    return { base, server };
+  };
+  const { base, server } = await instance('3905', 'app-pg');
   const api = httpClient(base);
   const { pat } = await api.userWithPat('bench-pg@example.com', ['posts:read', 'posts:write']);
   const post = (await api.call('POST', '/api/posts', { token: pat, body: { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' } })).body;
-  let shared: PgTarget['shared'];
-  if (redisUrl) {
-    const sharedPort = '3906';
-    const sharedServer = await start(join(root, 'dist/src/server.js'), {
-      PORT: sharedPort, NODE_ENV: 'production', DATABASE_URL: url.toString(), ...keys, BCRYPT_COST: '4',
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', RATE_LIMIT_REQUESTS: '100000000',
-      REDIS_URL: redisUrl, REDIS_PREFIX: `gpx-bench-pg-${process.pid}:`,
-    }, PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE_DIR, 'app-pg-redis')}`] : []);
-    children.push(sharedServer);
-    await waitFor(`http://127.0.0.1:${sharedPort}/api/me`);
-    shared = { url: `http://127.0.0.1:${sharedPort}/api/posts/${post.id}`, server: sharedServer };
-  }
-  return { url: `${base}/api/posts/${post.id}`, server, headers: { authorization: `Bearer ${pat}` }, admin, database, databaseUrl: url.toString(), shared };
+  const shared = redisUrl ? await instance('3906', 'app-pg-redis', { REDIS_URL: redisUrl, REDIS_PREFIX: `gpx-bench-pg-${process.pid}:` }) : undefined;
+  return { url: `${base}/api/posts/${post.id}`, server, headers: { authorization: `Bearer ${pat}` }, admin, database, databaseUrl: url.toString(),
+    shared: shared && { url: `${shared.base}/api/posts/${post.id}`, server: shared.server } };
 }
 const pgCleanups: Array<() => Promise<void>> = [];
 
