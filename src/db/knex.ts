@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knexFactory, { Knex } from 'knex';
+import postgres from 'postgres';
 import { resolveFromRoot } from '../core/config';
 
 export interface Database {
@@ -11,6 +12,13 @@ export interface Database {
    * prepared statement (~5–10 µs) instead of knex's builder (~110 µs a query). Undefined on PostgreSQL.
    */
   readonly sqlite: () => import('better-sqlite3').Database | undefined;
+  /**
+   * PostgreSQL only: a small pool of the `postgres` driver for the same hot-path reads (src/db/prepared.ts).
+   * It keeps each prepared statement's row description and parsers per connection and pipelines queries,
+   * where node-postgres (under knex) describes and parses every row shape again and goes through knex's
+   * pool. Connects on first use. Writes and transactions stay on knex.
+   */
+  readonly reader: () => postgres.Sql | undefined;
   destroy(): Promise<void>;
 }
 
@@ -52,12 +60,23 @@ export function knexConfigFor(url: string, onConnection?: (conn: import('better-
   };
 }
 
+/** The hot-path readers' connections per instance, beside knex's pool of 10; they pipeline, so few are enough. */
+const HOT_READ_CONNECTIONS = 4;
+
 export function openDatabase(url: string): Database {
   let raw: import('better-sqlite3').Database | undefined;
   const config = knexConfigFor(url, (conn) => {
     raw = conn;
   });
   const knex = knexFactory(config);
-  if (config.client === 'pg') return { knex, dialect: 'postgres', sqlite: () => undefined, destroy: () => knex.destroy() };
-  return { knex, dialect: 'sqlite', sqlite: () => raw, destroy: () => knex.destroy() };
+  if (config.client === 'pg') {
+    const reader = postgres(url, { max: HOT_READ_CONNECTIONS, prepare: true, idle_timeout: 30, connect_timeout: 5, onnotice: () => undefined });
+    return {
+      knex, dialect: 'postgres', sqlite: () => undefined, reader: () => reader,
+      destroy: async () => {
+        await Promise.all([knex.destroy(), reader.end({ timeout: 5 })]);
+      },
+    };
+  }
+  return { knex, dialect: 'sqlite', sqlite: () => raw, reader: () => undefined, destroy: () => knex.destroy() };
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Database } from './knex';
 
@@ -12,21 +11,15 @@ export type PreparedGet = (executor: Knex, params: unknown[]) => Promise<Record<
  */
 export function preparedGet(database: Database, sql: string): PreparedGet {
   const onSqlite = sqliteStatement(database, sql);
-  // On PostgreSQL, a named statement: each pooled connection parses and plans it once, then every call
-  // is a bind and execute, without knex's query building and formatting on the way.
-  const named = { name: `gpx_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`, text: numberedPlaceholders(sql) };
+  // On PostgreSQL, a prepared statement on the hot-path reader (database.reader, the `postgres` driver):
+  // each connection parses and plans it once and keeps its row description, then every call is a bind
+  // and execute, without knex's query building, pool or per-call row parsing set-up.
+  const text = numberedPlaceholders(sql);
   return async (executor, params) => {
     const statement = executor === database.knex ? onSqlite() : undefined;
     if (statement) return statement.get(...params) as Record<string, any> | undefined;
-    if (database.dialect === 'postgres' && executor === database.knex) {
-      const client = database.knex.client as PooledClient;
-      const connection = await client.acquireConnection();
-      try {
-        return (await connection.query({ ...named, values: params })).rows[0];
-      } finally {
-        await client.releaseConnection(connection);
-      }
-    }
+    const reader = executor === database.knex ? database.reader() : undefined;
+    if (reader) return (await reader.unsafe(text, params as never[], { prepare: true }))[0];
     const result = await executor.raw(sql, params as Knex.RawBinding[]);
     return database.dialect === 'postgres' ? result.rows[0] : result[0];
   };
@@ -52,12 +45,6 @@ function sqliteStatement(database: Database, sql: string): () => import('better-
     if (cached?.connection !== sqlite) cached = { connection: sqlite, statement: sqlite.prepare(sql) };
     return cached.statement;
   };
-}
-
-/** knex's pool as its client exposes it: a node-postgres connection per acquire. */
-interface PooledClient {
-  acquireConnection(): Promise<{ query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Array<Record<string, any>> }> }>;
-  releaseConnection(connection: unknown): Promise<void>;
 }
 
 /** `?` placeholders as PostgreSQL's `$1, $2, …` (the hot-path statements have no `?` anywhere else). */

@@ -86,7 +86,9 @@ function summarise(err: ValidatorError): string {
  */
 function isUnavailable(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_CANTOPEN', '57P01', '57P02', '57P03', '53300', '08006', '08003', '08001'].includes(code ?? '') ||
+  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY', 'SQLITE_CANTOPEN', '57P01', '57P02', '57P03', '53300', '08006', '08003', '08001',
+    // The hot-path reader's (the `postgres` driver's) own codes for a lost, closed or unreachable connection.
+    'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT'].includes(code ?? '') ||
     /Timeout acquiring a connection|Unable to acquire a connection|connection is not open|Connection terminated|Client has encountered a connection error|aborted|pool is probably full/i
       .test(String((err as Error)?.message));
 }

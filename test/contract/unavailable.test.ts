@@ -13,7 +13,8 @@ it('refuses with 503 and Retry-After once the database is gone, for tokens, JWTs
   const pat = await createPat(t, user, { scopes: ['posts:read'] });
   await http(t, pat.token).get('/api/posts').expect(200);
 
-  await t.database.knex.destroy();
+  // Every connection this instance has: knex's pool and, on PostgreSQL, the hot-path reader's.
+  await t.database.destroy();
   for (const res of [
     await http(t, pat.token).get('/api/posts'),
     await http(t, user.jwt).get('/api/me'),
