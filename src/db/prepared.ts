@@ -6,8 +6,9 @@ export type PreparedGet = (executor: Knex, params: unknown[]) => Promise<Record<
 /**
  * A single-row read for the hot path. On the embedded SQLite store it runs a statement prepared once
  * on the raw better-sqlite3 connection (~5–10 µs); knex would rebuild, re-prepare and queue it through
- * its pool on every call (~110 µs, DESIGN §7). Inside a transaction, and on PostgreSQL, it goes
- * through the given knex executor, so it sees the transaction's own writes. `?` placeholders work on both.
+ * its pool on every call (~110 µs, DESIGN §7). On PostgreSQL it runs on the hot-path reader (below).
+ * Inside a transaction it goes through the given knex executor, so it sees the transaction's own
+ * writes. `?` placeholders work on both.
  */
 export function preparedGet(database: Database, sql: string): PreparedGet {
   const onSqlite = sqliteStatement(database, sql);
