@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knexFactory, { Knex } from 'knex';
-import postgres from 'postgres';
+import { createHotReader, HotReader } from './hot-reader';
 import { resolveFromRoot } from '../core/config';
 
 export interface Database {
@@ -13,12 +13,12 @@ export interface Database {
    */
   readonly sqlite: () => import('better-sqlite3').Database | undefined;
   /**
-   * PostgreSQL only: a small pool of the `postgres` driver for the same hot-path reads (src/db/prepared.ts).
-   * It keeps each prepared statement's row description and parsers per connection and pipelines queries,
-   * where node-postgres (under knex) describes and parses every row shape again and goes through knex's
-   * pool. Connects on first use. Writes and transactions stay on knex.
+   * PostgreSQL only: a few connections of the `postgres` driver for the same hot-path reads
+   * (src/db/prepared.ts, src/db/hot-reader.ts), where node-postgres under knex describes and parses
+   * every row shape again and goes through knex's pool. Connects on first use. Writes and transactions
+   * stay on knex.
    */
-  readonly reader: () => postgres.Sql | undefined;
+  readonly reader: () => HotReader | undefined;
   destroy(): Promise<void>;
 }
 
@@ -70,11 +70,11 @@ export function openDatabase(url: string): Database {
   });
   const knex = knexFactory(config);
   if (config.client === 'pg') {
-    const reader = postgres(url, { max: HOT_READ_CONNECTIONS, prepare: true, idle_timeout: 30, connect_timeout: 5, onnotice: () => undefined });
+    const reader = createHotReader(url, HOT_READ_CONNECTIONS);
     return {
       knex, dialect: 'postgres', sqlite: () => undefined, reader: () => reader,
       destroy: async () => {
-        await Promise.all([knex.destroy(), reader.end({ timeout: 5 })]);
+        await Promise.all([knex.destroy(), reader.end()]);
       },
     };
   }

@@ -20,7 +20,7 @@ export function preparedGet(database: Database, sql: string): PreparedGet {
     const statement = executor === database.knex ? onSqlite() : undefined;
     if (statement) return statement.get(...params) as Record<string, any> | undefined;
     const reader = executor === database.knex ? database.reader() : undefined;
-    if (reader) return (await reader.unsafe(text, params as never[], { prepare: true }))[0];
+    if (reader) return reader.first(text, params);
     const result = await executor.raw(sql, params as Knex.RawBinding[]);
     return database.dialect === 'postgres' ? result.rows[0] : result[0];
   };
