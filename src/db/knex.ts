@@ -16,9 +16,9 @@ export interface Database {
    * PostgreSQL only: a few connections of the `postgres` driver for the same hot-path reads
    * (src/db/prepared.ts, src/db/hot-reader.ts), where node-postgres under knex describes and parses
    * every row shape again and goes through knex's pool. Connects on first use. Writes and transactions
-   * stay on knex.
+   * stay on knex. Undefined on SQLite.
    */
-  readonly reader: () => HotReader | undefined;
+  readonly reader?: HotReader;
   destroy(): Promise<void>;
 }
 
@@ -72,11 +72,11 @@ export function openDatabase(url: string): Database {
   if (config.client === 'pg') {
     const reader = createHotReader(url, HOT_READ_CONNECTIONS);
     return {
-      knex, dialect: 'postgres', sqlite: () => undefined, reader: () => reader,
+      knex, dialect: 'postgres', sqlite: () => undefined, reader,
       destroy: async () => {
         await Promise.all([knex.destroy(), reader.end()]);
       },
     };
   }
-  return { knex, dialect: 'sqlite', sqlite: () => raw, reader: () => undefined, destroy: () => knex.destroy() };
+  return { knex, dialect: 'sqlite', sqlite: () => raw, destroy: () => knex.destroy() };
 }

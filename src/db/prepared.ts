@@ -17,10 +17,11 @@ export function preparedGet(database: Database, sql: string): PreparedGet {
   // and execute, without knex's query building, pool or per-call row parsing set-up.
   const text = numberedPlaceholders(sql);
   return async (executor, params) => {
-    const statement = executor === database.knex ? onSqlite() : undefined;
-    if (statement) return statement.get(...params) as Record<string, any> | undefined;
-    const reader = executor === database.knex ? database.reader() : undefined;
-    if (reader) return reader.first(text, params);
+    if (executor === database.knex) {
+      const statement = onSqlite();
+      if (statement) return statement.get(...params) as Record<string, any> | undefined;
+      if (database.reader) return database.reader.first(text, params);
+    }
     const result = await executor.raw(sql, params as Knex.RawBinding[]);
     return database.dialect === 'postgres' ? result.rows[0] : result[0];
   };
