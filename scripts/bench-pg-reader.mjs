@@ -37,6 +37,6 @@ async function read() {
   }
 }
 
-console.log(pooled ? 'one postgres client, max: 4' : 'the hot-path reader: four postgres clients, max: 1 each (src/db/hot-reader.ts)');
+console.log(pooled ? 'one postgres client, max: 4' : 'the hot-path reader: four postgres clients, max: 1 each, filled one after the other (src/db/hot-reader.ts)');
 await Promise.all(Array.from({ length: 10 }, read));
 await reader.end();
