@@ -24,15 +24,14 @@ import { httpClient } from '../helpers/api-client';
 import { startReceiver } from '../helpers/receiver';
 import { freePort, killStartedProcesses, RunningProcess, startCompiledServer, startProcess } from '../helpers/server';
 import { TEST_SECRETS } from '../helpers/secrets';
-import { createPostgresDatabase, type TestDatabase } from '../helpers/database';
+import { createPostgresDatabase, postgresTestUrl, type TestDatabase } from '../helpers/database';
 import { toolFor } from '../helpers/tools';
 import { until } from '../helpers/wait';
 import { totpCode } from '../helpers/users';
 
 const execFileAsync = promisify(execFile);
 const redisBinary = toolFor('the cluster tests', 'redis-server');
-const baseUrl = process.env.TEST_DATABASE_URL && /^postgres/.test(process.env.TEST_DATABASE_URL)
-  ? process.env.TEST_DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
+const baseUrl = postgresTestUrl ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A new database on the PostgreSQL server, or undefined (with the reason printed) when there is none. */
 async function freshPostgres(): Promise<TestDatabase | undefined> {

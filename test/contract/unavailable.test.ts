@@ -1,5 +1,6 @@
 /** When the database cannot be reached the API fails closed: 503, never a 200 and never a bare 500. */
 import { startTestApp, TestApp } from '../helpers/app';
+import { postgresTestUrl } from '../helpers/database';
 import { expectError } from '../helpers/errors';
 import { createPat, createUser } from '../helpers/users';
 import { http } from '../helpers/typed-http';
@@ -28,14 +29,13 @@ it('refuses with 503 and Retry-After once the database is gone, for tokens, JWTs
 });
 
 // Skipped, and counted as skipped, on the SQLite pass: an embedded database has no connections to cut.
-const onPostgres = /^postgres(ql)?:\/\//.test(process.env.TEST_DATABASE_URL ?? '');
-if (!onPostgres) console.log('skipped: the connection-cut case is for PostgreSQL (TEST_DATABASE_URL); SQLite is embedded');
-(onPostgres ? it : it.skip)('on PostgreSQL, recovers by itself when the connections are cut', async () => {
+if (!postgresTestUrl) console.log('skipped: the connection-cut case is for PostgreSQL (TEST_DATABASE_URL); SQLite is embedded');
+(postgresTestUrl ? it : it.skip)('on PostgreSQL, recovers by itself when the connections are cut', async () => {
   t = await startTestApp();
   const user = await createUser(t, { twoFactor: true });
   const pat = await createPat(t, user, { scopes: ['posts:read'] });
   await http(t, pat.token).get('/api/posts').expect(200);
-  const admin = (await import('knex')).default({ client: 'pg', connection: process.env.TEST_DATABASE_URL });
+  const admin = (await import('knex')).default({ client: 'pg', connection: postgresTestUrl });
   const name = (await t.database.knex.raw('select current_database() as db')).rows[0].db;
   await admin.raw('select pg_terminate_backend(pid) from pg_stat_activity where datname = ? and pid <> pg_backend_pid()', [name]);
   await admin.destroy();

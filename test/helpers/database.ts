@@ -10,13 +10,15 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** TEST_DATABASE_URL when it points at PostgreSQL (the suite's PostgreSQL pass), else undefined. */
+export const postgresTestUrl: string | undefined = /^postgres(ql)?:\/\//.test(process.env.TEST_DATABASE_URL ?? '') ? process.env.TEST_DATABASE_URL : undefined;
+
 /**
  * A fresh database per test file: a temporary SQLite file by default, or, when TEST_DATABASE_URL
  * points at PostgreSQL, a new database on that server created for this file and dropped after it.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const base = process.env.TEST_DATABASE_URL;
-  if (base && /^postgres(ql)?:\/\//.test(base)) return createPostgresDatabase(base);
+  if (postgresTestUrl) return createPostgresDatabase(postgresTestUrl);
   const dir = mkdtempSync(join(tmpdir(), 'gpx-test-'));
   return {
     url: `sqlite:${join(dir, 'test.sqlite3')}`,

@@ -4,17 +4,16 @@
  * its other connections only past READS_BEFORE_SPILL in flight. Each read asks its backend's pid.
  */
 import { createHotReader, HotReader, READS_BEFORE_SPILL } from '../../src/db/hot-reader';
+import { postgresTestUrl } from '../helpers/database';
 
-const base = process.env.TEST_DATABASE_URL ?? '';
-const onPostgres = /^postgres(ql)?:\/\//.test(base);
 // Skipped, and counted as skipped, on the SQLite pass: the reader exists only on PostgreSQL.
-if (!onPostgres) console.log('skipped: the hot-path reader is PostgreSQL\'s (TEST_DATABASE_URL); SQLite reads in-process');
-const describeOnPostgres = onPostgres ? describe : describe.skip;
+if (!postgresTestUrl) console.log('skipped: the hot-path reader is PostgreSQL\'s (TEST_DATABASE_URL); SQLite reads in-process');
+const describeOnPostgres = postgresTestUrl ? describe : describe.skip;
 
 describeOnPostgres('the hot-path reader', () => {
   let reader: HotReader;
   beforeEach(() => {
-    reader = createHotReader(base, 4);
+    reader = createHotReader(postgresTestUrl!, 4);
   });
   afterEach(() => reader.end());
 
