@@ -1,5 +1,5 @@
 import cookieParser from 'cookie-parser';
-import express, { Express, RequestHandler } from 'express';
+import express, { Express, Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { createAuthenticator } from './auth/authenticate';
@@ -10,14 +10,14 @@ import { Config, PROJECT_ROOT } from './core/config';
 import type { Contract } from './contract/spec';
 import { buildCatalog } from './catalog/catalog';
 import { createMcpEndpoint, type Dispatch } from './mcp/server';
-import { sendInProcess } from './mcp/in-process-request';
+import { toolExchange } from './mcp/tool-pass';
 import { matchOperation } from './contract/router';
 import { createValidatorStages } from './contract/validator';
 import { responseValidation } from './contract/response-validation';
 import type { Repositories } from './db/repositories';
 import { buildHandlers } from './handlers';
 import type { Services } from './handlers/services';
-import { authorize } from './http/authorize';
+import { authorize, authorizeCarried } from './http/authorize';
 import { catalogNotModified } from './http/catalog-not-modified';
 import { pipeline } from './http/pipeline';
 import { docsRouter } from './http/docs';
@@ -213,6 +213,15 @@ export function createApp(deps: AppDeps): Express {
   const limits = createRateLimits(config, redis ? redisCounter(redis, `${config.redisPrefix}rl:`, windows, log) : memoryCounter(windows));
   const handlers = buildHandlers(contract, services);
   const validator = createValidatorStages(contract, config.specPath);
+  const match = matchOperation(contract);
+  // From validation on, an operation's stages are the same whether HTTP or an MCP tool call brings it.
+  const operationStages = [
+    ...validator.validate,
+    idempotency(repos, clock, log),
+    async (req: Request, res: Response) => {
+      await handlers.get(req.operation!.operationId)!(req, res);
+    },
+  ];
 
   const api = pipeline(
     catalogNotModified(services.catalog),
@@ -222,35 +231,40 @@ export function createApp(deps: AppDeps): Express {
       const auth = req.auth;
       if (req.operation && auth && 'user' in auth && auth.kind !== 'pending') {
         services.usage.record(auth.user.id, auth.kind === 'pat' ? auth.token.id : null, req.operation.operationId);
+        // An MCP tool call is also a call of its operation: counted under both, as over HTTP.
+        const tool = res.locals.toolOperationId as string | undefined;
+        if (tool) services.usage.record(auth.user.id, auth.kind === 'pat' ? auth.token.id : null, tool);
       }
     }),
     apiSecurityHeaders(),
     onlyWithCookies(cookieParser()),
-    matchOperation(contract),
+    match,
     ...(config.validateResponses ? [responseValidation(contract, log)] : []),
     limits.count,
     authorize(authenticate, clock, tokenNotices(clock)),
     limits.countFirstSeenUser,
     parseBody(contract),
-    ...validator.validate,
-    idempotency(repos, clock, log),
-    async (req, res) => {
-      await handlers.get(req.operation!.operationId)!(req, res);
-    },
+    services.mcp.toolCalls,
+    ...operationStages,
   );
+  // An MCP tool call's operation: matched, counted as the API call it is (besides its /mcp request),
+  // authorized for its own modes and scopes with the credential the /mcp pass authenticated, then the
+  // same stages as over HTTP (src/mcp/tool-pass.ts).
+  const toolPass = pipeline(match, ...(config.validateResponses ? [responseValidation(contract, log)] : []), limits.count, authorizeCarried(clock), ...operationStages);
+  const answerError = errorHandler(log);
 
   const app = expressApp(config);
   app.use(refuseNulInUrl);
   app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT, (req) => authenticate(req).then((who) => who?.kind === 'session', () => false)), ...hostedPages(localProvider, services)));
   app.use(api);
-  app.use(errorHandler(log));
-  // MCP tool calls run through the same pipeline (the same stages, limits and handlers), in-process,
-  // in a twin of this app that serves only the API (no docs, pages or hosted checkout).
-  const tools = expressApp(config);
-  tools.use(refuseNulInUrl);
-  tools.use(api);
-  tools.use(errorHandler(log));
-  toolDispatch.send = (request) => sendInProcess(tools, request);
+  app.use(answerError);
+  toolDispatch.send = (req, res, request) => {
+    const pass = toolExchange(req, res, request);
+    toolPass(pass.req, pass.res, (err?: unknown) => {
+      answerError(err ?? new Error(`${request.method} ${request.url} ended without an answer`), pass.req, pass.res, () => undefined);
+    });
+    return pass.answer;
+  };
   // server.ts starts the webhook dispatcher (tests drive it with runOnce) and, on shutdown, stops it
   // and writes the batched usage counts.
   app.locals.dispatcher = dispatcher;

@@ -8,7 +8,6 @@ import type { TokenRecord } from '../db/repositories/tokens.repository';
 import { addSeconds, Clock, iso } from '../core/clock';
 import { InvalidJwt, JwtService } from './jwt';
 import type { Principal } from './principal';
-import { carriedPrincipal } from './carried-principal';
 import type { TokenCache } from './token-cache';
 import { csrfTokenFor, sha256 } from './session-secrets';
 import { effectiveScopes, grantOf, roleScopes } from './scopes';
@@ -55,9 +54,6 @@ export function createAuthenticator(deps: Deps) {
   const grants = new Map<string, { grant: readonly string[]; effective: readonly string[] }>();
 
   return async function authenticate(req: Request): Promise<Principal | undefined> {
-    // An MCP tool call's own pass: its /mcp request authenticated this credential a moment ago.
-    const carried = carriedPrincipal(req);
-    if (carried) return carried;
     const header = req.headers.authorization;
     const cookie = (req.cookies as Record<string, string> | undefined)?.[cookieName];
     // req.query re-parses the query string on every read (express 5): look only when there is one.

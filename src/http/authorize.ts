@@ -28,12 +28,29 @@ export function authorize(authenticate: Authenticate, clock: Clock, authenticate
     if (operation.modes.size === 1 && operation.modes.has('webhook') && !req.headers.authorization && !req.headers.cookie) return next();
     req.auth = await authenticate(req);
     authenticated(req, res);
-    const refusal = decide(operation, req.auth, {
-      method: req.method,
-      csrf: () => ({ header: req.get('x-csrf-token'), origin: req.get('origin'), selfOrigin: `${req.protocol}://${req.get('host')}` }),
-      now: clock,
-    });
+    const refusal = refusalOf(req, clock);
     if (refusal) throw refusal;
     next();
   };
+}
+
+/**
+ * The same decision for a request whose credential was authenticated a moment ago by the request that
+ * carries it (an MCP tool call, src/mcp/tool-pass.ts): `req.auth` is that principal, so there is
+ * nothing to look up again, only the operation's own modes and scopes to check.
+ */
+export function authorizeCarried(clock: Clock): RequestHandler {
+  return (req, _res, next) => {
+    const refusal = req.operation!.modes.has('public') ? undefined : refusalOf(req, clock);
+    if (refusal) throw refusal;
+    next();
+  };
+}
+
+function refusalOf(req: Request, clock: Clock) {
+  return decide(req.operation!, req.auth, {
+    method: req.method,
+    csrf: () => ({ header: req.get('x-csrf-token'), origin: req.get('origin'), selfOrigin: `${req.protocol}://${req.get('host')}` }),
+    now: clock,
+  });
 }

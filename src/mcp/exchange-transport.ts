@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isJSONRPCRequest, type JSONRPCMessage, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from '../auth/principal';
@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal';
 export interface RequestContext {
   principal: Extract<Principal, { kind: 'pat' }>;
   req: Request;
+  res: Response;
 }
 
 /**

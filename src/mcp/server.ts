@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema, type CallToolResult, ErrorCode, GetPromptRequestSchema, ListPromptsRequestSchema,
@@ -6,21 +6,25 @@ import {
   JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ExchangeTransport, RequestContext } from './exchange-transport';
-import type { InProcessAnswer, InProcessRequest } from './in-process-request';
+import type { ToolAnswer } from './tool-pass';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../core/errors';
 import { type Catalog, etagOf } from '../catalog/catalog';
 import type { Contract } from '../contract/spec';
 import { leastPrivilegePrompt, LEAST_PRIVILEGE_PROMPT } from './prompts';
 import { buildTools, requestFor, ToolArgumentError, ToolPlan } from './tools';
+import type { ToolRequest } from './tool-pass';
 
 const CATALOG_URI = 'gpx://catalog';
 const OPERATION_URI = 'gpx://operations/';
 /** `_meta` key of a tool result: the HTTP status its operation answered. */
 export const STATUS_META = 'getpaidx.com/http_status';
 
-/** One HTTP request sent through the app's own pipeline, in this process (no socket). */
-export type Dispatch = (request: InProcessRequest) => Promise<InProcessAnswer>;
+/**
+ * Runs a tool call's operation through the app's own stages (authorization, validation, idempotency,
+ * handler), on views of the `/mcp` request and response that carry it (tool-pass.ts).
+ */
+export type Dispatch = (req: Request, res: Response, request: ToolRequest) => Promise<ToolAnswer>;
 
 interface Deps {
   contract: Contract;
@@ -61,11 +65,12 @@ export function createMcpEndpoint(deps: Deps) {
 
   server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({ tools: toolsFor(transport.context(extra.requestId).principal).map((plan) => plan.definition) }));
 
+  // Well-formed calls of known tools never get here (`toolCalls` answers them); the SDK keeps the rest.
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
-    const { req } = transport.context(extra.requestId);
+    const { req, res } = transport.context(extra.requestId);
     const plan = tools.get(request.params.name);
     if (!plan) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}. tools/list names the tools this token can call.`);
-    return callTool(plan, request.params.arguments ?? {}, req);
+    return callTool(plan, request.params.arguments ?? {}, req, res);
   });
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => ({
@@ -99,7 +104,7 @@ export function createMcpEndpoint(deps: Deps) {
   });
   void server.connect(transport);
 
-  async function callTool(plan: ToolPlan, args: Record<string, unknown>, req: Request): Promise<CallToolResult> {
+  async function callTool(plan: ToolPlan, args: Record<string, unknown>, req: Request, res: Response): Promise<CallToolResult> {
     let request;
     try {
       request = requestFor(plan, args);
@@ -107,22 +112,14 @@ export function createMcpEndpoint(deps: Deps) {
       if (err instanceof ToolArgumentError) return toolError(err.message);
       throw err;
     }
-    const headers: Record<string, string> = { authorization: req.headers.authorization!, accept: 'application/json' };
-    if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
-    if (request.body !== undefined) headers['content-type'] = 'application/json';
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), deps.toolTimeoutMs);
     });
-    const answer = await Promise.race([
-      deps.dispatch()({
-        // The credential was authenticated a moment ago by this very request: the tool's pass reuses
-        // that principal rather than look the token up again (it still authorizes, limits and counts).
-        method: request.method, url: request.url, headers, remoteAddress: req.ip, principal: req.auth,
-        ...(request.body !== undefined ? { payload: JSON.stringify(request.body) } : {}),
-      }),
-      timeout,
-    ]).finally(() => clearTimeout(timer));
+    // The /mcp pass authenticated the token and counted the request; the operation's own pass
+    // authorizes it for this operation, validates, applies idempotency and runs the handler.
+    res.locals.toolOperationId = plan.operation.operationId;
+    const answer = await Promise.race([deps.dispatch()(req, res, request), timeout]).finally(() => clearTimeout(timer));
     if (answer === 'timeout') return toolError(`${plan.operation.operationId} did not answer within ${deps.toolTimeoutMs / 1000} seconds; it may still finish, so read its result back before you retry it.`);
     // The HTTP status rides along, so an agent (and the tests) see the outcome exactly as HTTP gives it.
     return { ...resultOf(plan, answer), _meta: { [STATUS_META]: answer.statusCode } };
@@ -181,30 +178,63 @@ export function createMcpEndpoint(deps: Deps) {
     },
     /** Handles one POST /mcp whose PAT the pipeline has already authenticated. */
     async handle(req: Request, res: Response): Promise<void> {
-      if (req.auth?.kind !== 'pat') throw new Error('callMcp reached without a PAT');
-      // The MCP transport's DNS-rebinding guard: a page of another origin must not reach the endpoint.
-      const origin = req.get('origin');
-      if (origin !== undefined && origin !== `${req.protocol}://${req.get('host')}`) {
-        throw new ApiError('origin_not_allowed', 'The MCP endpoint takes requests from agents and from pages of this origin only.');
-      }
-      // Checked here rather than by the SDK, so the refusal carries this API's error code as well.
-      const accept = req.get('accept') ?? '';
-      if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-        throw new ApiError('not_acceptable', 'Send Accept: application/json, text/event-stream (the MCP Streamable HTTP transport asks for both).');
-      }
-      const version = req.get('mcp-protocol-version');
-      if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-        throw new ApiError('validation_failed', `Unsupported MCP-Protocol-Version ${version}; this server speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.`);
-      }
+      checkTransport(req);
       const message = JSONRPCMessageSchema.safeParse(req.body);
       if (!message.success) throw new ApiError('validation_failed', 'The body is not a JSON-RPC 2.0 request, notification or response.');
-      const context: RequestContext = { principal: req.auth, req };
+      const context: RequestContext = { principal: req.auth as RequestContext['principal'], req, res };
       const answer = await transport.exchange(message.data, context);
       // A notification, or a response to the server, has no answer (Streamable HTTP: 202).
       if (answer === undefined) res.status(202).end();
       else res.json(answer);
     },
+    /**
+     * The pipeline stage, right after the /mcp body is parsed, that answers a well-formed `tools/call`
+     * of a known tool itself: the message is checked here (its method, id, tool name and arguments
+     * object), so neither the JSON-RPC schema nor the SDK's protocol layer runs on the path every tool
+     * call takes, and the call's operation is the only one validated. Everything else (other methods,
+     * unknown tools, malformed calls) goes on to `handle` and the SDK, which answer it as before.
+     */
+    toolCalls: ((req, res, next) => {
+      const call = req.operation?.modes.has('mcp') ? asToolCall(req.body) : undefined;
+      const plan = call && tools.get(call.name);
+      if (!call || !plan || req.auth?.kind !== 'pat') return next();
+      checkTransport(req);
+      return callTool(plan, call.args, req, res).then((result) => {
+        res.json({ jsonrpc: '2.0', id: call.id, result });
+      });
+    }) as RequestHandler,
   };
+}
+
+/** The checks of the MCP transport itself, made before any message is looked at. */
+function checkTransport(req: Request): void {
+  if (req.auth?.kind !== 'pat') throw new Error('callMcp reached without a PAT');
+  // The MCP transport's DNS-rebinding guard: a page of another origin must not reach the endpoint.
+  const origin = req.get('origin');
+  if (origin !== undefined && origin !== `${req.protocol}://${req.get('host')}`) {
+    throw new ApiError('origin_not_allowed', 'The MCP endpoint takes requests from agents and from pages of this origin only.');
+  }
+  // Checked here rather than by the SDK, so the refusal carries this API's error code as well.
+  const accept = req.get('accept') ?? '';
+  if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+    throw new ApiError('not_acceptable', 'Send Accept: application/json, text/event-stream (the MCP Streamable HTTP transport asks for both).');
+  }
+  const version = req.get('mcp-protocol-version');
+  if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+    throw new ApiError('validation_failed', `Unsupported MCP-Protocol-Version ${version}; this server speaks ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}.`);
+  }
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+
+/** A JSON-RPC 2.0 `tools/call` request as MCP defines it, or undefined for anything else. */
+function asToolCall(body: unknown): { id: string | number; name: string; args: Record<string, unknown> } | undefined {
+  if (!isPlainObject(body) || body.jsonrpc !== '2.0' || body.method !== 'tools/call') return undefined;
+  const { id, params } = body;
+  if (!(typeof id === 'string' || Number.isSafeInteger(id)) || !isPlainObject(params) || typeof params.name !== 'string') return undefined;
+  const args = params.arguments;
+  if (args !== undefined && !isPlainObject(args)) return undefined;
+  return { id: id as string | number, name: params.name, args: args ?? {} };
 }
 
 export type McpEndpoint = ReturnType<typeof createMcpEndpoint>;
