@@ -36,6 +36,8 @@ export function requestContext(log: Logger, onFinish?: (req: Request, res: Respo
         path: req.operation?.path ?? req.path,
         status: res.statusCode,
         operation_id: req.operation?.operationId,
+        // An MCP tool call is one request: the line names the operation its tool ran as well.
+        tool_operation_id: res.locals.toolOperationId as string | undefined,
         auth: auth?.kind,
         user_id: auth && 'user' in auth ? auth.user.id : undefined,
         token_id: auth?.kind === 'pat' ? auth.token.id : undefined,

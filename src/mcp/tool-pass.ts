@@ -24,11 +24,11 @@ export interface ToolExchange {
 
 /**
  * The request and response a tool call's operation is run on: views of the `/mcp` request that carries
- * it. The request inherits that request's connection, address, request id and credential (authenticated
+ * it. The request has that request's connection, address, request id and credential (authenticated
  * by the `/mcp` pass a moment ago), with the tool's own method, URL, query, headers and body; the
  * response keeps its status, headers and body in memory and hands them over when the operation ends it,
  * so nothing reaches the agent's connection but the JSON-RPC answer built from them. Neither object of
- * the `/mcp` request is changed: the request is the view's prototype, never written to.
+ * the `/mcp` request is changed.
  *
  * This replaced a second request built on node's IncomingMessage and ServerResponse and sent through a
  * twin express app (~440 µs a call beside a 127 µs HTTP read, `npm run bench`): no socket, parser,
@@ -44,85 +44,131 @@ export function toolExchange(outerReq: Request, outerRes: Response, request: Too
   else delete headers['content-type'];
   if (request.idempotencyKey !== undefined) headers['idempotency-key'] = request.idempotencyKey;
 
+  // A new request on the app's request prototype with what the stages read of the carrier copied over
+  // (its connection for the address and protocol, credential, request id, cookies), not an object
+  // derived from the carrier: V8 would turn every carrier used as a prototype into a slow one.
+  const req = Object.create(requestPrototype(Object.getPrototypeOf(outerReq) as object)) as Request & Record<string, unknown>;
+  req.socket = outerReq.socket;
+  req.httpVersion = outerReq.httpVersion;
+  req.method = request.method;
+  req.url = request.url;
+  req.originalUrl = request.url;
+  req.baseUrl = '';
+  req.headers = headers as Request['headers'];
+  req.body = request.body;
+  req.params = {};
   const queryStart = request.url.indexOf('?');
-  const parseQuery = outerReq.app.get('query parser fn') as (text: string) => Record<string, unknown>;
-  const req: Request = Object.create(outerReq, {
-    method: { value: request.method, writable: true, enumerable: true, configurable: true },
-    url: { value: request.url, writable: true, enumerable: true, configurable: true },
-    originalUrl: { value: request.url, writable: true, enumerable: true, configurable: true },
-    headers: { value: headers, writable: true, enumerable: true, configurable: true },
-    body: { value: request.body, writable: true, enumerable: true, configurable: true },
-    params: { value: {}, writable: true, enumerable: true, configurable: true },
-    query: { value: queryStart === -1 ? {} : parseQuery(request.url.slice(queryStart + 1)), writable: true, enumerable: true, configurable: true },
-    // parseurl's cache of the URL: the carrier's belongs to /mcp.
-    _parsedUrl: { value: undefined, writable: true, configurable: true },
-    operation: { value: undefined, writable: true, enumerable: true, configurable: true },
-    openapi: { value: undefined, writable: true, enumerable: true, configurable: true },
-  });
+  const parseQuery = outerReq.app.get('query parser fn') as (text: string) => Request['query'];
+  req.query = queryStart === -1 ? {} : parseQuery(request.url.slice(queryStart + 1));
+  req.cookies = outerReq.cookies;
+  req.requestId = outerReq.requestId;
+  req.auth = outerReq.auth;
+  req.rateLimit = outerReq.rateLimit;
 
-  const kept = new Map<string, { name: string; value: unknown }>();
-  const chunks: Buffer[] = [];
-  const keep = (data: unknown, encoding?: unknown) => {
-    if (data === undefined || data === null || typeof data === 'function') return;
-    if (typeof data === 'string') chunks.push(Buffer.from(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
-    else chunks.push(Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array));
-  };
   let deliver!: (answer: ToolAnswer) => void;
   const answer = new Promise<ToolAnswer>((resolve) => {
     deliver = resolve;
   });
-  let ended = false;
-  // On the app's response prototype, not on the carrier itself: stages replace methods of the carrier
-  // (`res.json` by response validation in tests), and those belong to the /mcp answer.
-  const res: Response = Object.create(Object.getPrototypeOf(outerRes) as object, {
-    req: { value: req, writable: true, configurable: true },
-    statusCode: { value: 200, writable: true, enumerable: true, configurable: true },
-    statusMessage: { value: '', writable: true, enumerable: true, configurable: true },
-    locals: { value: {}, writable: true, enumerable: true, configurable: true },
-    // OutgoingMessage's `headersSent` and `writableEnded` read these: this response has sent nothing.
-    _header: { value: null, writable: true, configurable: true },
-    finished: { get: () => ended, configurable: true },
-    writableEnded: { get: () => ended, configurable: true },
-    writableFinished: { get: () => ended, configurable: true },
-    // Listeners stay on this response (a stage's `res.on` must not land on the carrier's).
-    _events: { value: Object.create(null), writable: true, configurable: true },
-    _eventsCount: { value: 0, writable: true, configurable: true },
-  });
-  Object.assign(res, {
-    setHeader(name: string, value: unknown) {
-      kept.set(name.toLowerCase(), { name, value });
-      return res;
+  const res = Object.create(collectingPrototype(Object.getPrototypeOf(outerRes) as object)) as CollectingResponse;
+  res.req = req;
+  res.statusCode = 200;
+  res.statusMessage = '';
+  res.locals = {};
+  // OutgoingMessage's `headersSent` reads `_header`, `writableEnded` reads `finished`.
+  res._header = null;
+  res.finished = false;
+  // Listeners stay on this response (a stage's `res.on` must not land on the carrier's).
+  res._events = Object.create(null) as object;
+  res._eventsCount = 0;
+  res.kept = new Map();
+  res.chunks = [];
+  res.deliver = deliver;
+  (req as { res?: Response }).res = res;
+  return { req, res, answer };
+}
+
+/** The response view's own state, beside express's response. */
+interface CollectingResponse extends Response {
+  kept: Map<string, unknown>;
+  chunks: Buffer[];
+  deliver: (answer: ToolAnswer) => void;
+  _header: null;
+  _events: object;
+  _eventsCount: number;
+}
+
+const requestPrototypes = new WeakMap<object, object>();
+
+/** The app's request prototype, where `query` (a getter of express's) is a plain field of each view. */
+function requestPrototype(appRequest: object): object {
+  let prototype = requestPrototypes.get(appRequest);
+  if (!prototype) {
+    prototype = Object.create(appRequest, { query: { value: undefined, writable: true, enumerable: true, configurable: true } }) as object;
+    requestPrototypes.set(appRequest, prototype);
+  }
+  return prototype;
+}
+
+const collectingPrototypes = new WeakMap<object, object>();
+
+/**
+ * The methods of a response view, once per app (on that app's response prototype, not on the carrier
+ * itself: stages replace methods of the carrier, `res.json` by response validation in tests, and those
+ * belong to the /mcp answer). Headers go to a map, the body to a list of chunks; `end` hands them over.
+ */
+function collectingPrototype(appResponse: object): object {
+  const known = collectingPrototypes.get(appResponse);
+  if (known) return known;
+  const methods = {
+    setHeader(this: CollectingResponse, name: string, value: unknown) {
+      this.kept.set(name.toLowerCase(), value);
+      return this;
     },
-    getHeader: (name: string) => kept.get(name.toLowerCase())?.value,
-    getHeaders: () => Object.fromEntries([...kept].map(([lower, { value }]) => [lower, value])),
-    getHeaderNames: () => [...kept.keys()],
-    hasHeader: (name: string) => kept.has(name.toLowerCase()),
-    removeHeader: (name: string) => {
-      kept.delete(name.toLowerCase());
+    getHeader(this: CollectingResponse, name: string) {
+      return this.kept.get(name.toLowerCase());
     },
-    writeHead(status: number, ...rest: unknown[]) {
-      res.statusCode = status;
+    getHeaders(this: CollectingResponse) {
+      return Object.fromEntries(this.kept);
+    },
+    getHeaderNames(this: CollectingResponse) {
+      return [...this.kept.keys()];
+    },
+    hasHeader(this: CollectingResponse, name: string) {
+      return this.kept.has(name.toLowerCase());
+    },
+    removeHeader(this: CollectingResponse, name: string) {
+      this.kept.delete(name.toLowerCase());
+    },
+    writeHead(this: CollectingResponse, status: number, ...rest: unknown[]) {
+      this.statusCode = status;
       const fields = rest.find((item) => item !== null && typeof item === 'object') as Record<string, unknown> | undefined;
-      for (const [name, value] of Object.entries(fields ?? {})) res.setHeader(name, value as string);
-      return res;
+      for (const [name, value] of Object.entries(fields ?? {})) this.kept.set(name.toLowerCase(), value);
+      return this;
     },
-    write(data: unknown, encoding?: unknown, done?: unknown) {
-      keep(data, encoding);
+    write(this: CollectingResponse, data: unknown, encoding?: unknown, done?: unknown) {
+      keep(this.chunks, data, encoding);
       if (typeof encoding === 'function') (encoding as () => void)();
       else if (typeof done === 'function') (done as () => void)();
       return true;
     },
-    end(data?: unknown, encoding?: unknown, done?: unknown) {
-      if (ended) return res;
-      keep(data, encoding);
-      ended = true;
-      deliver({ statusCode: res.statusCode, headers: res.getHeaders(), rawPayload: Buffer.concat(chunks) });
-      res.emit('finish');
+    end(this: CollectingResponse, data?: unknown, encoding?: unknown, done?: unknown) {
+      if (this.finished) return this;
+      keep(this.chunks, data, encoding);
+      this.finished = true;
+      this.deliver({ statusCode: this.statusCode, headers: Object.fromEntries(this.kept), rawPayload: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks) });
+      this.emit('finish');
       const callback = [data, encoding, done].find((item) => typeof item === 'function') as (() => void) | undefined;
       callback?.();
-      return res;
+      return this;
     },
-  });
-  (req as { res?: Response }).res = res;
-  return { req, res, answer };
+  };
+  const prototype = Object.assign(Object.create(appResponse) as object, methods);
+  collectingPrototypes.set(appResponse, prototype);
+  return prototype;
+}
+
+function keep(chunks: Buffer[], data: unknown, encoding?: unknown): void {
+  if (data === undefined || data === null || typeof data === 'function') return;
+  if (typeof data === 'string') chunks.push(Buffer.from(data, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8'));
+  else chunks.push(Buffer.isBuffer(data) ? data : Buffer.from(data as Uint8Array));
 }
