@@ -136,6 +136,25 @@ describe('tools/call', () => {
     expect(Buffer.from(resource.resource.blob, 'base64').equals(png.body as Buffer)).toBe(true);
   });
 
+  it('keeps the operation\'s own status and headers off the agent\'s HTTP answer', async () => {
+    // The operation runs on views of the /mcp request and response (src/mcp/tool-pass.ts): what it sets
+    // (a 201, Idempotent-Replayed, an image type and its Cache-Control) belongs in the tool result only.
+    const pat = await createPat(t, owner, { scopes: ['posts:write', 'sharing:manage'] });
+    const create = () => rpc(pat.token, 'tools/call', { name: 'createPost', arguments: { body: { title: 'Headers' }, idempotency_key: 'headers-1' } });
+    await create();
+    const replay = await create();
+    expect(replay.status).toBe(200);
+    expect(replay.body.result._meta[STATUS_META]).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBeUndefined();
+    const link = (await http(t, pat.token).post('/api/referral-links', { target: { type: 'profile' } }).expect(201)).body;
+    const qr = await rpc(pat.token, 'tools/call', { name: 'getReferralLinkQr', arguments: { referralLinkId: link.id } });
+    expect(qr.status).toBe(200);
+    expect(qr.headers['content-type']).toMatch(/^application\/json/);
+    expect(qr.headers['cache-control']).not.toBe('private, max-age=300');
+    expect(qr.body).toMatchObject({ jsonrpc: '2.0', id: expect.any(Number), result: { content: [{ type: 'text' }] } });
+    expect(qr.headers['x-request-id']).toMatch(/^req_/);
+  });
+
   it('refuses without the scope, naming what is missing and the minimal set, before any work', async () => {
     const pat = await createPat(t, owner, { scopes: ['posts:read'] });
     const before = await t.database.knex('posts').count({ n: '*' }).first();
