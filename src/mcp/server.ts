@@ -6,14 +6,13 @@ import {
   JSONRPCMessageSchema, SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js';
 import { ExchangeTransport, RequestContext } from './exchange-transport';
-import type { ToolAnswer } from './tool-pass';
+import type { ToolAnswer, ToolRequest } from './tool-pass';
 import type { Principal } from '../auth/principal';
 import { ApiError } from '../core/errors';
 import { type Catalog, etagOf } from '../catalog/catalog';
 import type { Contract } from '../contract/spec';
 import { leastPrivilegePrompt, LEAST_PRIVILEGE_PROMPT } from './prompts';
 import { buildTools, requestFor, ToolArgumentError, ToolPlan } from './tools';
-import type { ToolRequest } from './tool-pass';
 
 const CATALOG_URI = 'gpx://catalog';
 const OPERATION_URI = 'gpx://operations/';
