@@ -130,7 +130,8 @@ export function createMcpEndpoint(deps: Deps) {
     const textual = type.startsWith('text/') || type.includes('svg');
     // Decoded only when it is text: a binary answer goes out as base64 of its bytes.
     const text = type.includes('json') || textual ? answer.rawPayload.toString('utf8') : '';
-    const json = type.includes('json') && text ? JSON.parse(text) : undefined;
+    // The value the handler answered with, as is: its text is that value serialised.
+    const json = type.includes('json') && text ? (answer.json !== undefined ? answer.json : JSON.parse(text)) : undefined;
     if (answer.statusCode >= 400) return refusal(plan, answer.statusCode, json);
     if (json !== undefined) {
       const content: CallToolResult['content'] = [{ type: 'text', text }];

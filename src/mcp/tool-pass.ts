@@ -13,6 +13,8 @@ export interface ToolAnswer {
   statusCode: number;
   headers: Record<string, unknown>;
   rawPayload: Buffer;
+  /** The value the operation passed to `res.json`, when that is how it answered: its payload, unparsed. */
+  json?: unknown;
 }
 
 /** A request and response for one tool call's pass through the operation's stages, and its answer. */
@@ -90,6 +92,7 @@ export function toolExchange(outerReq: Request, outerRes: Response, request: Too
 /** The response view's own state, beside express's response. */
 interface CollectingResponse extends Response {
   kept: Map<string, unknown>;
+  jsonBody?: unknown;
   chunks: Buffer[];
   deliver: (answer: ToolAnswer) => void;
   _header: null;
@@ -114,12 +117,19 @@ const collectingPrototypes = new WeakMap<object, object>();
 /**
  * The methods of a response view, once per app (on that app's response prototype, not on the carrier
  * itself: stages replace methods of the carrier, `res.json` by response validation in tests, and those
- * belong to the /mcp answer). Headers go to a map, the body to a list of chunks; `end` hands them over.
+ * belong to the /mcp answer). Headers go to a map, the body to a list of chunks, and a JSON answer's
+ * value is kept too (the tool result's `structuredContent` needs no parse of its text); `end` hands them
+ * over.
  */
 function collectingPrototype(appResponse: object): object {
   const known = collectingPrototypes.get(appResponse);
   if (known) return known;
+  const appJson = (appResponse as Response).json;
   const methods = {
+    json(this: CollectingResponse, body: unknown) {
+      this.jsonBody = body;
+      return appJson.call(this, body);
+    },
     setHeader(this: CollectingResponse, name: string, value: unknown) {
       this.kept.set(name.toLowerCase(), value);
       return this;
@@ -155,7 +165,8 @@ function collectingPrototype(appResponse: object): object {
       if (this.finished) return this;
       keep(this.chunks, data, encoding);
       this.finished = true;
-      this.deliver({ statusCode: this.statusCode, headers: Object.fromEntries(this.kept), rawPayload: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks) });
+      const rawPayload = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      this.deliver({ statusCode: this.statusCode, headers: Object.fromEntries(this.kept), rawPayload, ...(this.jsonBody !== undefined ? { json: this.jsonBody } : {}) });
       this.emit('finish');
       const callback = [data, encoding, done].find((item) => typeof item === 'function') as (() => void) | undefined;
       callback?.();
