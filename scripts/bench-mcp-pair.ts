@@ -6,59 +6,41 @@
  * `npm run build` first. MCP_PAIRS (10) and MCP_PAIR_SECONDS (3) tune it; MCP_PAIR_SERVER names
  * another build's dist/src/server.js to measure it the same way.
  */
-import { execFileSync, fork } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { httpClient } from '../test/helpers/api-client';
 import { generateKeys } from '../src/core/config';
+import { cpuSeconds, median, pinSelf, start, waitFor } from './bench-kit';
 
 const PAIRS = Number(process.env.MCP_PAIRS ?? 10);
 const SECONDS = Number(process.env.MCP_PAIR_SECONDS ?? 3);
 const SERVER = process.env.MCP_PAIR_SERVER ?? resolve(__dirname, '../dist/src/server.js');
-const canPin = existsSync('/usr/bin/taskset') && Number(execFileSync('nproc').toString()) >= 2;
-
-/** CPU seconds (user + system) of a process, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main() {
-  if (canPin) execFileSync('taskset', ['-cp', '1', String(process.pid)], { stdio: 'ignore' });
+  pinSelf(1);
   const dir = mkdtempSync(join(tmpdir(), 'gpx-mcp-pair-'));
   const port = '3971';
   const base = `http://127.0.0.1:${port}`;
-  const server = fork(SERVER, [], {
-    env: { ...process.env, PORT: port, NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'pair.sqlite3')}`, ...generateKeys(), BCRYPT_COST: '4', LOG_LEVEL: 'info', RATE_LIMIT_REQUESTS: '100000000' },
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  const server = await start(SERVER, {
+    PORT: port, NODE_ENV: 'production', DATABASE_URL: `sqlite:${join(dir, 'pair.sqlite3')}`, ...generateKeys(), BCRYPT_COST: '4', LOG_LEVEL: 'info', RATE_LIMIT_REQUESTS: '100000000',
   });
   try {
-    if (canPin) execFileSync('taskset', ['-cp', '0', String(server.pid)], { stdio: 'ignore' });
-    for (let tries = 0; ; tries++) {
-      try {
-        await fetch(`${base}/api/me`);
-        break;
-      } catch {
-        if (tries > 200) throw new Error(`${SERVER} did not start`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await waitFor(`${base}/api/me`);
     const api = httpClient(base);
     const { pat } = await api.userWithPat('pair@example.com', ['posts:read', 'posts:write']);
     const post = (await api.call('POST', '/api/posts', { token: pat, body: { title: 'Benchmark post', body: 'x'.repeat(200), status: 'published' } })).body;
     const headers = { authorization: `Bearer ${pat}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
     const toolCall = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'getPost', arguments: { postId: post.id } } });
     const run = async (mcp: boolean, seconds: number) => {
-      const before = cpuSeconds(server.pid!);
+      const before = cpuSeconds(server.pid)!;
       const result = await autocannon({
         url: mcp ? `${base}/mcp` : `${base}/api/posts/${post.id}`, connections: 10, duration: seconds, headers,
         ...(mcp ? { method: 'POST' as const, body: toolCall } : {}),
       });
       if (result.non2xx || result.errors) throw new Error(`${result.non2xx} answers were not 2xx and ${result.errors} failed`);
-      return ((cpuSeconds(server.pid!) - before) * 1e6) / result.requests.total;
+      return ((cpuSeconds(server.pid)! - before) * 1e6) / result.requests.total;
     };
     // Warm both paths up before measuring: V8 keeps optimising for tens of seconds.
     await run(false, 5);

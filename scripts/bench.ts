@@ -6,8 +6,8 @@
  * path cannot skip, so the cost of our pipeline's stages shows as a figure of its own. Figures, not
  * assertions: this is not a test.
  */
-import { ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
@@ -16,6 +16,7 @@ import { httpClient } from '../test/helpers/api-client';
 import { generateKeys } from '../src/core/config';
 import { seedScale } from './seed-scale';
 import Redis from 'ioredis';
+import { canPin, cpuSeconds, median, pinSelf, start, waitFor } from './bench-kit';
 
 const root = resolve(__dirname, '..');
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
@@ -28,44 +29,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
  */
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const canPin = existsSync('/usr/bin/taskset') && Number(execFileSync('nproc').toString()) >= 2;
-
-function pinSelf(core: number) {
-  if (canPin) execFileSync('taskset', ['-cp', String(core), String(process.pid)], { stdio: 'ignore' });
-}
-
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 
-async function start(script: string, env: Record<string, string>, execArgv: string[] = []): Promise<ChildProcess> {
-  const child = fork(script, [], { env: { ...process.env, ...env }, execArgv, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  if (canPin) execFileSync('taskset', ['-cp', '0', String(child.pid)], { stdio: 'ignore' });
-  return child;
-}
-
-async function waitFor(url: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`server at ${url} did not start`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
-/** CPU seconds (user + system) a process has used, from /proc; undefined where /proc is missing. */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  const file = `/proc/${pid}/stat`;
-  if (!pid || !existsSync(file)) return undefined;
-  const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
-}
-
 interface Baseline { url: string; server: ChildProcess }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /**
  * Warm-up, then the measured runs; the median run by server CPU per request is reported. With a
