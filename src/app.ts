@@ -171,13 +171,19 @@ function onlyWithCookies(parser: RequestHandler): RequestHandler {
 }
 
 /**
- * Pages, docs and hosted checkout never live under /api/ or at /mcp: API calls skip their routers' route
- * scans (a few µs each on every call, measured with `npm run bench`).
+ * Pages, docs and hosted checkout never live at a path of the contract: API calls (everything under
+ * /api/, and the contract's few paths outside it, /mcp where every agent's tool call comes among them)
+ * skip their routers' route scans (a few µs each on every call, measured with `npm run bench`).
  */
-function outsideApi(...routers: RequestHandler[]): RequestHandler {
+function outsideApi(contract: Contract, ...routers: RequestHandler[]): RequestHandler {
   const pages = pipeline(...routers);
-  // /mcp too: every agent's tool call comes there (~8 µs of route scans a call, by a CPU profile).
-  return (req, res, next) => (req.url.startsWith('/api/') || req.url === '/mcp' ? next() : pages(req, res, next));
+  const others = [...new Set([...contract.operations.values()].map((op) => op.path).filter((path) => !path.startsWith('/api/')))];
+  // A parametrised path by its literal start ("/r/"), a static one exactly (with or without a query).
+  const starts = others.filter((path) => path.includes('{')).map((path) => path.slice(0, path.indexOf('{')));
+  const exact = others.filter((path) => !path.includes('{'));
+  const isApi = (url: string) => url.startsWith('/api/') || starts.some((start) => url.startsWith(start))
+    || exact.some((path) => url.startsWith(path) && (url.length === path.length || url[path.length] === '?'));
+  return (req, res, next) => (isApi(req.url) ? next() : pages(req, res, next));
 }
 
 /** The local provider's hosted pages; with a real provider there are none (a 404, like any unknown path). */
@@ -215,6 +221,8 @@ export function createApp(deps: AppDeps): Express {
   const handlers = buildHandlers(contract, services);
   const validator = createValidatorStages(contract, config.specPath);
   const match = matchOperation(contract);
+  // Tests check every answer against the contract, the tool pass's as well (one validator for both).
+  const checkResponses = config.validateResponses ? [responseValidation(contract, log)] : [];
   // From validation on, an operation's stages are the same whether HTTP or an MCP tool call brings it.
   const operationStages = [
     ...validator.validate,
@@ -231,16 +239,17 @@ export function createApp(deps: AppDeps): Express {
       services.metrics.observe(req.operation?.operationId, res.statusCode, res.locals.errorCode as string | undefined);
       const auth = req.auth;
       if (req.operation && auth && 'user' in auth && auth.kind !== 'pending') {
-        services.usage.record(auth.user.id, auth.kind === 'pat' ? auth.token.id : null, req.operation.operationId);
+        const tokenId = auth.kind === 'pat' ? auth.token.id : null;
+        services.usage.record(auth.user.id, tokenId, req.operation.operationId);
         // An MCP tool call is also a call of its operation: counted under both, as over HTTP.
         const tool = res.locals.toolOperationId as string | undefined;
-        if (tool) services.usage.record(auth.user.id, auth.kind === 'pat' ? auth.token.id : null, tool);
+        if (tool) services.usage.record(auth.user.id, tokenId, tool);
       }
     }),
     apiSecurityHeaders(),
     onlyWithCookies(cookieParser()),
     match,
-    ...(config.validateResponses ? [responseValidation(contract, log)] : []),
+    ...checkResponses,
     limits.count,
     authorize(authenticate, clock, tokenNotices(clock)),
     limits.countFirstSeenUser,
@@ -251,12 +260,12 @@ export function createApp(deps: AppDeps): Express {
   // An MCP tool call's operation: matched, counted as the API call it is (besides its /mcp request),
   // authorized for its own modes and scopes with the credential the /mcp pass authenticated, then the
   // same stages as over HTTP (src/mcp/tool-pass.ts).
-  const toolPass = pipeline(match, ...(config.validateResponses ? [responseValidation(contract, log)] : []), limits.count, authorizeCarried(clock), ...operationStages);
+  const toolPass = pipeline(match, ...checkResponses, limits.count, authorizeCarried(clock), ...operationStages);
   const answerError = errorHandler(log);
 
   const app = expressApp(config);
   app.use(refuseNulInUrl);
-  app.use(outsideApi(docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT, (req) => authenticate(req).then((who) => who?.kind === 'session', () => false)), ...hostedPages(localProvider, services)));
+  app.use(outsideApi(contract, docsRouter(contract, PROJECT_ROOT, config.specPath), webRouter(PROJECT_ROOT, (req) => authenticate(req).then((who) => who?.kind === 'session', () => false)), ...hostedPages(localProvider, services)));
   app.use(api);
   app.use(answerError);
   toolDispatch.send = (req, res, request) => {
