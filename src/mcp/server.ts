@@ -125,7 +125,7 @@ export function createMcpEndpoint(deps: Deps) {
   }
 
   /** The HTTP answer as a tool result: the same outcome, in MCP's shape. */
-  function resultOf(plan: ToolPlan, answer: Awaited<ReturnType<Dispatch>>): CallToolResult {
+  function resultOf(plan: ToolPlan, answer: ToolAnswer): CallToolResult {
     const type = String(answer.headers['content-type'] ?? '');
     const textual = type.startsWith('text/') || type.includes('svg');
     // Decoded only when it is text: a binary answer goes out as base64 of its bytes.
@@ -197,7 +197,7 @@ export function createMcpEndpoint(deps: Deps) {
     toolCalls: ((req, res, next) => {
       const call = req.operation?.modes.has('mcp') ? asToolCall(req.body) : undefined;
       const plan = call && tools.get(call.name);
-      if (!call || !plan || req.auth?.kind !== 'pat') return next();
+      if (!call || !plan) return next();
       checkTransport(req);
       return callTool(plan, call.args, req, res).then((result) => {
         res.json({ jsonrpc: '2.0', id: call.id, result });

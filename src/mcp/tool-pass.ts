@@ -100,17 +100,21 @@ interface CollectingResponse extends Response {
   _eventsCount: number;
 }
 
+/** One object per app prototype, made on first use: the views' prototypes are built once per app. */
+function perApp(cache: WeakMap<object, object>, appPrototype: object, build: (appPrototype: object) => object): object {
+  let made = cache.get(appPrototype);
+  if (!made) {
+    made = build(appPrototype);
+    cache.set(appPrototype, made);
+  }
+  return made;
+}
+
 const requestPrototypes = new WeakMap<object, object>();
 
 /** The app's request prototype, where `query` (a getter of express's) is a plain field of each view. */
-function requestPrototype(appRequest: object): object {
-  let prototype = requestPrototypes.get(appRequest);
-  if (!prototype) {
-    prototype = Object.create(appRequest, { query: { value: undefined, writable: true, enumerable: true, configurable: true } }) as object;
-    requestPrototypes.set(appRequest, prototype);
-  }
-  return prototype;
-}
+const requestPrototype = (appRequest: object) => perApp(requestPrototypes, appRequest, () =>
+  Object.create(appRequest, { query: { value: undefined, writable: true, enumerable: true, configurable: true } }) as object);
 
 const collectingPrototypes = new WeakMap<object, object>();
 
@@ -121,9 +125,7 @@ const collectingPrototypes = new WeakMap<object, object>();
  * value is kept too (the tool result's `structuredContent` needs no parse of its text); `end` hands them
  * over.
  */
-function collectingPrototype(appResponse: object): object {
-  const known = collectingPrototypes.get(appResponse);
-  if (known) return known;
+const collectingPrototype = (appResponse: object) => perApp(collectingPrototypes, appResponse, () => {
   const appJson = (appResponse as Response).json;
   const methods = {
     json(this: CollectingResponse, body: unknown) {
@@ -152,7 +154,7 @@ function collectingPrototype(appResponse: object): object {
     writeHead(this: CollectingResponse, status: number, ...rest: unknown[]) {
       this.statusCode = status;
       const fields = rest.find((item) => item !== null && typeof item === 'object') as Record<string, unknown> | undefined;
-      for (const [name, value] of Object.entries(fields ?? {})) this.kept.set(name.toLowerCase(), value);
+      for (const [name, value] of Object.entries(fields ?? {})) this.setHeader(name, value as string);
       return this;
     },
     write(this: CollectingResponse, data: unknown, encoding?: unknown, done?: unknown) {
@@ -166,17 +168,15 @@ function collectingPrototype(appResponse: object): object {
       keep(this.chunks, data, encoding);
       this.finished = true;
       const rawPayload = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-      this.deliver({ statusCode: this.statusCode, headers: Object.fromEntries(this.kept), rawPayload, ...(this.jsonBody !== undefined ? { json: this.jsonBody } : {}) });
+      this.deliver({ statusCode: this.statusCode, headers: this.getHeaders(), rawPayload, ...(this.jsonBody !== undefined ? { json: this.jsonBody } : {}) });
       this.emit('finish');
       const callback = [data, encoding, done].find((item) => typeof item === 'function') as (() => void) | undefined;
       callback?.();
       return this;
     },
   };
-  const prototype = Object.assign(Object.create(appResponse) as object, methods);
-  collectingPrototypes.set(appResponse, prototype);
-  return prototype;
-}
+  return Object.assign(Object.create(appResponse) as object, methods);
+});
 
 function keep(chunks: Buffer[], data: unknown, encoding?: unknown): void {
   if (data === undefined || data === null || typeof data === 'function') return;
